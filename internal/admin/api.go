@@ -1,0 +1,113 @@
+package admin
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// TokenVerifier checks bearer tokens; *oauth.Provider satisfies it.
+type TokenVerifier interface {
+	VerifyAccessToken(ctx context.Context, token string) (oauth.Principal, error)
+}
+
+// Options configures the API. Every field without a documented default is
+// required.
+type Options struct {
+	Realm  string // default storage.DefaultRealm
+	Store  storage.Store
+	State  storage.TokenState
+	Tokens TokenVerifier
+	Hasher *credential.PasswordHasher
+	// MinPasswordIterations is the smallest client-side PBKDF2 iteration
+	// count accepted when a password is set.
+	MinPasswordIterations int
+	// MaxTokenLifetime is how long "revoke every token" marks are kept: the
+	// longest lifetime any token can have.
+	MaxTokenLifetime time.Duration
+	Logger           *slog.Logger
+	Now              func() time.Time // default time.Now
+}
+
+// API serves the management REST API.
+type API struct {
+	opts Options
+}
+
+// New builds the API.
+func New(opts Options) *API {
+	if opts.Realm == "" {
+		opts.Realm = storage.DefaultRealm
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &API{opts: opts}
+}
+
+// handler is a management API handler: it returns an error instead of
+// writing one, so that every error goes through writeProblem.
+type handler func(w http.ResponseWriter, r *http.Request, p oauth.Principal) error
+
+// route registers h for method and path (below /admin), guarded by the
+// admin resource need ("" for routes any signed-in caller may use).
+func (a *API) route(r *mux.Router, method, path, need string, h handler) {
+	r.Handle(path, a.guard(need, h)).Methods(method)
+}
+
+// guard authenticates the bearer token and checks the admin resource
+// before calling h.
+func (a *API) guard(need string, h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, err := a.authenticate(r)
+		if err == nil && need != "" && !p.Has(need) {
+			err = forbidden(need)
+		}
+		if err == nil {
+			err = h(w, r, p)
+		}
+		if err != nil {
+			a.writeProblem(ctx, w, err)
+		}
+	})
+}
+
+// Register mounts the management API under /admin on r.
+func (a *API) Register(r *mux.Router) {
+	// Client ids may hold "/" (percent-encoded in paths), so the admin
+	// routes match on the escaped path and pathVar unescapes.
+	sub := r.PathPrefix("/admin").Subrouter()
+	sub.UseEncodedPath()
+	a.registerResourceRoutes(sub)
+	a.registerLanguageRoutes(sub)
+	a.registerGroupRoutes(sub)
+	a.registerUserRoutes(sub)
+	a.registerClientRoutes(sub)
+	a.registerMeRoutes(sub)
+	a.registerAuditRoutes(sub)
+}
+
+// pathVars returns the route variables, unescaped.
+func pathVars(r *http.Request) map[string]string {
+	vars := mux.Vars(r)
+	out := make(map[string]string, len(vars))
+	for k, v := range vars {
+		if u, err := url.PathUnescape(v); err == nil {
+			v = u
+		}
+		out[k] = v
+	}
+	return out
+}

@@ -1,0 +1,312 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+type clientJSON struct {
+	ClientID                string          `json:"client_id"`
+	Name                    string          `json:"name"`
+	Owner                   string          `json:"owner"`
+	Scopes                  []string        `json:"scopes"`
+	AllScopes               bool            `json:"all_scopes"`
+	GrantTypes              []string        `json:"grant_types"`
+	TokenEndpointAuthMethod string          `json:"token_endpoint_auth_method"`
+	JWKS                    json.RawMessage `json:"jwks,omitempty"`
+	AccessTokenTTL          int             `json:"access_token_ttl"`
+	RefreshTokenTTL         int             `json:"refresh_token_ttl"`
+	Status                  string          `json:"status"`
+	CreatedAt               time.Time       `json:"created_at"`
+	UpdatedAt               time.Time       `json:"updated_at"`
+}
+
+func toClientJSON(c storage.Client) clientJSON {
+	return clientJSON{
+		ClientID: c.ClientID, Name: c.Name, Owner: c.OwnerID, Scopes: nonNil(c.Scopes), AllScopes: c.AllScopes,
+		GrantTypes: nonNil(c.GrantTypes), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS,
+		AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
+		Status: string(c.Status), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
+	}
+}
+
+type secretJSON struct {
+	ID            string     `json:"id"`
+	CreatedAt     time.Time  `json:"created_at"`
+	LastUsedAt    *time.Time `json:"last_used_at,omitempty"`
+	DeactivatedAt *time.Time `json:"deactivated_at,omitempty"`
+	Status        string     `json:"status"`
+}
+
+// toSecretJSON shows a secret version's metadata only, never its verifier.
+func toSecretJSON(s storage.ClientSecret) secretJSON {
+	status := "active"
+	if !s.Active() {
+		status = "deactivated"
+	}
+	return secretJSON{s.ID, s.CreatedAt.UTC(), utcPtr(s.LastUsedAt), utcPtr(s.DeactivatedAt), status}
+}
+
+// clientRoutes serves clients either as an admin (every client, guarded by
+// clients-* resources) or as self-service (only the caller's own clients,
+// any signed-in user).
+type clientRoutes struct {
+	a    *API
+	self bool
+}
+
+func (a *API) registerClientRoutes(r *mux.Router) {
+	c := clientRoutes{a: a}
+	a.route(r, http.MethodGet, "/clients", "clients-read", c.handleList)
+	a.route(r, http.MethodPost, "/clients", "clients-write", c.handleCreate)
+	a.route(r, http.MethodGet, "/clients/{client_id}", "clients-read", c.handleGet)
+	a.route(r, http.MethodPatch, "/clients/{client_id}", "clients-write", c.handlePatch)
+	a.route(r, http.MethodDelete, "/clients/{client_id}", "clients-write", c.handleDelete)
+	a.route(r, http.MethodGet, "/clients/{client_id}/secrets", "clients-read", c.handleSecretList)
+	a.route(r, http.MethodPost, "/clients/{client_id}/secrets", "clients-write", c.handleSecretCreate)
+	a.route(r, http.MethodDelete, "/clients/{client_id}/secrets/{id}", "clients-write", c.handleSecretDelete)
+	a.route(r, http.MethodDelete, "/clients/{client_id}/tokens", "tokens-revoke", c.handleTokensDelete)
+
+	me := clientRoutes{a: a, self: true}
+	a.route(r, http.MethodGet, "/me/clients", "", userOnly(me.handleList))
+	a.route(r, http.MethodPost, "/me/clients", "", userOnly(me.handleCreate))
+	a.route(r, http.MethodGet, "/me/clients/{client_id}", "", userOnly(me.handleGet))
+	a.route(r, http.MethodPatch, "/me/clients/{client_id}", "", userOnly(me.handlePatch))
+	a.route(r, http.MethodDelete, "/me/clients/{client_id}", "", userOnly(me.handleDelete))
+	a.route(r, http.MethodGet, "/me/clients/{client_id}/secrets", "", userOnly(me.handleSecretList))
+	a.route(r, http.MethodPost, "/me/clients/{client_id}/secrets", "", userOnly(me.handleSecretCreate))
+	a.route(r, http.MethodDelete, "/me/clients/{client_id}/secrets/{id}", "", userOnly(me.handleSecretDelete))
+}
+
+func (c clientRoutes) handleList(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	opts, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	owner := r.URL.Query().Get("owner")
+	if c.self {
+		owner = p.UserID
+	}
+	page, err := c.a.opts.Store.ListClients(r.Context(), c.a.opts.Realm, owner, opts)
+	if err != nil {
+		return err
+	}
+	return writeList(w, page, toClientJSON)
+}
+
+func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in clientInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	change, err := c.a.prepareClientChange(ctx, p, in, true)
+	if err != nil {
+		return err
+	}
+	cl := storage.Client{
+		OwnerID: p.UserID, GrantTypes: []string{"client_credentials"},
+		TokenEndpointAuthMethod: storage.AuthMethodSecretBasic, Status: storage.StatusActive,
+	}
+	if in.Owner != nil && !c.self {
+		if _, err := c.a.user(ctx, *in.Owner); err != nil {
+			return withCause(semantic("missing-reference", "owner", "The owner does not exist."), err)
+		}
+		cl.OwnerID = *in.Owner
+	}
+	if in.ClientID != nil {
+		cl.ClientID = *in.ClientID
+	} else if cl.ClientID, err = newClientID(); err != nil {
+		return err
+	}
+	change.apply(&cl)
+	if err := checkClient(p, storage.Client{}, cl); err != nil {
+		return err
+	}
+	var verifiers [][]byte
+	if change.verifier != nil {
+		verifiers = [][]byte{change.verifier}
+	}
+	cl, err = c.a.opts.Store.CreateClient(ctx, p.Actor(), c.a.opts.Realm, cl, verifiers)
+	if err != nil {
+		return asConflict(err, "client_id", "A client with that client_id already exists.")
+	}
+	return created(w, c.path(cl.ClientID), toClientJSON(cl))
+}
+
+func (c clientRoutes) handleGet(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toClientJSON(cl))
+}
+
+func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in clientInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	if in.ClientID != nil || in.Owner != nil || in.SecretVerifier != nil {
+		return invalidField("", "client_id and owner cannot change; add secrets with POST …/secrets.")
+	}
+	ctx := r.Context()
+	before, err := c.load(ctx, p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	change, err := c.a.prepareClientChange(ctx, p, in, false)
+	if err != nil {
+		return err
+	}
+	after, err := c.a.opts.Store.UpdateClient(ctx, p.Actor(), c.a.opts.Realm, before.ClientID, func(cl *storage.Client) error {
+		prev := *cl
+		change.apply(cl)
+		return checkClient(p, prev, *cl)
+	})
+	if err != nil {
+		return asNotFound(err, "The client")
+	}
+	if after.Status == storage.StatusDisabled && before.Status != storage.StatusDisabled {
+		if err := c.a.revokeClient(ctx, after.ClientID); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, toClientJSON(after))
+}
+
+func (c clientRoutes) handleDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	ctx := r.Context()
+	cl, err := c.load(ctx, p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	if err := c.a.revokeClient(ctx, cl.ClientID); err != nil {
+		return err
+	}
+	if err := c.a.opts.Store.DeleteClient(ctx, p.Actor(), c.a.opts.Realm, cl.ClientID); err != nil {
+		return asNotFound(err, "The client")
+	}
+	return noContent(w)
+}
+
+func (c clientRoutes) handleSecretList(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	secrets, err := c.a.opts.Store.ListClientSecrets(r.Context(), c.a.opts.Realm, cl.ClientID)
+	if err != nil {
+		return err
+	}
+	return writeList(w, storage.Page[storage.ClientSecret]{Items: secrets}, toSecretJSON)
+}
+
+func (c clientRoutes) handleSecretCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in struct {
+		Verifier string `json:"verifier"`
+	}
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	change, err := c.a.prepareClientChange(r.Context(), p, clientInput{SecretVerifier: &in.Verifier}, false)
+	if err != nil {
+		if pr, ok := err.(*Problem); ok {
+			pr.Field = "verifier"
+		}
+		return err
+	}
+	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	s, err := c.a.opts.Store.AddClientSecret(r.Context(), p.Actor(), c.a.opts.Realm, cl.ClientID, change.verifier)
+	if err != nil {
+		return asNotFound(err, "The client")
+	}
+	return created(w, c.path(cl.ClientID)+"/secrets/"+s.ID, struct {
+		ID        string    `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+	}{s.ID, s.CreatedAt.UTC()})
+}
+
+func (c clientRoutes) handleSecretDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	v := pathVars(r)
+	cl, err := c.load(r.Context(), p, v["client_id"])
+	if err != nil {
+		return err
+	}
+	if err := c.a.opts.Store.DeactivateClientSecret(r.Context(), p.Actor(), c.a.opts.Realm, cl.ClientID, v["id"]); err != nil {
+		return asNotFound(err, "The secret version")
+	}
+	return noContent(w)
+}
+
+func (c clientRoutes) handleTokensDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+	if err != nil {
+		return err
+	}
+	if err := c.a.revokeClient(r.Context(), cl.ClientID); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+// load returns the addressed client; in self-service mode a client of
+// another owner does not exist.
+func (c clientRoutes) load(ctx context.Context, p oauth.Principal, id string) (storage.Client, error) {
+	cl, err := c.a.opts.Store.GetClient(ctx, c.a.opts.Realm, id)
+	if err == nil && c.self && cl.OwnerID != p.UserID {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		return cl, asNotFound(err, "The client")
+	}
+	return cl, nil
+}
+
+func (c clientRoutes) path(clientID string) string {
+	if c.self {
+		return "/admin/me/clients/" + url.PathEscape(clientID)
+	}
+	return "/admin/clients/" + url.PathEscape(clientID)
+}
+
+// revokeClient revokes every token issued to the client up to now.
+func (a *API) revokeClient(ctx context.Context, clientID string) error {
+	return a.opts.State.RevokeSubject(ctx, storage.SubjectClient, clientID, a.opts.Now(), a.opts.MaxTokenLifetime)
+}
+
+// userOnly refuses client tokens: self-service acts for a signed-in user.
+func userOnly(h handler) handler {
+	return func(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+		if p.ClientToken {
+			return problem(http.StatusForbidden, "user-token-required", "Forbidden", "Self-service requires a user's access token, not a client's.")
+		}
+		return h(w, r, p)
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

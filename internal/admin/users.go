@@ -1,0 +1,277 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+type userJSON struct {
+	ID          string    `json:"id"`
+	Username    string    `json:"username"`
+	Email       string    `json:"email"`
+	DisplayName string    `json:"display_name"`
+	Language    string    `json:"language"`
+	Status      string    `json:"status"`
+	HasPassword bool      `json:"has_password"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// toUserJSON never includes anything of the password but whether there is
+// one.
+func toUserJSON(u storage.User) userJSON {
+	return userJSON{u.ID, u.Username, u.Email, u.DisplayName, u.Language, string(u.Status), u.Password != nil, u.CreatedAt.UTC(), u.UpdatedAt.UTC()}
+}
+
+func (a *API) registerUserRoutes(r *mux.Router) {
+	a.route(r, http.MethodGet, "/users", "users-read", a.handleUserList)
+	a.route(r, http.MethodPost, "/users", "users-write", a.handleUserCreate)
+	a.route(r, http.MethodGet, "/users/{id}", "users-read", a.handleUserGet)
+	a.route(r, http.MethodPatch, "/users/{id}", "users-write", a.handleUserPatch)
+	a.route(r, http.MethodDelete, "/users/{id}", "users-write", a.handleUserDelete)
+	a.route(r, http.MethodGet, "/users/{id}/resources", "users-read", a.handleUserResources)
+	a.route(r, http.MethodGet, "/users/{id}/groups", "users-read", a.handleUserGroups)
+	a.route(r, http.MethodPut, "/users/{id}/password", "users-write", a.handleUserPassword)
+	a.route(r, http.MethodDelete, "/users/{id}/tokens", "tokens-revoke", a.handleUserTokensDelete)
+}
+
+func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+	opts, err := listOptions(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := storage.UserFilter{Username: q.Get("username"), Email: q.Get("email"), GroupID: q.Get("group"), Status: storage.Status(q.Get("status"))}
+	if f.Status != "" && !f.Status.Valid() {
+		return invalidField("status", "status is active or disabled.")
+	}
+	if f.GroupID != "" && uuid.Validate(f.GroupID) != nil {
+		return invalidField("group", "group is a group id.")
+	}
+	page, err := a.opts.Store.ListUsers(r.Context(), a.opts.Realm, f, opts)
+	if err != nil {
+		return err
+	}
+	return writeList(w, page, toUserJSON)
+}
+
+func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in userInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	change, err := a.prepareUserChange(ctx, in, true)
+	if err != nil {
+		return err
+	}
+	u := storage.User{Status: storage.StatusActive}
+	change.apply(&u)
+	var groups []string
+	if in.Groups != nil {
+		groups = *in.Groups
+		if err := a.mayJoinGroups(ctx, p, groups); err != nil {
+			return err
+		}
+	}
+	u, err = a.opts.Store.CreateUser(ctx, p.Actor(), a.opts.Realm, u, groups)
+	if err != nil {
+		return asConflict(err, "username", "A user with that username already exists.")
+	}
+	return created(w, "/admin/users/"+u.ID, toUserJSON(u))
+}
+
+func (a *API) handleUserGet(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in userInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	target, err := a.user(ctx, pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+		return err
+	}
+	if in.Groups != nil {
+		return invalidField("groups", "Change memberships with PUT and DELETE /admin/groups/{id}/members/{user_id}.")
+	}
+	change, err := a.prepareUserChange(ctx, in, false)
+	if err != nil {
+		return err
+	}
+	u, err := a.opts.Store.UpdateUser(ctx, p.Actor(), a.opts.Realm, target.ID, func(u *storage.User) error {
+		change.apply(u)
+		return nil
+	})
+	if err != nil {
+		return asConflict(asNotFound(err, "The user"), "username", "A user with that username already exists.")
+	}
+	if (in.Status != nil && u.Status == storage.StatusDisabled) || in.Password != nil {
+		if err := a.revokeUser(ctx, u.ID); err != nil {
+			return err
+		}
+	}
+	return writeJSON(w, http.StatusOK, toUserJSON(u))
+}
+
+func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	ctx := r.Context()
+	target, err := a.user(ctx, pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+		return err
+	}
+	// Revoke first: if the delete fails, the user merely has to sign in
+	// again; the other way round, live tokens could outlive their user.
+	if err := a.revokeUser(ctx, target.ID); err != nil {
+		return err
+	}
+	if err := a.opts.Store.DeleteUser(ctx, p.Actor(), a.opts.Realm, target.ID); err != nil {
+		return asNotFound(err, "The user")
+	}
+	return noContent(w)
+}
+
+type effectiveResourceJSON struct {
+	Name   string   `json:"name"`
+	Groups []string `json:"groups"`
+}
+
+func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	return a.writeUserResources(w, r.Context(), u.ID)
+}
+
+func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID string) error {
+	eff, err := a.opts.Store.UserResources(ctx, a.opts.Realm, userID)
+	if err != nil {
+		return err
+	}
+	out := list[effectiveResourceJSON]{Items: make([]effectiveResourceJSON, len(eff))}
+	for i, e := range eff {
+		out.Items[i] = effectiveResourceJSON{e.Name, e.Groups}
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	groups, err := a.opts.Store.UserGroups(r.Context(), a.opts.Realm, u.ID)
+	if err != nil {
+		return err
+	}
+	return writeList(w, storage.Page[storage.Group]{Items: groups}, toGroupJSON)
+}
+
+func (a *API) handleUserPassword(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	var in passwordInput
+	if err := decode(r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	target, err := a.user(ctx, pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+		return err
+	}
+	if err := a.setPassword(ctx, p.Actor(), target.ID, in); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+func (a *API) handleUserTokensDelete(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	if err := a.revokeUser(r.Context(), u.ID); err != nil {
+		return err
+	}
+	return noContent(w)
+}
+
+// user loads a user, answering 404 for ids that are not UUIDs.
+func (a *API) user(ctx context.Context, id string) (storage.User, error) {
+	if uuid.Validate(id) != nil {
+		return storage.User{}, notFound("The user")
+	}
+	u, err := a.opts.Store.GetUser(ctx, a.opts.Realm, id)
+	if err != nil {
+		return u, asNotFound(err, "The user")
+	}
+	return u, nil
+}
+
+// mayManageUser checks the delegation ceiling for changing a user: the
+// caller must hold every resource the user holds. Otherwise a users-write
+// holder could set an administrator's password and sign in as them.
+func (a *API) mayManageUser(ctx context.Context, p oauth.Principal, userID string) error {
+	eff, err := a.opts.Store.UserResources(ctx, a.opts.Realm, userID)
+	if err != nil {
+		return err
+	}
+	for _, e := range eff {
+		if !p.Has(e.Name) {
+			return delegationCeiling(e.Name)
+		}
+	}
+	return nil
+}
+
+// mayJoinGroups checks the delegation ceiling for adding a user to groups
+// and that they exist.
+func (a *API) mayJoinGroups(ctx context.Context, p oauth.Principal, ids []string) error {
+	if len(ids) > maxListItems {
+		return invalidField("groups", "Too many groups.")
+	}
+	for _, id := range ids {
+		g, err := a.group(ctx, id)
+		if isNotFound(err) || isProblemStatus(err, http.StatusNotFound) {
+			return withCause(semantic("missing-reference", "groups", "The group "+id+" does not exist."), err)
+		} else if err != nil {
+			return err
+		}
+		if err := a.mayGrantGroup(ctx, p, g); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokeUser revokes every token of the user issued up to now.
+func (a *API) revokeUser(ctx context.Context, userID string) error {
+	return a.opts.State.RevokeSubject(ctx, storage.SubjectUser, userID, a.opts.Now(), a.opts.MaxTokenLifetime)
+}
+
+func isProblemStatus(err error, status int) bool {
+	p, ok := err.(*Problem)
+	return ok && p.Status == status
+}

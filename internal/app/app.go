@@ -1,0 +1,123 @@
+// Package app assembles Gatehouse from its parts: signing keys, password
+// hashing, the OAuth 2.0 provider and the management API, on whatever
+// storage the caller hands it. cmd/gatehouse chooses the backends (memory
+// for --dev, PostgreSQL and Redis in production) and tests choose theirs;
+// both get the same server from here.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/gatehouse/gatehouse/internal/admin"
+	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Options configures an App. Zero durations and counts take the documented
+// defaults of the packages they go to.
+type Options struct {
+	Realm    string // default storage.DefaultRealm
+	Issuer   string
+	Audience string // default Issuer
+
+	AccessTokenTTL           time.Duration
+	RefreshTokenTTL          time.Duration
+	AllowPublicPasswordGrant bool
+	MaxAssertionLifetime     time.Duration
+
+	SigningAlgorithm    string // ES256, RS256 or EdDSA
+	KeyEncryptionSecret []byte // at least 32 bytes
+	KeyRefreshInterval  time.Duration
+
+	Argon2                credential.Argon2Params
+	MaxConcurrentHashes   int
+	MaxHashQueue          int
+	HashQueueWait         time.Duration
+	MinPasswordIterations int
+	PreloginSecret        []byte // at least 32 bytes
+
+	Store storage.Store
+	State storage.TokenState
+
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// App is an assembled Gatehouse.
+type App struct {
+	Keys   *keys.Manager
+	Hasher *credential.PasswordHasher
+	OAuth  *oauth.Provider
+	Admin  *admin.API
+
+	keyRefresh time.Duration
+}
+
+// New assembles an App and loads (or, at first start, creates) its signing
+// key.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Realm == "" {
+		o.Realm = storage.DefaultRealm
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.RefreshTokenTTL <= 0 {
+		o.RefreshTokenTTL = 720 * time.Hour
+	}
+	if o.KeyRefreshInterval <= 0 {
+		o.KeyRefreshInterval = time.Minute
+	}
+	// The longest a token can live: how long retired keys stay published
+	// and how long "revoke everything" marks are kept.
+	maxLifetime := max(o.RefreshTokenTTL, o.AccessTokenTTL, 24*time.Hour)
+
+	km, err := keys.NewManager(o.Store, o.Realm, keys.Options{
+		Algorithm: o.SigningAlgorithm, EncryptionSecret: o.KeyEncryptionSecret,
+		MaxTokenLifetime: maxLifetime, Now: o.Now, Logger: o.Logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	if err := km.Init(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	hasher := credential.NewPasswordHasher(o.Argon2, o.MaxConcurrentHashes, o.MaxHashQueue, o.HashQueueWait)
+	provider := oauth.New(oauth.Options{
+		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
+		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
+		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, MinPasswordIterations: o.MinPasswordIterations,
+		MaxAssertionLifetime: o.MaxAssertionLifetime,
+		Store: o.Store, State: o.State, Keys: km, Hasher: hasher,
+		Salter: credential.NewPreloginSalter(o.PreloginSecret),
+		Logger: o.Logger, Now: o.Now,
+	})
+	api := admin.New(admin.Options{
+		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,
+		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: maxLifetime,
+		Logger: o.Logger, Now: o.Now,
+	})
+	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval}, nil
+}
+
+// Register mounts every Gatehouse endpoint on r.
+func (a *App) Register(r *mux.Router) {
+	a.OAuth.Register(r)
+	a.Admin.Register(r)
+}
+
+// Run does the App's background work until ctx is done: it picks up
+// signing keys rotated by other nodes.
+func (a *App) Run(ctx context.Context) {
+	a.Keys.Run(ctx, a.keyRefresh)
+}

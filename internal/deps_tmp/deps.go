@@ -1,0 +1,26 @@
+package deps_tmp
+
+import (
+	_ "github.com/coreos/go-oidc/v3/oidc"
+	_ "github.com/go-jose/go-jose/v4"
+	_ "github.com/google/uuid"
+	_ "github.com/gorilla/mux"
+	_ "github.com/jackc/pgx/v5/pgxpool"
+	_ "github.com/jackc/pgx/v5/stdlib"
+	_ "github.com/knadh/koanf/parsers/yaml"
+	_ "github.com/knadh/koanf/providers/env/v2"
+	_ "github.com/knadh/koanf/providers/file"
+	_ "github.com/knadh/koanf/providers/posflag"
+	_ "github.com/knadh/koanf/providers/structs"
+	_ "github.com/knadh/koanf/v2"
+	_ "github.com/ory/fosite"
+	_ "github.com/ory/fosite/compose"
+	_ "github.com/pressly/goose/v3"
+	_ "github.com/redis/go-redis/v9"
+	_ "github.com/spf13/cobra"
+	_ "github.com/stretchr/testify/require"
+	_ "golang.org/x/crypto/argon2"
+	_ "golang.org/x/oauth2/clientcredentials"
+	_ "golang.org/x/text/unicode/norm"
+	_ "golang.org/x/term"
+)

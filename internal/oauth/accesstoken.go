@@ -1,0 +1,178 @@
+package oauth
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// jwtTypeAccessToken is the typ header of access tokens (RFC 9068 §2.1).
+const jwtTypeAccessToken = "at+jwt"
+
+// Grant values of the gty claim. The claim tells user tokens and client
+// tokens apart without comparing sub against client_id: a client_id may be
+// chosen by its owner and could otherwise impersonate a user id.
+const (
+	grantClientCredentials = "client_credentials"
+	grantPassword          = "password"
+	grantRefreshToken      = "refresh_token"
+)
+
+// accessClaims is the claim set of an access token (RFC 9068 §2.2).
+type accessClaims struct {
+	Issuer   string   `json:"iss"`
+	Subject  string   `json:"sub"`
+	Audience audience `json:"aud"`
+	Expiry   int64    `json:"exp"`
+	IssuedAt int64    `json:"iat"`
+	JTI      string   `json:"jti"`
+	ClientID string   `json:"client_id"`
+	Scope    string   `json:"scope"`
+	Grant    string   `json:"gty"`
+	Locale   string   `json:"locale,omitempty"`
+}
+
+// isUserToken reports whether the token was issued to a user (password or
+// refresh grant) rather than to a client on its own behalf.
+func (c *accessClaims) isUserToken() bool { return c.Grant != grantClientCredentials }
+
+// ref returns what revocation checks need to know about the token.
+func (c *accessClaims) ref() storage.TokenRef {
+	r := storage.TokenRef{JTI: c.JTI, ClientID: c.ClientID, IssuedAt: time.Unix(c.IssuedAt, 0)}
+	if c.isUserToken() {
+		r.UserID = c.Subject
+	}
+	return r
+}
+
+// audience is the aud claim: a single string when Gatehouse writes it,
+// either form when it reads it (RFC 7519 §4.1.3).
+type audience []string
+
+func (a audience) MarshalJSON() ([]byte, error) {
+	if len(a) == 1 {
+		return json.Marshal(a[0])
+	}
+	return json.Marshal([]string(a))
+}
+
+func (a *audience) UnmarshalJSON(b []byte) error {
+	if bytes.HasPrefix(b, []byte(`"`)) {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*a = audience{s}
+		return nil
+	}
+	return json.Unmarshal(b, (*[]string)(a))
+}
+
+// issueAccessToken signs an access token for the decided grant and returns
+// it with its expiry.
+func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.Time, error) {
+	now := p.now().Truncate(time.Second)
+	ttl := p.opts.AccessTokenTTL
+	if c.AccessTokenTTL > 0 {
+		ttl = c.AccessTokenTTL
+	}
+	jti, err := randomID()
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	claims := accessClaims{
+		Issuer:   p.opts.Issuer,
+		Subject:  c.ClientID,
+		Audience: audience{p.opts.Audience},
+		IssuedAt: now.Unix(),
+		Expiry:   now.Add(ttl).Unix(),
+		JTI:      jti,
+		ClientID: c.ClientID,
+		Scope:    strings.Join(s.scopes, " "),
+		Grant:    s.grant,
+	}
+	if s.user != nil {
+		claims.Subject = s.user.ID
+		claims.Locale = s.user.Language
+	}
+	payload, err := json.Marshal(&claims)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("marshal access token claims: %w", err)
+	}
+	token, err := p.opts.Keys.Sign(payload, jwtTypeAccessToken)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
+	}
+	return token, time.Unix(claims.Expiry, 0), nil
+}
+
+// errTokenInvalid covers every reason a presented access token is not
+// acceptable; callers answer without saying which.
+var errTokenInvalid = errors.New("invalid access token")
+
+// parseAccessToken verifies an access token's signature, type, issuer,
+// audience and lifetime. It does not consult token state: callers check
+// revocation separately so that they can fail closed on an outage.
+func (p *Provider) parseAccessToken(token string) (*accessClaims, error) {
+	payload, err := p.opts.Keys.Verify(token, jwtTypeAccessToken)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errTokenInvalid, err)
+	}
+	var c accessClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: claims: %w", errTokenInvalid, err)
+	}
+	now := p.now().Unix()
+	switch {
+	case c.Issuer != p.opts.Issuer:
+		return nil, fmt.Errorf("%w: foreign issuer", errTokenInvalid)
+	case !contains(c.Audience, p.opts.Audience):
+		return nil, fmt.Errorf("%w: audience", errTokenInvalid)
+	case c.Expiry <= now:
+		return nil, fmt.Errorf("%w: expired", errTokenInvalid)
+	case c.IssuedAt > now+60:
+		return nil, fmt.Errorf("%w: issued in the future", errTokenInvalid)
+	case c.JTI == "" || c.ClientID == "" || c.Subject == "":
+		return nil, fmt.Errorf("%w: missing claims", errTokenInvalid)
+	}
+	return &c, nil
+}
+
+// refreshTokenPrefix marks Gatehouse refresh tokens so that secret scanners
+// can recognise leaked ones.
+const refreshTokenPrefix = "ghr_"
+
+// newRefreshToken returns a fresh opaque refresh token and the id under
+// which its record is stored.
+func newRefreshToken() (token, id string, err error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", "", fmt.Errorf("generate refresh token: %w", err)
+	}
+	token = refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+	return token, refreshTokenID(token), nil
+}
+
+// refreshTokenID is the storage id of a refresh token: a digest, so that
+// token state never holds a usable token.
+func refreshTokenID(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// randomID returns 128 random bits, base64url encoded.
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("generate id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,247 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Each grant decides everything in HandleTokenEndpointRequest (who, which
+// scopes, token state) and only signs in PopulateTokenEndpointResponse, so
+// that fosite's two-phase dispatch never leaves half-written state behind
+// a failed decision.
+
+// grantBase holds what the three grant handlers share.
+type grantBase struct {
+	p    *Provider
+	name string
+}
+
+func (g grantBase) CanSkipClientAuth(context.Context, fosite.AccessRequester) bool { return false }
+
+func (g grantBase) CanHandleTokenEndpointRequest(_ context.Context, ar fosite.AccessRequester) bool {
+	return ar.GetGrantTypes().ExactOne(g.name)
+}
+
+func (g grantBase) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.AccessRequester, resp fosite.AccessResponder) error {
+	if !g.CanHandleTokenEndpointRequest(ctx, ar) {
+		return fosite.ErrUnknownRequest
+	}
+	c, s := requestParts(ar)
+	token, exp, err := g.p.issueAccessToken(c.c, s)
+	if err != nil {
+		return err
+	}
+	resp.SetAccessToken(token)
+	resp.SetTokenType("bearer")
+	resp.SetExpiresIn(exp.Sub(g.p.now()).Round(time.Second))
+	resp.SetScopes(s.scopes)
+	if s.refresh != "" {
+		resp.SetExtra("refresh_token", s.refresh)
+	}
+	return nil
+}
+
+// start checks that the client may use the grant and returns the parts
+// of the request the handler works on.
+func (g grantBase) start(ar fosite.AccessRequester, allowPublic bool) (*client, *session, error) {
+	c, s := requestParts(ar)
+	if !slices.Contains(c.c.GrantTypes, g.name) || (c.IsPublic() && !allowPublic) {
+		return nil, nil, errUnauthorizedClient
+	}
+	s.grant = g.name
+	return c, s, nil
+}
+
+func requestParts(ar fosite.AccessRequester) (*client, *session) {
+	return ar.GetClient().(*client), ar.GetSession().(*session)
+}
+
+func grant(ar fosite.AccessRequester, s *session, scopes []string) {
+	s.scopes = scopes
+	for _, sc := range scopes {
+		ar.GrantScope(sc)
+	}
+}
+
+// clientCredentialsGrant issues a client a token on its own behalf:
+// allowed scopes ∩ its owner's current resources ∩ requested.
+type clientCredentialsGrant struct{ grantBase }
+
+func (g *clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	c, s, err := g.start(ar, false)
+	if err != nil {
+		return err
+	}
+	ceiling, err := g.p.clientCeiling(ctx, c.c)
+	if errors.Is(err, errOwnerInactive) {
+		return errUnauthorizedClient.withCause(err)
+	} else if err != nil {
+		return err
+	}
+	scopes, err := grantScopes(ceiling, ar.GetRequestedScopes())
+	if err != nil {
+		return err
+	}
+	grant(ar, s, scopes)
+	return nil
+}
+
+// passwordGrant issues a user a token: the user's resources ∩ the
+// client's allowed scopes ∩ requested, plus a refresh token when the
+// client may refresh.
+type passwordGrant struct{ grantBase }
+
+func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	c, s, err := g.start(ar, g.p.opts.AllowPublicPasswordGrant)
+	if err != nil {
+		return err
+	}
+	form := ar.GetRequestForm()
+	p, err := credential.ParsePasswordWire(form.Get("password"))
+	if err != nil {
+		return errPasswordNotHashed
+	}
+	username := form.Get("username")
+	if username == "" {
+		return invalidRequest("The username parameter is missing.")
+	}
+	user, err := g.p.authenticateUser(ctx, username, p)
+	if err != nil {
+		return err
+	}
+	userRes, err := g.p.userResources(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	scopes, err := grantScopes(clientAllowed(c.c, userRes), ar.GetRequestedScopes())
+	if err != nil {
+		return err
+	}
+	s.user = &user
+	grant(ar, s, scopes)
+	if slices.Contains(c.c.GrantTypes, grantRefreshToken) {
+		return g.p.startRefreshFamily(ctx, c.c, s)
+	}
+	return nil
+}
+
+// authenticateUser checks a username and client-side password hash. An
+// unknown user, a user without a password, a wrong password and a disabled
+// user all give the same invalid_grant after the same server-side work, so
+// that neither the answer nor its timing tells which usernames exist.
+func (p *Provider) authenticateUser(ctx context.Context, username string, pw []byte) (storage.User, error) {
+	user, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	if err != nil || user.Password == nil {
+		if err := p.opts.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, errInvalidGrant.withCause(errors.New("unknown user or no password"))
+	}
+	ok, err := p.opts.Hasher.Verify(ctx, user.Password.Hash, pw)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if !ok || user.Status != storage.StatusActive {
+		return storage.User{}, errInvalidGrant.withCause(errors.New("wrong password or disabled user"))
+	}
+	return user, nil
+}
+
+// startRefreshFamily creates the first refresh token of a new grant.
+func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session) error {
+	token, id, err := newRefreshToken()
+	if err != nil {
+		return err
+	}
+	family, err := randomID()
+	if err != nil {
+		return err
+	}
+	now := p.now()
+	rec := storage.RefreshToken{
+		ID: id, FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
+		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
+	}
+	if err := p.opts.State.CreateRefreshToken(ctx, rec); err != nil {
+		return err
+	}
+	s.refresh = token
+	return nil
+}
+
+func (p *Provider) refreshTTL(c storage.Client) time.Duration {
+	if c.RefreshTokenTTL > 0 {
+		return c.RefreshTokenTTL
+	}
+	return p.opts.RefreshTokenTTL
+}
+
+// refreshGrant rotates a refresh token. The scopes of the new access token
+// are the original grant ∩ what the user and client may hold now ∩
+// requested, so a lost group takes effect at the next refresh.
+type refreshGrant struct{ grantBase }
+
+func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
+	c, s, err := g.start(ar, g.p.opts.AllowPublicPasswordGrant)
+	if err != nil {
+		return err
+	}
+	presented := ar.GetRequestForm().Get("refresh_token")
+	if presented == "" {
+		return invalidRequest("The refresh_token parameter is missing.")
+	}
+	next, nextID, err := newRefreshToken()
+	if err != nil {
+		return err
+	}
+	now := g.p.now()
+	old, err := g.p.opts.State.RotateRefreshToken(ctx, refreshTokenID(presented), storage.RefreshToken{
+		ID: nextID, ClientID: c.c.ClientID, IssuedAt: now, ExpiresAt: now.Add(g.p.refreshTTL(c.c)),
+	})
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRefreshReused) {
+		return errInvalidGrant.withCause(err)
+	} else if err != nil {
+		return err
+	}
+	user, err := g.p.opts.Store.GetUser(ctx, g.p.opts.Realm, old.UserID)
+	if err == nil && user.Status != storage.StatusActive {
+		err = storage.ErrNotFound
+	}
+	if err != nil {
+		// The rotation already happened: kill the new token too, since it
+		// will never be handed out.
+		_ = g.p.opts.State.RevokeRefreshToken(ctx, nextID)
+		if errors.Is(err, storage.ErrNotFound) {
+			return errInvalidGrant.withCause(errors.New("user gone or disabled"))
+		}
+		return err
+	}
+	userRes, err := g.p.userResources(ctx, user.ID)
+	if err != nil {
+		return err
+	}
+	requested := ar.GetRequestedScopes()
+	for _, sc := range requested {
+		if !contains(old.Scopes, sc) {
+			return errScopeNotPermitted
+		}
+	}
+	scopes, err := grantScopes(intersect(old.Scopes, clientAllowed(c.c, userRes)), requested)
+	if err != nil {
+		return err
+	}
+	s.user = &user
+	s.refresh = next
+	grant(ar, s, scopes)
+	return nil
+}

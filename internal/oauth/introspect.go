@@ -1,0 +1,137 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// resourceIntrospectAny lets a client introspect every token of its realm;
+// without it a client sees only the tokens issued to itself.
+const resourceIntrospectAny = "tokens-introspect"
+
+// introspection is the RFC 7662 §2.2 response.
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Username  string `json:"username,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	Exp       int64  `json:"exp,omitempty"`
+	Iat       int64  `json:"iat,omitempty"`
+	Sub       string `json:"sub,omitempty"`
+	Aud       string `json:"aud,omitempty"`
+	Iss       string `json:"iss,omitempty"`
+	JTI       string `json:"jti,omitempty"`
+	Locale    string `json:"locale,omitempty"`
+}
+
+var inactive = introspection{Active: false}
+
+// handleIntrospect serves RFC 7662 token introspection. Inactive, expired,
+// revoked, malformed and foreign tokens all answer {"active": false}; when
+// token state cannot be read it answers 503 rather than guess.
+func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	caller, form, err := p.authenticatedPost(w, r)
+	if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	token := form.Get("token")
+	if token == "" {
+		p.writeError(ctx, w, invalidRequest("The token parameter is missing."))
+		return
+	}
+	var resp introspection
+	if strings.HasPrefix(token, refreshTokenPrefix) {
+		resp, err = p.introspectRefresh(ctx, caller, token)
+	} else {
+		resp, err = p.introspectAccess(ctx, caller, token)
+	}
+	if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	writeJSON(w, resp)
+}
+
+func (p *Provider) introspectAccess(ctx context.Context, caller storage.Client, token string) (introspection, error) {
+	c, err := p.parseAccessToken(token)
+	if err != nil {
+		return inactive, nil
+	}
+	if ok, err := p.mayInspect(ctx, caller, c.ClientID); err != nil || !ok {
+		return inactive, err
+	}
+	revoked, err := p.opts.State.IsRevoked(ctx, c.ref())
+	if err != nil || revoked {
+		return inactive, err
+	}
+	return introspection{
+		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer",
+		Exp: c.Expiry, Iat: c.IssuedAt, Sub: c.Subject, Aud: strings.Join(c.Audience, " "),
+		Iss: c.Issuer, JTI: c.JTI, Locale: c.Locale,
+	}, nil
+}
+
+func (p *Provider) introspectRefresh(ctx context.Context, caller storage.Client, token string) (introspection, error) {
+	rec, err := p.opts.State.GetRefreshToken(ctx, refreshTokenID(token))
+	if errors.Is(err, storage.ErrNotFound) {
+		return inactive, nil
+	} else if err != nil {
+		return inactive, err
+	}
+	if ok, err := p.mayInspect(ctx, caller, rec.ClientID); err != nil || !ok {
+		return inactive, err
+	}
+	return introspection{
+		Active: true, Scope: strings.Join(rec.Scopes, " "), ClientID: rec.ClientID,
+		TokenType: "refresh_token", Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(),
+		Sub: rec.UserID, Iss: p.opts.Issuer,
+	}, nil
+}
+
+// mayInspect reports whether caller may see a token issued to owner: its
+// own tokens always, others' only while it holds tokens-introspect (within
+// its owner's current resources).
+func (p *Provider) mayInspect(ctx context.Context, caller storage.Client, owner string) (bool, error) {
+	if caller.ClientID == owner {
+		return true, nil
+	}
+	ceiling, err := p.clientCeiling(ctx, caller)
+	if errors.Is(err, errOwnerInactive) {
+		return false, nil
+	} else if err != nil {
+		return false, err
+	}
+	return contains(ceiling, resourceIntrospectAny), nil
+}
+
+// authenticatedPost parses a POST form and authenticates its client, for
+// the introspection and revocation endpoints.
+func (p *Provider) authenticatedPost(w http.ResponseWriter, r *http.Request) (storage.Client, url.Values, error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return storage.Client{}, nil, &oauthError{Code: "invalid_request", Status: http.StatusMethodNotAllowed,
+			Description: "This endpoint accepts POST only."}
+	}
+	form, err := parseForm(r)
+	if err != nil {
+		return storage.Client{}, nil, err
+	}
+	res, err := p.auth.Authenticate(r.Context(), r, form)
+	if err != nil {
+		return storage.Client{}, nil, err
+	}
+	if res.Method == storage.AuthMethodNone {
+		// Public clients hold no credentials; letting them introspect or
+		// revoke by client_id alone would let anyone do so.
+		return storage.Client{}, nil, errInvalidClient.withCause(errors.New("public client at introspection or revocation"))
+	}
+	return res.Client, form, nil
+}

@@ -1,0 +1,188 @@
+package oauth_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+func TestPasswordGrant(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		g := e.Group("support", "users-read", "users-write", "groups-read")
+		owner := e.User("owner", "")
+		alice := e.User("alice", "correct horse battery staple", g.ID)
+		c := e.Client("console", owner.ID, []string{"users-read", "users-write", "clients-read"})
+
+		// The user's resources ∩ the client's allowed ∩ requested; the
+		// client's owner does not limit a user's token.
+		r := e.Login(&c, "alice", "correct horse battery staple", nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, "users-read users-write", r.Str("scope"))
+		require.NotEmpty(t, r.Str("refresh_token"))
+		e.Remember(r.Str("access_token"), r.Str("refresh_token"))
+
+		r = e.Login(&c, "ALICE", "correct horse battery staple", url.Values{"scope": {"users-read"}})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, "users-read", r.Str("scope"))
+
+		r = e.Login(&c, "alice", "correct horse battery staple", url.Values{"scope": {"groups-read"}})
+		require.Equal(t, "invalid_scope", r.Str("error"), r.Raw)
+
+		// The token carries the user as subject and their language.
+		tok := e.Login(&c, "alice", "correct horse battery staple", nil)
+		info := userinfo(e, tok.Str("access_token"))
+		require.Equal(t, http.StatusOK, info.Status, info.Raw)
+		require.Equal(t, alice.ID, info.Str("sub"))
+		require.Equal(t, "alice", info.Str("preferred_username"))
+		require.Equal(t, "en", info.Str("locale"))
+
+		// Wrong password, unknown user, user without password and disabled
+		// user: one answer for all.
+		wrong := e.Login(&c, "alice", "wrong", nil)
+		unknown := e.Login(&c, "mallory", "whatever", nil)
+		e.User("nopass", "")
+		nopass := e.Login(&c, "nopass", "whatever", nil)
+		_, err := e.Store.UpdateUser(ctx, apptest.System, storage.DefaultRealm, alice.ID, func(u *storage.User) error {
+			u.Status = storage.StatusDisabled
+			return nil
+		})
+		require.NoError(t, err)
+		disabled := e.Login(&c, "alice", "correct horse battery staple", nil)
+		for _, r := range []apptest.Response{wrong, unknown, nopass, disabled} {
+			require.Equal(t, http.StatusBadRequest, r.Status)
+			require.Equal(t, wrong.Raw, r.Raw)
+			require.Equal(t, "invalid_grant", r.Str("error"))
+		}
+	})
+}
+
+func TestPasswordMustBeHashedOnClient(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		c := e.Client("console", owner.ID, nil)
+		e.User("bob", "hunter2hunter2")
+		for _, pw := range []string{"hunter2hunter2", "", "A" + string(make([]byte, 42)), "++++++++++++++++++++++++++++++++++++++++++="} {
+			r := e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"password"}, "username": {"bob"}, "password": {pw}})
+			require.Equal(t, http.StatusBadRequest, r.Status, pw)
+			require.Equal(t, "invalid_request", r.Str("error"))
+			require.Contains(t, r.Str("error_description"), "docs/client-side-hashing.md")
+		}
+	})
+}
+
+// Prelogin answers an unknown user like a real one, stably.
+func TestPreloginDoesNotEnumerate(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		e.User("carol", "pw-of-carol-123")
+		real := e.Post(oauth.PathPrelogin, nil, url.Values{"username": {"carol"}})
+		fake1 := e.Post(oauth.PathPrelogin, nil, url.Values{"username": {"nobody"}})
+		fake2 := e.Post(oauth.PathPrelogin, nil, url.Values{"username": {"nobody"}})
+		other := e.Post(oauth.PathPrelogin, nil, url.Values{"username": {"someone-else"}})
+		for _, r := range []apptest.Response{real, fake1, other} {
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			require.Equal(t, "pbkdf2-sha256", r.Str("kdf"))
+			require.Len(t, r.Str("salt"), 22)
+			require.ElementsMatch(t, []string{"kdf", "iterations", "salt"}, keysOf(r.Body))
+		}
+		require.Equal(t, fake1.Raw, fake2.Raw)
+		require.NotEqual(t, fake1.Str("salt"), other.Str("salt"))
+
+		json := e.PostJSON(oauth.PathPrelogin, `{"username":"nobody"}`)
+		require.Equal(t, fake1.Raw, json.Raw)
+		bad := e.PostJSON(oauth.PathPrelogin, `{"username":"nobody","x":1}`)
+		require.Equal(t, http.StatusBadRequest, bad.Status)
+		require.Equal(t, "invalid_request", bad.Str("error"))
+	})
+}
+
+func TestRefreshRotationAndReuse(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		g := e.Group("g", "users-read", "groups-read")
+		owner := e.User("owner", "")
+		e.User("dave", "dave-password-1", g.ID)
+		c := e.Client("console", owner.ID, []string{"users-read", "groups-read"})
+		first := e.Login(&c, "dave", "dave-password-1", nil)
+		require.Equal(t, http.StatusOK, first.Status, first.Raw)
+		e.Remember(first.Str("refresh_token"))
+
+		second := e.Token(&c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+		require.NotEqual(t, first.Str("refresh_token"), second.Str("refresh_token"))
+		require.Equal(t, "groups-read users-read", second.Str("scope"))
+
+		// Narrowing on refresh is allowed, widening is not.
+		third := e.Token(&c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.Str("refresh_token")}, "scope": {"users-read"}})
+		require.Equal(t, "users-read", third.Str("scope"))
+
+		// Losing a group takes effect at the next refresh.
+		require.NoError(t, e.Store.RevokeGroupResource(ctx, apptest.System, storage.DefaultRealm, g.ID, "groups-read"))
+		fourth := e.Token(&c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {third.Str("refresh_token")}})
+		require.Equal(t, "users-read", fourth.Str("scope"))
+
+		// Another client cannot use, nor burn, the token.
+		other := e.Client("other", owner.ID, []string{"users-read"})
+		r := e.Post(oauth.PathToken, &other, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
+		require.Equal(t, "invalid_grant", r.Str("error"))
+
+		// Reusing a rotated token revokes the whole family, including the
+		// newest token.
+		r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.Str("refresh_token")}})
+		require.Equal(t, http.StatusBadRequest, r.Status)
+		require.Equal(t, "invalid_grant", r.Str("error"))
+		r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
+		require.Equal(t, "invalid_grant", r.Str("error"))
+	})
+}
+
+func TestConcurrentRefreshOnlyOneWins(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		e.User("erin", "erin-password-1", e.Group("g", "users-read").ID)
+		c := e.Client("console", owner.ID, []string{"users-read"})
+		first := e.Login(&c, "erin", "erin-password-1", nil)
+		require.Equal(t, http.StatusOK, first.Status, first.Raw)
+
+		const n = 10
+		statuses := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r := e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+				statuses[i] = r.Status
+				e.Remember(r.Str("refresh_token"), r.Str("access_token"))
+			}()
+		}
+		wg.Wait()
+		ok := 0
+		for _, s := range statuses {
+			if s == http.StatusOK {
+				ok++
+			}
+		}
+		require.Equal(t, 1, ok, "statuses: %v", statuses)
+	})
+}
+
+func userinfo(e *apptest.Server, accessToken string) apptest.Response {
+	e.T.Helper()
+	return e.Bearer(http.MethodGet, oauth.PathUserinfo, accessToken, "")
+}
+
+func keysOf(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

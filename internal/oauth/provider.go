@@ -1,0 +1,139 @@
+package oauth
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gorilla/mux"
+	"github.com/ory/fosite"
+
+	"github.com/gatehouse/gatehouse/internal/clientauth"
+	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Endpoint paths, relative to the issuer.
+const (
+	PathDiscovery  = "/.well-known/openid-configuration"
+	PathJWKS       = "/.well-known/jwks.json"
+	PathToken      = "/oauth2/token"
+	PathIntrospect = "/oauth2/introspect"
+	PathRevoke     = "/oauth2/revoke"
+	PathPrelogin   = "/oauth2/prelogin"
+	PathUserinfo   = "/userinfo"
+)
+
+// Options configures a Provider. Every field without a documented default
+// is required.
+type Options struct {
+	Realm    string // default storage.DefaultRealm
+	Issuer   string // the public issuer URL, without a trailing slash
+	Audience string // access-token aud; default Issuer
+
+	AccessTokenTTL  time.Duration // default 15m
+	RefreshTokenTTL time.Duration // default 720h
+
+	// AllowPublicPasswordGrant lets clients registered with
+	// token_endpoint_auth_method "none" use the password grant.
+	AllowPublicPasswordGrant bool
+	// MinPasswordIterations is the smallest client-side PBKDF2 iteration
+	// count accepted when a password is set (default 600000).
+	MinPasswordIterations int
+	// MaxAssertionLifetime bounds how far ahead a private_key_jwt
+	// assertion's exp may be (default 5m).
+	MaxAssertionLifetime time.Duration
+
+	Store  storage.Store
+	State  storage.TokenState
+	Keys   *keys.Manager
+	Hasher *credential.PasswordHasher
+	Salter *credential.PreloginSalter
+
+	Logger *slog.Logger
+	Now    func() time.Time // default time.Now
+}
+
+func (o *Options) setDefaults() {
+	if o.Realm == "" {
+		o.Realm = storage.DefaultRealm
+	}
+	if o.Audience == "" {
+		o.Audience = o.Issuer
+	}
+	if o.AccessTokenTTL <= 0 {
+		o.AccessTokenTTL = 15 * time.Minute
+	}
+	if o.RefreshTokenTTL <= 0 {
+		o.RefreshTokenTTL = 720 * time.Hour
+	}
+	if o.MinPasswordIterations <= 0 {
+		o.MinPasswordIterations = 600000
+	}
+	if o.MaxAssertionLifetime <= 0 {
+		o.MaxAssertionLifetime = 5 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Provider serves the OAuth 2.0 endpoints. It is safe for concurrent use.
+type Provider struct {
+	opts      Options
+	oauth2    *fosite.Fosite
+	auth      *clientauth.Authenticator
+	discovery *discoveryDoc
+}
+
+// New builds a Provider from opts.
+func New(opts Options) *Provider {
+	opts.setDefaults()
+	p := &Provider{opts: opts}
+	p.auth = clientauth.New(opts.Store, opts.State, clientauth.Config{
+		Realm:                opts.Realm,
+		Issuer:               opts.Issuer,
+		TokenEndpoint:        opts.Issuer + PathToken,
+		MaxAssertionLifetime: opts.MaxAssertionLifetime,
+		Now:                  opts.Now,
+		AllowPublic:          opts.AllowPublicPasswordGrant,
+	})
+	cfg := &fosite.Config{
+		AccessTokenLifespan:      opts.AccessTokenTTL,
+		RefreshTokenLifespan:     opts.RefreshTokenTTL,
+		ScopeStrategy:            fosite.ExactScopeStrategy,
+		AudienceMatchingStrategy: fosite.ExactAudienceMatchingStrategy,
+		TokenURL:                 opts.Issuer + PathToken,
+		// Fosite's own form parsing accepts up to 1 MiB; the server's body
+		// limit cuts requests down long before that.
+		ClientAuthenticationStrategy: p.authenticateClient,
+	}
+	cfg.TokenEndpointHandlers = fosite.TokenEndpointHandlers{
+		&clientCredentialsGrant{grantBase{p, grantClientCredentials}},
+		&passwordGrant{grantBase{p, grantPassword}},
+		&refreshGrant{grantBase{p, grantRefreshToken}},
+	}
+	p.oauth2 = &fosite.Fosite{Config: cfg}
+	p.discovery = newDiscoveryDoc(p)
+	return p
+}
+
+// Register mounts the OAuth 2.0 endpoints on r.
+func (p *Provider) Register(r *mux.Router) {
+	r.Handle(PathDiscovery, http.HandlerFunc(p.handleDiscovery)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle(PathJWKS, p.opts.Keys.JWKSHandler())
+	r.Handle(PathToken, http.HandlerFunc(p.handleToken))
+	r.Handle(PathIntrospect, http.HandlerFunc(p.handleIntrospect))
+	r.Handle(PathRevoke, http.HandlerFunc(p.handleRevoke))
+	r.Handle(PathPrelogin, http.HandlerFunc(p.handlePrelogin))
+	r.Handle(PathUserinfo, http.HandlerFunc(p.handleUserinfo))
+}
+
+func (p *Provider) now() time.Time { return p.opts.Now() }
+
+func (p *Provider) log(ctx context.Context) *slog.Logger { return p.opts.Logger }

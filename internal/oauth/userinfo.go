@@ -1,0 +1,80 @@
+package oauth
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// userinfo is the OIDC UserInfo response (OIDC Core §5.3.2).
+type userinfo struct {
+	Sub               string `json:"sub"`
+	PreferredUsername string `json:"preferred_username"`
+	Name              string `json:"name,omitempty"`
+	Email             string `json:"email,omitempty"`
+	Locale            string `json:"locale,omitempty"`
+}
+
+// handleUserinfo answers with the claims of the user a bearer access token
+// was issued to. Client tokens have no user and are refused.
+func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	token, ok := bearerToken(r)
+	if !ok {
+		// RFC 6750 §3.1: no error code when no credentials were sent.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
+	c, err := p.parseAccessToken(token)
+	if err != nil || !c.isUserToken() {
+		p.writeBearerError(w, "invalid_token")
+		return
+	}
+	revoked, err := p.opts.State.IsRevoked(ctx, c.ref())
+	if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	if revoked {
+		p.writeBearerError(w, "invalid_token")
+		return
+	}
+	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, c.Subject)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Status != storage.StatusActive) {
+		p.writeBearerError(w, "invalid_token")
+		return
+	} else if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	writeJSON(w, userinfo{Sub: u.ID, PreferredUsername: u.Username, Name: u.DisplayName, Email: u.Email, Locale: u.Language})
+}
+
+// bearerToken extracts an RFC 6750 §2.1 bearer token from the
+// Authorization header.
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// writeBearerError answers an RFC 6750 §3 error.
+func (p *Provider) writeBearerError(w http.ResponseWriter, code string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse", error="`+code+`"`)
+	w.Header().Set("Content-Type", "application/json;charset=UTF-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write([]byte(`{"error":"` + code + `","error_description":"The access token is invalid, expired or revoked."}` + "\n"))
+}

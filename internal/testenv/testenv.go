@@ -1,0 +1,46 @@
+// Package testenv tells tests where the real PostgreSQL and Redis are.
+//
+// `make test` exports GATEHOUSE_TEST_DATABASE_URL and GATEHOUSE_TEST_REDIS_URL
+// and sets GATEHOUSE_TEST_REQUIRE_SERVICES=1, so that under it a missing
+// service fails the run instead of silently skipping. A plain `go test ./...`
+// without them skips the tests that need the services and says how to run
+// them.
+package testenv
+
+import (
+	"os"
+	"testing"
+)
+
+// Environment variables read by tests.
+const (
+	DatabaseURLVar     = "GATEHOUSE_TEST_DATABASE_URL"
+	RedisURLVar        = "GATEHOUSE_TEST_REDIS_URL"
+	RequireServicesVar = "GATEHOUSE_TEST_REQUIRE_SERVICES"
+)
+
+// DatabaseURL returns the DSN of a PostgreSQL server that tests may create
+// scratch databases on, or skips the test when none is configured.
+func DatabaseURL(t testing.TB) string {
+	t.Helper()
+	return lookup(t, DatabaseURLVar, "PostgreSQL")
+}
+
+// RedisURL returns the URL of a Redis server that tests may write to (under
+// their own key prefix), or skips the test when none is configured.
+func RedisURL(t testing.TB) string {
+	t.Helper()
+	return lookup(t, RedisURLVar, "Redis")
+}
+
+func lookup(t testing.TB, name, what string) string {
+	t.Helper()
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	if os.Getenv(RequireServicesVar) == "1" {
+		t.Fatalf("%s is not set but %s=1: %s tests must run", name, RequireServicesVar, what)
+	}
+	t.Skipf("%s not set: skipping %s tests; run `make test` to run them against a real server", name, what)
+	return ""
+}

@@ -1,0 +1,251 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// TokenState is an in-memory storage.TokenState with an injectable clock.
+// Expired entries are treated as absent when read and swept lazily.
+type TokenState struct {
+	mu  sync.Mutex
+	now func() time.Time
+
+	revoked  map[string]time.Time // jti → expiry
+	before   map[string]mark      // "u:"+id / "c:"+id → revoked-before mark
+	refresh  map[string]tsRecord  // token id → record
+	families map[string]time.Time // revoked family → expiry
+	once     map[string]time.Time // MarkOnce key → expiry
+	windows  map[string]tsWindow  // rate-limit key → window
+	ops      int
+}
+
+type mark struct{ at, until time.Time }
+
+type tsRecord struct {
+	rec  storage.RefreshToken
+	used bool
+}
+
+type tsWindow struct {
+	count int
+	end   time.Time
+}
+
+var _ storage.TokenState = (*TokenState)(nil)
+
+// NewTokenState returns empty token state; nil now means time.Now.
+func NewTokenState(now func() time.Time) *TokenState {
+	if now == nil {
+		now = time.Now
+	}
+	return &TokenState{
+		now: now, revoked: map[string]time.Time{}, before: map[string]mark{}, refresh: map[string]tsRecord{},
+		families: map[string]time.Time{}, once: map[string]time.Time{}, windows: map[string]tsWindow{},
+	}
+}
+
+// sweep drops expired entries every so often; callers hold the lock.
+func (s *TokenState) sweep(now time.Time) {
+	if s.ops++; s.ops%1024 != 0 {
+		return
+	}
+	for k, exp := range s.revoked {
+		if !now.Before(exp) {
+			delete(s.revoked, k)
+		}
+	}
+	for k, m := range s.before {
+		if !now.Before(m.until) {
+			delete(s.before, k)
+		}
+	}
+	for k, r := range s.refresh {
+		if !now.Before(r.rec.ExpiresAt) {
+			delete(s.refresh, k)
+		}
+	}
+	for k, exp := range s.once {
+		if !now.Before(exp) {
+			delete(s.once, k)
+		}
+	}
+}
+
+// RevokeToken implements storage.TokenState.
+func (s *TokenState) RevokeToken(_ context.Context, jti string, exp time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	if exp.After(now) {
+		s.revoked[jti] = exp
+	}
+	return nil
+}
+
+func subjectKey(kind storage.SubjectKind, id string) string {
+	if kind == storage.SubjectUser {
+		return "u:" + id
+	}
+	return "c:" + id
+}
+
+// RevokeSubject implements storage.TokenState.
+func (s *TokenState) RevokeSubject(_ context.Context, kind storage.SubjectKind, id string, before time.Time, keep time.Duration) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	k := subjectKey(kind, id)
+	if m, ok := s.before[k]; ok && now.Before(m.until) && !before.After(m.at) {
+		return nil
+	}
+	s.before[k] = mark{at: before, until: now.Add(keep)}
+	return nil
+}
+
+// revokedBy reports whether a mark on the subject covers a token issued at
+// iat; callers hold the lock.
+func (s *TokenState) revokedBy(now time.Time, k string, iat time.Time) bool {
+	m, ok := s.before[k]
+	return ok && now.Before(m.until) && !iat.After(m.at)
+}
+
+// IsRevoked implements storage.TokenState.
+func (s *TokenState) IsRevoked(_ context.Context, t storage.TokenRef) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	if exp, ok := s.revoked[t.JTI]; ok && now.Before(exp) {
+		return true, nil
+	}
+	if t.UserID != "" && s.revokedBy(now, subjectKey(storage.SubjectUser, t.UserID), t.IssuedAt) {
+		return true, nil
+	}
+	return s.revokedBy(now, subjectKey(storage.SubjectClient, t.ClientID), t.IssuedAt), nil
+}
+
+// live returns the record id if it is usable: present, unexpired, not
+// rotated, its family not revoked, no mark on its user or client covering
+// it. Callers hold the lock.
+func (s *TokenState) live(now time.Time, id string) (tsRecord, bool) {
+	r, ok := s.refresh[id]
+	if !ok || !now.Before(r.rec.ExpiresAt) {
+		return r, false
+	}
+	if exp, ok := s.families[r.rec.FamilyID]; ok && now.Before(exp) {
+		return r, false
+	}
+	if s.revokedBy(now, subjectKey(storage.SubjectUser, r.rec.UserID), r.rec.IssuedAt) ||
+		s.revokedBy(now, subjectKey(storage.SubjectClient, r.rec.ClientID), r.rec.IssuedAt) {
+		return r, false
+	}
+	return r, true
+}
+
+func copyRefresh(r storage.RefreshToken) storage.RefreshToken {
+	r.Scopes = slices.Clone(r.Scopes)
+	return r
+}
+
+// CreateRefreshToken implements storage.TokenState.
+func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshToken) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.rec.ExpiresAt) {
+		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
+	}
+	s.refresh[rec.ID] = tsRecord{rec: copyRefresh(rec)}
+	return nil
+}
+
+// GetRefreshToken implements storage.TokenState.
+func (s *TokenState) GetRefreshToken(_ context.Context, id string) (storage.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.live(s.now(), id)
+	if !ok || r.used {
+		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+	}
+	return copyRefresh(r.rec), nil
+}
+
+// RotateRefreshToken implements storage.TokenState.
+func (s *TokenState) RotateRefreshToken(_ context.Context, oldID string, next storage.RefreshToken) (storage.RefreshToken, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	r, ok := s.live(now, oldID)
+	if !ok || r.rec.ClientID != next.ClientID {
+		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+	}
+	if r.used {
+		s.families[r.rec.FamilyID] = r.rec.ExpiresAt.Add(maxFamilyLifetime)
+		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
+	}
+	if _, taken := s.refresh[next.ID]; taken {
+		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
+	}
+	r.used = true
+	s.refresh[oldID] = r
+	next.FamilyID, next.UserID, next.Scopes = r.rec.FamilyID, r.rec.UserID, slices.Clone(r.rec.Scopes)
+	s.refresh[next.ID] = tsRecord{rec: copyRefresh(next)}
+	return copyRefresh(r.rec), nil
+}
+
+// maxFamilyLifetime bounds how long a family revocation is kept: its
+// members' expiry, pushed out by later rotations, never beyond this.
+const maxFamilyLifetime = 400 * 24 * time.Hour
+
+// RevokeRefreshToken implements storage.TokenState.
+func (s *TokenState) RevokeRefreshToken(_ context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.refresh[id]; ok {
+		s.families[r.rec.FamilyID] = r.rec.ExpiresAt.Add(maxFamilyLifetime)
+	}
+	return nil
+}
+
+// MarkOnce implements storage.TokenState.
+func (s *TokenState) MarkOnce(_ context.Context, key string, exp time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	if e, ok := s.once[key]; ok && now.Before(e) {
+		return false, nil
+	}
+	s.once[key] = exp
+	return true, nil
+}
+
+// Allow implements storage.TokenState.
+func (s *TokenState) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	w := s.windows[key]
+	if !now.Before(w.end) {
+		w = tsWindow{end: now.Add(window)}
+	}
+	w.count++
+	s.windows[key] = w
+	if w.count > limit {
+		return false, w.end.Sub(now), nil
+	}
+	return true, 0, nil
+}
+
+// Ping always succeeds.
+func (s *TokenState) Ping(context.Context) error { return nil }
+
+// Close does nothing.
+func (s *TokenState) Close() {}

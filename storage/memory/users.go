@@ -1,0 +1,241 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+func copyUser(u storage.User) storage.User {
+	if u.Password != nil {
+		p := *u.Password
+		p.Salt = slices.Clone(p.Salt)
+		u.Password = &p
+	}
+	return u
+}
+
+// checkUser validates references and uniqueness of u; callers hold the
+// write lock.
+func (s *Store) checkUser(realm string, u *storage.User) error {
+	if _, ok := s.realms[realm]; !ok {
+		return fmt.Errorf("realm %q: %w", realm, storage.ErrMissingReference)
+	}
+	l, ok := s.languages[langKey(realm, u.Language)]
+	if !ok {
+		return fmt.Errorf("language %q: %w", u.Language, storage.ErrMissingReference)
+	}
+	u.Language = l.Code
+	for k, other := range s.users {
+		if k.realm == realm && other.ID != u.ID && strings.EqualFold(other.Username, u.Username) {
+			return fmt.Errorf("username %q: %w", u.Username, storage.ErrAlreadyExists)
+		}
+	}
+	return nil
+}
+
+// CreateUser implements storage.UserStore.
+func (s *Store) CreateUser(_ context.Context, a storage.Actor, realm string, u storage.User, groups []string) (storage.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
+	if _, ok := s.users[key{realm, u.ID}]; ok {
+		return storage.User{}, fmt.Errorf("user %s: %w", u.ID, storage.ErrAlreadyExists)
+	}
+	if err := s.checkUser(realm, &u); err != nil {
+		return storage.User{}, err
+	}
+	for _, g := range groups {
+		if _, ok := s.groups[key{realm, g}]; !ok {
+			return storage.User{}, fmt.Errorf("group %s: %w", g, storage.ErrMissingReference)
+		}
+	}
+	u = copyUser(u)
+	u.CreatedAt, u.UpdatedAt = s.stamp(), s.stamp()
+	s.users[key{realm, u.ID}] = u
+	s.record(realm, a, "user.create", "user", u.ID, map[string]string{"username": u.Username})
+	for _, g := range groups {
+		s.members[key{realm, g}][u.ID] = true
+		s.record(realm, a, "group.member.add", "group", g, map[string]string{"user": u.ID})
+	}
+	return copyUser(u), nil
+}
+
+// GetUser implements storage.UserStore.
+func (s *Store) GetUser(_ context.Context, realm, id string) (storage.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	u, ok := s.users[key{realm, id}]
+	if !ok {
+		return storage.User{}, fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
+	}
+	return copyUser(u), nil
+}
+
+// GetUserByUsername implements storage.UserStore.
+func (s *Store) GetUserByUsername(_ context.Context, realm, username string) (storage.User, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for k, u := range s.users {
+		if k.realm == realm && strings.EqualFold(u.Username, username) {
+			return copyUser(u), nil
+		}
+	}
+	return storage.User{}, fmt.Errorf("username %q: %w", username, storage.ErrNotFound)
+}
+
+// ListUsers implements storage.UserStore.
+func (s *Store) ListUsers(_ context.Context, realm string, f storage.UserFilter, opts storage.ListOptions) (storage.Page[storage.User], error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var items []storage.User
+	for k, u := range s.users {
+		switch {
+		case k.realm != realm:
+		case f.Username != "" && !strings.EqualFold(u.Username, f.Username):
+		case f.Email != "" && !strings.EqualFold(u.Email, f.Email):
+		case f.Status != "" && u.Status != f.Status:
+		case f.GroupID != "" && !s.members[key{realm, f.GroupID}][u.ID]:
+		default:
+			items = append(items, copyUser(u))
+		}
+	}
+	return page(items, userSortKey, opts)
+}
+
+// userSortKey orders users by username, case-insensitively (usernames are
+// unique that way).
+func userSortKey(u storage.User) string { return strings.ToLower(u.Username) }
+
+// UpdateUser implements storage.UserStore.
+func (s *Store) UpdateUser(_ context.Context, a storage.Actor, realm, id string, fn func(*storage.User) error) (storage.User, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{realm, id}
+	u, ok := s.users[k]
+	if !ok {
+		return storage.User{}, fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
+	}
+	next := copyUser(u)
+	if err := fn(&next); err != nil {
+		return storage.User{}, err
+	}
+	next.ID, next.CreatedAt, next.UpdatedAt = u.ID, u.CreatedAt, s.stamp()
+	if err := s.checkUser(realm, &next); err != nil {
+		return storage.User{}, err
+	}
+	s.users[k] = copyUser(next)
+	s.record(realm, a, "user.update", "user", id, changed(userChanges(u, next)...))
+	return next, nil
+}
+
+// userChanges names the fields that differ, never their secret values.
+func userChanges(a, b storage.User) []string {
+	var out []string
+	if a.Username != b.Username {
+		out = append(out, "username")
+	}
+	if a.Email != b.Email {
+		out = append(out, "email")
+	}
+	if a.DisplayName != b.DisplayName {
+		out = append(out, "display_name")
+	}
+	if a.Language != b.Language {
+		out = append(out, "language")
+	}
+	if a.Status != b.Status {
+		out = append(out, "status")
+	}
+	if (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash) {
+		out = append(out, "password")
+	}
+	return out
+}
+
+// DeleteUser implements storage.UserStore.
+func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := key{realm, id}
+	if _, ok := s.users[k]; !ok {
+		return fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
+	}
+	delete(s.users, k)
+	for gk, m := range s.members {
+		if gk.realm == realm {
+			delete(m, id)
+		}
+	}
+	for ck, c := range s.clients {
+		if ck.realm == realm && c.OwnerID == id {
+			delete(s.clients, ck)
+			delete(s.secrets, ck)
+			s.record(realm, a, "client.delete", "client", c.ClientID, map[string]string{"reason": "owner deleted"})
+		}
+	}
+	s.record(realm, a, "user.delete", "user", id, nil)
+	return nil
+}
+
+// UserGroups implements storage.UserStore.
+func (s *Store) UserGroups(_ context.Context, realm, userID string) ([]storage.Group, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.users[key{realm, userID}]; !ok {
+		return nil, fmt.Errorf("user %s: %w", userID, storage.ErrNotFound)
+	}
+	out := []storage.Group{}
+	for gk, m := range s.members {
+		if gk.realm == realm && m[userID] {
+			out = append(out, copyGroup(s.groups[gk]))
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Group) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+	return out, nil
+}
+
+// UserResources implements storage.UserStore.
+func (s *Store) UserResources(_ context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if _, ok := s.users[key{realm, userID}]; !ok {
+		return nil, fmt.Errorf("user %s: %w", userID, storage.ErrNotFound)
+	}
+	from := map[string]map[string]bool{}
+	grant := func(res, group string) {
+		if from[res] == nil {
+			from[res] = map[string]bool{}
+		}
+		from[res][group] = true
+	}
+	for gk, m := range s.members {
+		if gk.realm != realm || !m[userID] {
+			continue
+		}
+		g := s.groups[gk]
+		if g.AllResources {
+			for rk := range s.resources {
+				if rk.realm == realm {
+					grant(rk.id, g.ID)
+				}
+			}
+		}
+		for _, r := range g.Resources {
+			grant(r, g.ID)
+		}
+	}
+	out := make([]storage.EffectiveResource, 0, len(from))
+	for name, groups := range from {
+		out = append(out, storage.EffectiveResource{Name: name, Groups: sortedKeys(groups)})
+	}
+	slices.SortFunc(out, func(a, b storage.EffectiveResource) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}

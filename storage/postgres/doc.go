@@ -1,0 +1,9 @@
+// Package postgres implements storage.Store on PostgreSQL with pgx v5, and
+// applies the embedded migrations with goose.
+//
+// Every mutating method runs in one transaction together with its audit
+// row. Read-modify-write updates lock the row (SELECT … FOR UPDATE), so that
+// concurrent updates of one entity are serialised and none is lost.
+// PostgreSQL errors are mapped to the storage sentinels in one place
+// (errors.go).
+package postgres

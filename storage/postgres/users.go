@@ -1,0 +1,276 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+const userCols = `id::text, username, email, display_name, language, status,
+	password_kdf, password_iterations, password_salt, password_hash, created_at, updated_at`
+
+func scanUser(row pgx.Row) (storage.User, error) {
+	var u storage.User
+	var kdf, hash *string
+	var iterations *int
+	var salt []byte
+	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.DisplayName, &u.Language, &u.Status,
+		&kdf, &iterations, &salt, &hash, &u.CreatedAt, &u.UpdatedAt)
+	if kdf != nil && iterations != nil && hash != nil {
+		u.Password = &storage.PasswordVerifier{KDF: *kdf, Iterations: *iterations, Salt: salt, Hash: *hash}
+	}
+	return u, err
+}
+
+// passwordArgs returns the password columns of u, all NULL when it has
+// none.
+func passwordArgs(u storage.User) (kdf, iterations, salt, hash any) {
+	if u.Password == nil {
+		return nil, nil, nil, nil
+	}
+	return u.Password.KDF, u.Password.Iterations, u.Password.Salt, u.Password.Hash
+}
+
+// canonicalLanguage resolves a language code case-insensitively to its
+// stored form, so that the foreign key matches.
+func canonicalLanguage(ctx context.Context, q pgx.Tx, realm, code string) (string, error) {
+	var c string
+	err := q.QueryRow(ctx, `SELECT code FROM languages WHERE realm_id = $1 AND lower(code) = lower($2)`, realm, code).Scan(&c)
+	if err == pgx.ErrNoRows {
+		return "", mapErr(err, "language "+code, false)
+	}
+	if err != nil {
+		return "", mapErr(err, "language "+code, false)
+	}
+	return c, nil
+}
+
+// CreateUser implements storage.UserStore.
+func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u storage.User, groups []string) (storage.User, error) {
+	if u.ID == "" {
+		u.ID = uuid.NewString()
+	}
+	if !validID(u.ID) {
+		return storage.User{}, errorf("user id", storage.ErrMissingReference)
+	}
+	var out storage.User
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		lang, err := canonicalLanguage(ctx, tx, realm, u.Language)
+		if err != nil {
+			return missingRef(err, "language "+u.Language)
+		}
+		kdf, it, salt, hash := passwordArgs(u)
+		out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (id, realm_id, username, email, display_name, language, status,
+			password_kdf, password_iterations, password_salt, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING `+userCols,
+			u.ID, realm, u.Username, u.Email, u.DisplayName, lang, string(u.Status), kdf, it, salt, hash))
+		if err != nil {
+			return mapErr(err, "user "+u.Username, false)
+		}
+		if err := audit(ctx, tx, realm, a, "user.create", "user", out.ID, map[string]string{"username": out.Username}); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if !validID(g) {
+				return errorf("group "+g, storage.ErrMissingReference)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO group_members (realm_id, group_id, user_id) VALUES ($1, $2, $3)`, realm, g, out.ID); err != nil {
+				return mapErr(err, "group "+g, false)
+			}
+			if err := audit(ctx, tx, realm, a, "group.member.add", "group", g, map[string]string{"user": out.ID}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// GetUser implements storage.UserStore.
+func (s *Store) GetUser(ctx context.Context, realm, id string) (storage.User, error) {
+	if !validID(id) {
+		return storage.User{}, errorf("user "+id, storage.ErrNotFound)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND id = $2`, realm, id))
+	return u, mapErr(err, "user "+id, false)
+}
+
+// GetUserByUsername implements storage.UserStore.
+func (s *Store) GetUserByUsername(ctx context.Context, realm, username string) (storage.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND lower(username) = lower($2)`, realm, username))
+	return u, mapErr(err, "user "+username, false)
+}
+
+// ListUsers implements storage.UserStore.
+func (s *Store) ListUsers(ctx context.Context, realm string, f storage.UserFilter, opts storage.ListOptions) (storage.Page[storage.User], error) {
+	after, err := decodeCursor(opts.Cursor)
+	if err != nil {
+		return storage.Page[storage.User]{}, err
+	}
+	if f.GroupID != "" && !validID(f.GroupID) {
+		return storage.Page[storage.User]{Items: []storage.User{}}, nil
+	}
+	var group any
+	if f.GroupID != "" {
+		group = f.GroupID
+	}
+	limit := opts.EffectiveLimit()
+	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1
+		AND ($2 = '' OR lower(username) = lower($2)) AND ($3 = '' OR lower(email) = lower($3)) AND ($4 = '' OR status = $4)
+		AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = $5 AND m.user_id = users.id))
+		AND lower(username) COLLATE "C" > $6
+		ORDER BY lower(username) COLLATE "C" LIMIT $7`,
+		realm, f.Username, f.Email, string(f.Status), group, after, limit+1)
+	return collectUsers(rows, err, limit)
+}
+
+func collectUsers(rows pgx.Rows, err error, limit int) (storage.Page[storage.User], error) {
+	if err != nil {
+		return storage.Page[storage.User]{}, mapErr(err, "users", false)
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.User, error) { return scanUser(r) })
+	if err != nil {
+		return storage.Page[storage.User]{}, mapErr(err, "users", false)
+	}
+	return finishPage(items, limit, func(u storage.User) string { return strings.ToLower(u.Username) }), nil
+}
+
+// UpdateUser implements storage.UserStore.
+func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id string, fn func(*storage.User) error) (storage.User, error) {
+	if !validID(id) {
+		return storage.User{}, errorf("user "+id, storage.ErrNotFound)
+	}
+	var out storage.User
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND id = $2 FOR UPDATE`, realm, id))
+		if err != nil {
+			return mapErr(err, "user "+id, false)
+		}
+		next := cur
+		if cur.Password != nil {
+			p := *cur.Password
+			next.Password = &p
+		}
+		if err := fn(&next); err != nil {
+			return err
+		}
+		lang, err := canonicalLanguage(ctx, tx, realm, next.Language)
+		if err != nil {
+			return missingRef(err, "language "+next.Language)
+		}
+		kdf, it, salt, hash := passwordArgs(next)
+		out, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $3, email = $4, display_name = $5, language = $6, status = $7,
+			password_kdf = $8, password_iterations = $9, password_salt = $10, password_hash = $11, updated_at = now()
+			WHERE realm_id = $1 AND id = $2 RETURNING `+userCols,
+			realm, id, next.Username, next.Email, next.DisplayName, lang, string(next.Status), kdf, it, salt, hash))
+		if err != nil {
+			return mapErr(err, "user "+next.Username, false)
+		}
+		return audit(ctx, tx, realm, a, "user.update", "user", id, changed(userChanges(cur, out)...))
+	})
+	return out, err
+}
+
+// userChanges names the fields that differ, never their secret values.
+func userChanges(a, b storage.User) []string {
+	var out []string
+	add := func(name string, differs bool) {
+		if differs {
+			out = append(out, name)
+		}
+	}
+	add("username", a.Username != b.Username)
+	add("email", a.Email != b.Email)
+	add("display_name", a.DisplayName != b.DisplayName)
+	add("language", a.Language != b.Language)
+	add("status", a.Status != b.Status)
+	add("password", (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash))
+	return out
+}
+
+// DeleteUser implements storage.UserStore.
+func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id string) error {
+	if !validID(id) {
+		return errorf("user "+id, storage.ErrNotFound)
+	}
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `DELETE FROM clients WHERE realm_id = $1 AND owner_id = $2 RETURNING client_id`, realm, id)
+		if err != nil {
+			return mapErr(err, "clients of user "+id, true)
+		}
+		owned, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return mapErr(err, "clients of user "+id, true)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM users WHERE realm_id = $1 AND id = $2`, realm, id)
+		if err != nil {
+			return mapErr(err, "user "+id, true)
+		}
+		if tag.RowsAffected() == 0 {
+			return errorf("user "+id, storage.ErrNotFound)
+		}
+		for _, c := range owned {
+			if err := audit(ctx, tx, realm, a, "client.delete", "client", c, map[string]string{"reason": "owner deleted"}); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, realm, a, "user.delete", "user", id, nil)
+	})
+}
+
+// UserGroups implements storage.UserStore.
+func (s *Store) UserGroups(ctx context.Context, realm, userID string) ([]storage.Group, error) {
+	if err := s.userExists(ctx, realm, userID); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+groupCols+` FROM groups g JOIN group_members m ON m.group_id = g.id
+		WHERE g.realm_id = $1 AND m.user_id = $2 ORDER BY lower(g.name) COLLATE "C"`, realm, userID)
+	if err != nil {
+		return nil, mapErr(err, "groups of user "+userID, false)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Group, error) { return scanGroup(r) })
+}
+
+// UserResources implements storage.UserStore.
+func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
+	if !validID(userID) {
+		return nil, errorf("user "+userID, storage.ErrNotFound)
+	}
+	rows, err := s.pool.Query(ctx, `SELECT r.name, array_agg(DISTINCT g.id::text ORDER BY g.id::text)
+		FROM group_members m
+		JOIN groups g ON g.id = m.group_id AND g.realm_id = $1
+		JOIN resources r ON r.realm_id = $1 AND (g.all_resources OR EXISTS (
+			SELECT 1 FROM group_resources gr WHERE gr.group_id = g.id AND gr.resource = r.name))
+		WHERE m.user_id = $2
+		GROUP BY r.name ORDER BY r.name COLLATE "C"`, realm, userID)
+	if err != nil {
+		return nil, mapErr(err, "resources of user "+userID, false)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.EffectiveResource, error) {
+		var e storage.EffectiveResource
+		err := r.Scan(&e.Name, &e.Groups)
+		return e, err
+	})
+	if err != nil {
+		return nil, mapErr(err, "resources of user "+userID, false)
+	}
+	if len(out) == 0 {
+		// No resources: tell a user without groups from a missing one.
+		if err := s.userExists(ctx, realm, userID); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) userExists(ctx context.Context, realm, id string) error {
+	if !validID(id) {
+		return errorf("user "+id, storage.ErrNotFound)
+	}
+	var one int
+	err := s.pool.QueryRow(ctx, `SELECT 1 FROM users WHERE realm_id = $1 AND id = $2`, realm, id).Scan(&one)
+	return mapErr(err, "user "+id, false)
+}

@@ -1,0 +1,185 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// TokenState is a storage.TokenState on Redis.
+type TokenState struct {
+	rdb    *goredis.Client
+	prefix string
+}
+
+var _ storage.TokenState = (*TokenState)(nil)
+
+// Option configures Open.
+type Option func(*TokenState)
+
+// WithKeyPrefix sets the prefix of every key (default "gh:"), so that
+// several deployments or tests can share one Redis.
+func WithKeyPrefix(p string) Option { return func(s *TokenState) { s.prefix = p } }
+
+// Open connects to the Redis at url (redis:// or rediss://) and checks that
+// it answers. Errors are one line without the URL's password.
+func Open(ctx context.Context, rawURL string, opts ...Option) (*TokenState, error) {
+	o, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid Redis URL %s", redact(rawURL))
+	}
+	// Short timeouts: an outage must turn into a fast 503, not a hung
+	// request; the pool reconnects by itself when Redis is back.
+	o.DialTimeout = time.Second
+	o.ReadTimeout = 500 * time.Millisecond
+	o.WriteTimeout = 500 * time.Millisecond
+	o.PoolTimeout = time.Second
+	o.MaxRetries = 1
+	s := &TokenState{rdb: goredis.NewClient(o), prefix: "gh:"}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		s.rdb.Close()
+		return nil, fmt.Errorf("cannot connect to Redis at %s: %s: %w", redact(rawURL), lastPart(err), storage.ErrUnavailable)
+	}
+	return s, nil
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return "the configured address"
+	}
+	return u.Host
+}
+
+func lastPart(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		msg = msg[i+2:]
+	}
+	return msg
+}
+
+// unavailable wraps a Redis failure.
+func unavailable(op string, err error) error {
+	return fmt.Errorf("redis %s: %w: %v", op, storage.ErrUnavailable, err)
+}
+
+// Ping implements storage.TokenState.
+func (s *TokenState) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return unavailable("ping", err)
+	}
+	return nil
+}
+
+// Close implements storage.TokenState.
+func (s *TokenState) Close() { _ = s.rdb.Close() }
+
+func (s *TokenState) revokedKey(jti string) string { return s.prefix + "r:" + jti }
+func (s *TokenState) markKey(kind storage.SubjectKind, id string) string {
+	if kind == storage.SubjectUser {
+		return s.prefix + "b:u:" + id
+	}
+	return s.prefix + "b:c:" + id
+}
+
+// RevokeToken implements storage.TokenState.
+func (s *TokenState) RevokeToken(ctx context.Context, jti string, exp time.Time) error {
+	if !exp.After(time.Now()) {
+		return nil
+	}
+	if err := s.rdb.Set(ctx, s.revokedKey(jti), "1", time.Until(exp)).Err(); err != nil {
+		return unavailable("revoke", err)
+	}
+	return nil
+}
+
+// markScript sets a "revoked before" mark unless a later one is in place.
+var markScript = goredis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`)
+
+// RevokeSubject implements storage.TokenState.
+func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind, id string, before time.Time, keep time.Duration) error {
+	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMilli(), keep.Milliseconds()).Err()
+	if err != nil {
+		return unavailable("revoke subject", err)
+	}
+	return nil
+}
+
+// IsRevoked implements storage.TokenState: one MGET.
+func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, error) {
+	keys := []string{s.revokedKey(t.JTI), s.markKey(storage.SubjectClient, t.ClientID)}
+	if t.UserID != "" {
+		keys = append(keys, s.markKey(storage.SubjectUser, t.UserID))
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return false, unavailable("is revoked", err)
+	}
+	if vals[0] != nil {
+		return true, nil
+	}
+	iat := t.IssuedAt.UnixMilli()
+	for _, v := range vals[1:] {
+		if str, ok := v.(string); ok {
+			if mark, err := strconv.ParseInt(str, 10, 64); err == nil && iat <= mark {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
+// onceScript is SET NX with an absolute expiry.
+func (s *TokenState) onceKey(key string) string { return s.prefix + "o:" + key }
+
+// MarkOnce implements storage.TokenState.
+func (s *TokenState) MarkOnce(ctx context.Context, key string, exp time.Time) (bool, error) {
+	ttl := time.Until(exp)
+	if ttl < time.Millisecond {
+		ttl = time.Millisecond
+	}
+	ok, err := s.rdb.SetNX(ctx, s.onceKey(key), "1", ttl).Result()
+	if err != nil {
+		return false, unavailable("mark once", err)
+	}
+	return ok, nil
+}
+
+// allowScript counts an event in a fixed window and returns the count and
+// the window's remaining time.
+var allowScript = goredis.NewScript(`
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return {n, redis.call('PTTL', KEYS[1])}`)
+
+// Allow implements storage.TokenState.
+func (s *TokenState) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+	res, err := allowScript.Run(ctx, s.rdb, []string{s.prefix + "l:" + key}, window.Milliseconds()).Int64Slice()
+	if err != nil {
+		return false, 0, unavailable("rate limit", err)
+	}
+	if res[0] > int64(limit) {
+		return false, time.Duration(res[1]) * time.Millisecond, nil
+	}
+	return true, 0, nil
+}
+
+var errNil = goredis.Nil
+
+func isNil(err error) bool { return errors.Is(err, errNil) }

@@ -1,0 +1,116 @@
+package redis_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/storage"
+	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/storagetest"
+)
+
+// open returns token state under a fresh key prefix, whose keys are
+// deleted when the test ends.
+func open(t testing.TB) (*redis.TokenState, string) {
+	t.Helper()
+	url := testenv.RedisURL(t)
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "ghtest:" + hex.EncodeToString(b[:]) + ":"
+	s, err := redis.Open(context.Background(), url, redis.WithKeyPrefix(prefix))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		s.Close()
+		opts, _ := goredis.ParseURL(url)
+		c := goredis.NewClient(opts)
+		defer c.Close()
+		ctx := context.Background()
+		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			c.Del(ctx, iter.Val())
+		}
+	})
+	return s, prefix
+}
+
+func TestTokenStateConformance(t *testing.T) {
+	storagetest.RunTokenStateTests(t, storagetest.TokenStateHarness{
+		New: func(t *testing.T) storage.TokenState { s, _ := open(t); return s },
+		Now: time.Now,
+		// Redis expires keys on its own clock: let real time pass.
+		Advance: func(t *testing.T, d time.Duration) { time.Sleep(d) },
+	})
+}
+
+// With Redis unreachable every method fails promptly with ErrUnavailable,
+// so that callers fail closed.
+func TestUnavailable(t *testing.T) {
+	ctx := context.Background()
+	_, err := redis.Open(ctx, "redis://:pw-secret@127.0.0.1:1/0")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NotContains(t, err.Error(), "pw-secret")
+
+	s, _ := open(t)
+	s.Close() // a closed client fails like a lost connection
+	start := time.Now()
+	_, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	_, err = s.GetRefreshToken(ctx, "x")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	_, err = s.RotateRefreshToken(ctx, "x", storage.RefreshToken{ID: "y", ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.CreateRefreshToken(ctx, storage.RefreshToken{ID: "z", ExpiresAt: time.Now().Add(time.Hour)}), storage.ErrUnavailable)
+	require.ErrorIs(t, s.RevokeToken(ctx, "j", time.Now().Add(time.Hour)), storage.ErrUnavailable)
+	require.ErrorIs(t, s.RevokeSubject(ctx, storage.SubjectUser, "u", time.Now(), time.Hour), storage.ErrUnavailable)
+	_, err = s.MarkOnce(ctx, "k", time.Now().Add(time.Hour))
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	_, _, err = s.Allow(ctx, "k", 1, time.Second)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.Ping(ctx), storage.ErrUnavailable)
+	require.Less(t, time.Since(start), 5*time.Second)
+}
+
+// TestMemoryPerEntry measures what one live access-token revocation and
+// one refresh token cost in Redis (docs/operations.md quotes the figures).
+func TestMemoryPerEntry(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	now := time.Now()
+	jti := "Q2hhbmdlIG1lIGluIGEgd2Vl" // 22 characters, as the server issues
+	require.NoError(t, s.RevokeToken(ctx, jti, now.Add(15*time.Minute)))
+	id := "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	require.NoError(t, s.CreateRefreshToken(ctx, storage.RefreshToken{
+		ID: id, FamilyID: "Zm9vYmFyYmF6cXV4cXV1eA", ClientID: "reports-app", UserID: "0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f",
+		Scopes: []string{"users-read", "groups-read"}, IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+	}))
+	url := testenv.RedisURL(t)
+	opts, _ := goredis.ParseURL(url)
+	c := goredis.NewClient(opts)
+	defer c.Close()
+	revocation, err := c.MemoryUsage(ctx, prefix+"r:"+jti).Result()
+	require.NoError(t, err)
+	refresh, err := c.MemoryUsage(ctx, prefix+"t:"+id).Result()
+	require.NoError(t, err)
+	t.Logf("Redis memory: revoked access token %d bytes, refresh token %d bytes (prefix %d bytes)", revocation, refresh, len(prefix))
+	require.Less(t, revocation, int64(150))
+	require.Less(t, refresh, int64(400))
+}
+
+func BenchmarkIsRevoked(b *testing.B) {
+	s, _ := open(b)
+	ref := storage.TokenRef{JTI: "bench", UserID: "u", ClientID: "c", IssuedAt: time.Now()}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.IsRevoked(ctx, ref); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package storagetest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// TokenStateHarness builds fresh token state for each test and moves its
+// time forward. Memory moves its injected clock; Redis expires keys on its
+// own clock, so its Advance lets real time pass (the suite keeps those
+// lifetimes short).
+type TokenStateHarness struct {
+	New     func(t *testing.T) storage.TokenState
+	Now     func() time.Time
+	Advance func(t *testing.T, d time.Duration)
+}
+
+// RunTokenStateTests proves the documented behaviour of
+// storage.TokenState.
+func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, h TokenStateHarness)
+	}{
+		{"RevokeToken", testRevokeToken},
+		{"RevokeSubject", testRevokeSubject},
+		{"RefreshLifecycle", testRefreshLifecycle},
+		{"RefreshReuseRevokesFamily", testRefreshReuse},
+		{"RefreshConcurrentRotation", testRefreshConcurrent},
+		{"RefreshRevocation", testRefreshRevocation},
+		{"RefreshExpiry", testRefreshExpiry},
+		{"MarkOnce", testMarkOnce},
+		{"Allow", testAllow},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
+	}
+}
+
+// short is the lifetime of entries whose expiry a test waits for.
+const short = 300 * time.Millisecond
+
+func testRevokeToken(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	ref := storage.TokenRef{JTI: "jti-1", ClientID: "c1", IssuedAt: now}
+	revoked, err := s.IsRevoked(ctx, ref)
+	require.NoError(t, err)
+	require.False(t, revoked)
+
+	require.NoError(t, s.RevokeToken(ctx, "jti-1", now.Add(short)))
+	require.NoError(t, s.RevokeToken(ctx, "jti-past", now.Add(-time.Second)))
+	revoked, err = s.IsRevoked(ctx, ref)
+	require.NoError(t, err)
+	require.True(t, revoked)
+	revoked, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "jti-2", ClientID: "c1", IssuedAt: now})
+	require.NoError(t, err)
+	require.False(t, revoked, "another token is not revoked")
+
+	h.Advance(t, short+100*time.Millisecond)
+	revoked, err = s.IsRevoked(ctx, ref)
+	require.NoError(t, err)
+	require.False(t, revoked, "the marker expires with the token")
+}
+
+func testRevokeSubject(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now().Truncate(time.Second)
+	mark := now
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark, time.Hour))
+	for _, tc := range []struct {
+		iat  time.Time
+		user string
+		want bool
+	}{
+		{mark.Add(-time.Minute), "u1", true},
+		{mark, "u1", true},
+		{mark.Add(time.Second), "u1", false},
+		{mark.Add(-time.Minute), "u2", false},
+		{mark.Add(-time.Minute), "", false},
+	} {
+		got, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: tc.user, ClientID: "c", IssuedAt: tc.iat})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, "iat %v user %q", tc.iat.Sub(mark), tc.user)
+	}
+
+	// A later mark wins; an earlier one never replaces it.
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark.Add(time.Minute), time.Hour))
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark.Add(-time.Hour), time.Hour))
+	got, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u1", ClientID: "c", IssuedAt: mark.Add(30 * time.Second)})
+	require.NoError(t, err)
+	require.True(t, got)
+
+	// Client marks cover client tokens and the client's user tokens.
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectClient, "c9", mark, time.Hour))
+	got, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
+	require.NoError(t, err)
+	require.True(t, got)
+	got, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u7", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
+	require.NoError(t, err)
+	require.True(t, got)
+}
+
+func record(id, client, user string, iat time.Time, ttl time.Duration) storage.RefreshToken {
+	return storage.RefreshToken{ID: id, FamilyID: "fam-" + id, ClientID: client, UserID: user,
+		Scopes: []string{"users-read", "groups-read"}, IssuedAt: iat, ExpiresAt: iat.Add(ttl)}
+}
+
+func testRefreshLifecycle(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	rec := record("r1", "app", "u1", now, time.Hour)
+	require.NoError(t, s.CreateRefreshToken(ctx, rec))
+	require.ErrorIs(t, s.CreateRefreshToken(ctx, rec), storage.ErrAlreadyExists)
+
+	got, err := s.GetRefreshToken(ctx, "r1")
+	require.NoError(t, err)
+	require.Equal(t, rec.FamilyID, got.FamilyID)
+	require.Equal(t, rec.Scopes, got.Scopes)
+	require.Equal(t, rec.UserID, got.UserID)
+	require.WithinDuration(t, rec.ExpiresAt, got.ExpiresAt, time.Millisecond)
+	_, err = s.GetRefreshToken(ctx, "nope")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	// Another client can neither use nor burn the token.
+	_, err = s.RotateRefreshToken(ctx, "r1", storage.RefreshToken{ID: "r2", ClientID: "other", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	old, err := s.RotateRefreshToken(ctx, "r1", storage.RefreshToken{ID: "r2", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	require.Equal(t, "r1", old.ID)
+	next, err := s.GetRefreshToken(ctx, "r2")
+	require.NoError(t, err)
+	require.Equal(t, rec.FamilyID, next.FamilyID, "the family carries over")
+	require.Equal(t, rec.UserID, next.UserID)
+	require.Equal(t, rec.Scopes, next.Scopes)
+	_, err = s.GetRefreshToken(ctx, "r1")
+	require.ErrorIs(t, err, storage.ErrNotFound, "a rotated token is no longer live")
+}
+
+func testRefreshReuse(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	require.NoError(t, s.CreateRefreshToken(ctx, record("a", "app", "u1", now, time.Hour)))
+	_, err := s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "b", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	_, err = s.RotateRefreshToken(ctx, "b", storage.RefreshToken{ID: "c", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+
+	_, err = s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "x", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.ErrorIs(t, err, storage.ErrRefreshReused)
+	_, err = s.GetRefreshToken(ctx, "c")
+	require.ErrorIs(t, err, storage.ErrNotFound, "the newest token of the family is dead too")
+	_, err = s.RotateRefreshToken(ctx, "c", storage.RefreshToken{ID: "y", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.Error(t, err)
+	_, err = s.GetRefreshToken(ctx, "x")
+	require.ErrorIs(t, err, storage.ErrNotFound, "nothing was created by the reuse")
+}
+
+func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	require.NoError(t, s.CreateRefreshToken(ctx, record("root", "app", "u1", now, time.Hour)))
+	const n = 20
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	wins := 0
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := s.RotateRefreshToken(ctx, "root", storage.RefreshToken{
+				ID: "next-" + string(rune('a'+i)), ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+			if err == nil {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if !errors.Is(err, storage.ErrRefreshReused) && !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("unexpected error: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 1, wins, "exactly one concurrent rotation succeeds")
+}
+
+func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now().Truncate(time.Second)
+	require.NoError(t, s.CreateRefreshToken(ctx, record("a", "app", "u1", now, time.Hour)))
+	_, err := s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "b", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.NoError(t, err)
+	// Revoking any member, even a rotated one, kills the family.
+	require.NoError(t, s.RevokeRefreshToken(ctx, "a"))
+	_, err = s.GetRefreshToken(ctx, "b")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown"))
+
+	// "Revoked before" marks kill the records they cover.
+	require.NoError(t, s.CreateRefreshToken(ctx, record("u", "app", "u2", now, time.Hour)))
+	require.NoError(t, s.CreateRefreshToken(ctx, record("c", "app2", "u3", now, time.Hour)))
+	require.NoError(t, s.CreateRefreshToken(ctx, record("later", "app", "u2", now.Add(2*time.Second), time.Hour)))
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u2", now.Add(time.Second), time.Hour))
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectClient, "app2", now.Add(time.Second), time.Hour))
+	for _, id := range []string{"u", "c"} {
+		_, err = s.GetRefreshToken(ctx, id)
+		require.ErrorIs(t, err, storage.ErrNotFound, id)
+		_, err = s.RotateRefreshToken(ctx, id, storage.RefreshToken{ID: id + "-next", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+		require.ErrorIs(t, err, storage.ErrNotFound, id)
+	}
+	_, err = s.GetRefreshToken(ctx, "later")
+	require.NoError(t, err, "a token issued after the mark lives")
+}
+
+func testRefreshExpiry(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	require.NoError(t, s.CreateRefreshToken(ctx, record("short", "app", "u1", now, short)))
+	_, err := s.GetRefreshToken(ctx, "short")
+	require.NoError(t, err)
+	h.Advance(t, short+100*time.Millisecond)
+	_, err = s.GetRefreshToken(ctx, "short")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.RotateRefreshToken(ctx, "short", storage.RefreshToken{ID: "n", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+func testMarkOnce(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	exp := h.Now().Add(short)
+	first, err := s.MarkOnce(ctx, "k", exp)
+	require.NoError(t, err)
+	require.True(t, first)
+	again, err := s.MarkOnce(ctx, "k", exp)
+	require.NoError(t, err)
+	require.False(t, again)
+	other, err := s.MarkOnce(ctx, "k2", exp)
+	require.NoError(t, err)
+	require.True(t, other)
+	h.Advance(t, short+100*time.Millisecond)
+	after, err := s.MarkOnce(ctx, "k", h.Now().Add(short))
+	require.NoError(t, err)
+	require.True(t, after, "the marker expires")
+}
+
+func testAllow(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	for i := range 3 {
+		ok, _, err := s.Allow(ctx, "ip", 3, short)
+		require.NoError(t, err)
+		require.True(t, ok, "event %d", i)
+	}
+	ok, retry, err := s.Allow(ctx, "ip", 3, short)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Positive(t, retry)
+	require.LessOrEqual(t, retry, short)
+	ok, _, err = s.Allow(ctx, "other", 3, short)
+	require.NoError(t, err)
+	require.True(t, ok, "keys are counted apart")
+	h.Advance(t, short+100*time.Millisecond)
+	ok, _, err = s.Allow(ctx, "ip", 3, short)
+	require.NoError(t, err)
+	require.True(t, ok, "a new window starts")
+}
