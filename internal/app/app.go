@@ -98,7 +98,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
 		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, MinPasswordIterations: o.MinPasswordIterations,
 		MaxAssertionLifetime: o.MaxAssertionLifetime,
-		Store: o.Store, State: o.State, Keys: km, Hasher: hasher,
+		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
 		Logger: o.Logger, Now: o.Now,
 	})
