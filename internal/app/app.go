@@ -58,6 +58,7 @@ type App struct {
 	Admin  *admin.API
 
 	keyRefresh time.Duration
+	store      storage.Store
 }
 
 // New assembles an App and loads (or, at first start, creates) its signing
@@ -107,7 +108,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: maxLifetime,
 		Logger: o.Logger, Now: o.Now,
 	})
-	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval}, nil
+	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
 }
 
 // Register mounts every Gatehouse endpoint on r.
@@ -121,3 +122,6 @@ func (a *App) Register(r *mux.Router) {
 func (a *App) Run(ctx context.Context) {
 	a.Keys.Run(ctx, a.keyRefresh)
 }
+
+// Store returns the store the App runs on.
+func (a *App) Store() storage.Store { return a.store }

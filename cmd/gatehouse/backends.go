@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"time"
+
+	"github.com/gatehouse/gatehouse/config"
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/storage"
+	"github.com/gatehouse/gatehouse/storage/memory"
+	"github.com/gatehouse/gatehouse/storage/postgres"
+	"github.com/gatehouse/gatehouse/storage/redis"
+)
+
+// openBackends opens the stores the configuration names: in memory for
+// --dev, PostgreSQL and Redis otherwise. This is the only place that picks
+// concrete backends.
+func openBackends(ctx context.Context, c config.Config) (storage.Store, storage.TokenState, error) {
+	if c.Dev {
+		return memory.New(), memory.NewTokenState(nil), nil
+	}
+	store, err := postgres.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, nil, &config.Error{Key: "database_url", Reason: err.Error()}
+	}
+	if err := schemaCurrent(ctx, c.DatabaseURL); err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	state, err := redis.Open(ctx, c.RedisURL)
+	if err != nil {
+		store.Close()
+		return nil, nil, &config.Error{Key: "redis_url", Reason: err.Error()}
+	}
+	return store, state, nil
+}
+
+// schemaCurrent refuses to serve on a database whose schema is behind:
+// serve never migrates on its own, so that schema changes stay deliberate.
+func schemaCurrent(ctx context.Context, dsn string) error {
+	status, err := postgres.Migrations(ctx, dsn)
+	if err != nil {
+		return &config.Error{Key: "database_url", Reason: err.Error()}
+	}
+	for _, m := range status {
+		if !m.Applied {
+			return fmt.Errorf("the database schema is behind (migration %d not applied): run `gatehouse migrate up` first", m.Version)
+		}
+	}
+	return nil
+}
+
+// secret returns a configured secret, or in dev mode a random one.
+func secret(c config.Config, value string) ([]byte, error) {
+	if value == "" && c.Dev {
+		b := make([]byte, 32)
+		_, err := rand.Read(b)
+		return b, err
+	}
+	return config.Secret(value)
+}
+
+// appOptions turns the configuration into the app's options.
+func appOptions(c config.Config, store storage.Store, state storage.TokenState) (app.Options, error) {
+	keySecret, err := secret(c, c.Keys.EncryptionSecret)
+	if err != nil {
+		return app.Options{}, &config.Error{Key: "keys.encryption_secret", Reason: err.Error()}
+	}
+	preloginSecret, err := secret(c, c.Password.PreloginSecret)
+	if err != nil {
+		return app.Options{}, &config.Error{Key: "password.prelogin_secret", Reason: err.Error()}
+	}
+	return app.Options{
+		Issuer: c.Issuer, Audience: c.Token.Audience,
+		AccessTokenTTL: c.Token.AccessTTL, RefreshTokenTTL: c.Token.RefreshTTL,
+		AllowPublicPasswordGrant: c.Token.AllowPublicPasswordGrant, MaxAssertionLifetime: c.Token.AssertionMaxLifetime,
+		SigningAlgorithm: c.Token.SigningAlg, KeyEncryptionSecret: keySecret, KeyRefreshInterval: c.Keys.RefreshInterval,
+		Argon2: credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB, Time: c.Password.Argon2.Time,
+			Threads: c.Password.Argon2.Threads, SaltLen: 16, KeyLen: 32},
+		MaxConcurrentHashes: c.Password.MaxConcurrentHashes, MaxHashQueue: c.Password.MaxQueue,
+		HashQueueWait: c.Password.QueueWait, MinPasswordIterations: c.Password.MinIterations,
+		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
+	}, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/bootstrap"
+	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+func newServeCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the authorization server",
+		Long: `Run the authorization server.
+
+With --dev it runs on in-memory storage with an ephemeral signing key, creates an
+administrator and an admin API client, and prints how to use them. Without it, it
+needs PostgreSQL (migrated with 'gatehouse migrate up') and Redis.`,
+		Args: cobra.NoArgs,
+		RunE: runServe,
+	}
+	f := cmd.Flags()
+	f.Bool("dev", false, "in-memory storage, ephemeral keys, bootstrap admin printed")
+	f.String("addr", "", "listen address (default 127.0.0.1:8080)")
+	f.String("issuer", "", "public issuer URL (default http://127.0.0.1:8080)")
+	f.String("bootstrap-out", "", "with --dev: also write the bootstrap credentials as JSON to this file (mode 0600)")
+	return cmd
+}
+
+func runServe(cmd *cobra.Command, _ []string) error {
+	c, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	log := newLogger(c)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	store, state, err := openBackends(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	defer state.Close()
+	opts, err := appOptions(c, store, state)
+	if err != nil {
+		return err
+	}
+	opts.Logger = log
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("addr (GATEHOUSE_ADDR): %w", err)
+	}
+	if c.Dev {
+		if err := devBootstrap(ctx, cmd, a, c.Issuer); err != nil {
+			return err
+		}
+	}
+	srv := server.New(server.Options{
+		Addr: c.Addr, Logger: log,
+		Ready:       readyChecks(c.Dev, store, state),
+		ReadTimeout: c.HTTP.ReadTimeout, WriteTimeout: c.HTTP.WriteTimeout, IdleTimeout: c.HTTP.IdleTimeout,
+		ShutdownTimeout: c.HTTP.ShutdownTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
+	}, a.Register)
+	go a.Run(ctx)
+	log.Info("gatehouse listening", "addr", l.Addr().String(), "config", c)
+	return srv.Serve(ctx, l)
+}
+
+// devBootstrap creates the dev administrator and prints how to use it.
+func devBootstrap(ctx context.Context, cmd *cobra.Command, a *app.App, issuer string) error {
+	res, err := bootstrap.Run(ctx, a.Store(), a.Hasher, bootstrap.Input{})
+	if err != nil {
+		return err
+	}
+	if path, _ := cmd.Flags().GetString("bootstrap-out"); path != "" {
+		if err := writeBootstrapJSON(path, issuer, res); err != nil {
+			return err
+		}
+	}
+	fmt.Fprint(cmd.OutOrStdout(), devBanner(issuer, res))
+	return nil
+}
+
+// bootstrapJSON is the machine-readable form of the bootstrap credentials.
+type bootstrapJSON struct {
+	Issuer string `json:"issuer"`
+	bootstrap.Result
+}
+
+func writeBootstrapJSON(path, issuer string, res bootstrap.Result) error {
+	b, err := json.MarshalIndent(bootstrapJSON{issuer, res}, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("bootstrap-out: %w", err)
+	}
+	return os.Chmod(path, 0o600)
+}
+
+func devBanner(issuer string, r bootstrap.Result) string {
+	return fmt.Sprintf(`
+  Gatehouse is running in DEV mode: in-memory storage, everything is lost on exit.
+
+  Issuer          %[1]s
+  Admin user      %[2]s  (id %[3]s)
+  Admin password  %[4]s
+  Admin client    %[5]s
+  Client secret   %[6]s   (S: shown once, never sent; derive W from it)
+
+  Try it:
+    curl -s %[1]s/health/ready
+    W=$(go run ./cmd/gatehouse secret wire --client-id %[5]s --secret %[6]s)
+    curl -s -u '%[5]s:'"$W" -d grant_type=client_credentials %[1]s/oauth2/token
+    go run ./cmd/gatehouse token --issuer %[1]s --client-id %[5]s --client-secret %[6]s
+
+`, issuer, r.AdminUsername, r.AdminUserID, r.AdminPassword, r.AdminClientID, r.AdminClientSecret)
+}
+
+// readyChecks names what /health/ready pings.
+func readyChecks(dev bool, store storage.Store, state storage.TokenState) []server.Check {
+	if dev {
+		return []server.Check{{Name: "memory", Ping: store.Ping}}
+	}
+	return []server.Check{{Name: "postgres", Ping: store.Ping}, {Name: "redis", Ping: state.Ping}}
+}

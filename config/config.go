@@ -1,0 +1,261 @@
+package config
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/knadh/koanf/parsers/yaml"
+	"github.com/knadh/koanf/providers/env/v2"
+	"github.com/knadh/koanf/providers/file"
+	"github.com/knadh/koanf/providers/posflag"
+	"github.com/knadh/koanf/providers/structs"
+	"github.com/knadh/koanf/v2"
+	"github.com/spf13/pflag"
+)
+
+// EnvPrefix starts every environment variable Gatehouse reads.
+const EnvPrefix = "GATEHOUSE_"
+
+// Config is Gatehouse's configuration. Durations are Go duration strings
+// ("15m") in YAML and the environment.
+type Config struct {
+	Addr        string   `koanf:"addr"`
+	Issuer      string   `koanf:"issuer"`
+	DatabaseURL string   `koanf:"database_url"`
+	RedisURL    string   `koanf:"redis_url"`
+	Dev         bool     `koanf:"dev"`
+	Log         Log      `koanf:"log"`
+	HTTP        HTTP     `koanf:"http"`
+	Token       Token    `koanf:"token"`
+	Keys        Keys     `koanf:"keys"`
+	Password    Password `koanf:"password"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `koanf:"level"`  // debug, info, warn, error
+	Format string `koanf:"format"` // json or text
+}
+
+// HTTP configures the HTTP server.
+type HTTP struct {
+	ReadTimeout     time.Duration `koanf:"read_timeout"`
+	WriteTimeout    time.Duration `koanf:"write_timeout"`
+	IdleTimeout     time.Duration `koanf:"idle_timeout"`
+	ShutdownTimeout time.Duration `koanf:"shutdown_timeout"`
+	MaxBodyBytes    int64         `koanf:"max_body_bytes"`
+}
+
+// Token configures tokens.
+type Token struct {
+	AccessTTL                time.Duration `koanf:"access_ttl"`
+	RefreshTTL               time.Duration `koanf:"refresh_ttl"`
+	Audience                 string        `koanf:"audience"`
+	SigningAlg               string        `koanf:"signing_alg"`
+	AllowPublicPasswordGrant bool          `koanf:"allow_public_password_grant"`
+	AssertionMaxLifetime     time.Duration `koanf:"assertion_max_lifetime"`
+}
+
+// Keys configures signing keys.
+type Keys struct {
+	EncryptionSecret string        `koanf:"encryption_secret"`
+	RefreshInterval  time.Duration `koanf:"refresh_interval"`
+}
+
+// Password configures password hashing.
+type Password struct {
+	MinIterations       int           `koanf:"min_iterations"`
+	Argon2              Argon2        `koanf:"argon2"`
+	MaxConcurrentHashes int           `koanf:"max_concurrent_hashes"`
+	MaxQueue            int           `koanf:"max_queue"`
+	QueueWait           time.Duration `koanf:"queue_wait"`
+	PreloginSecret      string        `koanf:"prelogin_secret"`
+}
+
+// Argon2 are the server-side argon2id parameters.
+type Argon2 struct {
+	MemoryKiB uint32 `koanf:"memory_kib"`
+	Time      uint32 `koanf:"time"`
+	Threads   uint8  `koanf:"threads"`
+}
+
+// Default returns the defaults of every setting.
+func Default() Config {
+	return Config{
+		Addr:   "127.0.0.1:8080",
+		Issuer: "http://127.0.0.1:8080",
+		Log:    Log{Level: "info", Format: "json"},
+		HTTP: HTTP{ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second, IdleTimeout: 60 * time.Second,
+			ShutdownTimeout: 15 * time.Second, MaxBodyBytes: 64 << 10},
+		Token: Token{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour, SigningAlg: "ES256",
+			AssertionMaxLifetime: 5 * time.Minute},
+		Keys: Keys{RefreshInterval: time.Minute},
+		Password: Password{MinIterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
+			MaxQueue: 64, QueueWait: 2 * time.Second},
+	}
+}
+
+// EnvName returns the environment variable of a key: GATEHOUSE_ and the
+// key upper-cased with dots as underscores.
+func EnvName(key string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// KeyNames returns every configuration key, sorted.
+func KeyNames() []string {
+	k := koanf.New(".")
+	_ = k.Load(structs.Provider(Default(), "koanf"), nil)
+	keys := k.Keys()
+	slices.Sort(keys)
+	return keys
+}
+
+// Load reads the configuration: defaults, the YAML file at path (if not
+// empty), the environment (environ, os.Environ when nil), then the flags
+// of fs that were set. It does not validate; call Validate.
+func Load(path string, environ []string, fs *pflag.FlagSet) (Config, error) {
+	k := koanf.New(".")
+	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
+		return Config{}, err
+	}
+	known := map[string]bool{}
+	byEnv := map[string]string{}
+	for _, key := range k.Keys() {
+		known[key] = true
+		byEnv[EnvName(key)] = key
+	}
+
+	if path != "" {
+		f := koanf.New(".")
+		if err := f.Load(file.Provider(path), yaml.Parser()); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", path, err)
+		}
+		for _, key := range f.Keys() {
+			if !known[key] {
+				return Config{}, fmt.Errorf("config file %s: unknown setting %q", path, key)
+			}
+		}
+		if err := k.Merge(f); err != nil {
+			return Config{}, err
+		}
+	}
+
+	var unknown []string
+	if environ == nil {
+		environ = os.Environ()
+	}
+	err := k.Load(env.Provider(".", env.Opt{
+		Prefix:      EnvPrefix,
+		EnvironFunc: func() []string { return environ },
+		TransformFunc: func(name, value string) (string, any) {
+			key, ok := byEnv[name]
+			if !ok {
+				unknown = append(unknown, name)
+				return "", nil
+			}
+			return key, value
+		},
+	}), nil)
+	if err != nil {
+		return Config{}, err
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return Config{}, fmt.Errorf("unknown environment variable %s: no such setting (see docs/configuration.md)", unknown[0])
+	}
+
+	if fs != nil {
+		if err := k.Load(posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
+			key := strings.ReplaceAll(f.Name, "-", "_")
+			if !known[key] || !f.Changed {
+				return "", nil
+			}
+			return key, posflag.FlagVal(fs, f)
+		}), nil); err != nil {
+			return Config{}, err
+		}
+	}
+
+	var c Config
+	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
+		return Config{}, fmt.Errorf("configuration: %s", firstLine(err.Error()))
+	}
+	return c, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// Secret decodes a configured secret: base64 (standard or URL alphabet,
+// padded or not) of at least 32 bytes.
+func Secret(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) < 32 {
+				return nil, errors.New("must be at least 32 bytes (base64); generate one with: openssl rand -base64 32")
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be base64; generate one with: openssl rand -base64 32")
+}
+
+// Redacted returns a copy safe to log: secrets and URL passwords masked.
+func (c Config) Redacted() Config {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "[redacted]"
+	}
+	c.Keys.EncryptionSecret = mask(c.Keys.EncryptionSecret)
+	c.Password.PreloginSecret = mask(c.Password.PreloginSecret)
+	c.DatabaseURL = redactURL(c.DatabaseURL)
+	c.RedisURL = redactURL(c.RedisURL)
+	return c
+}
+
+// LogValue makes slog log the redacted configuration.
+func (c Config) LogValue() slog.Value {
+	r := c.Redacted()
+	return slog.GroupValue(
+		slog.String("addr", r.Addr), slog.String("issuer", r.Issuer), slog.Bool("dev", r.Dev),
+		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
+		slog.String("signing_alg", r.Token.SigningAlg), slog.Duration("access_ttl", r.Token.AccessTTL),
+		slog.Duration("refresh_ttl", r.Token.RefreshTTL))
+}
+
+// String returns the redacted configuration.
+func (c Config) String() string {
+	type plain Config // without methods, so that %+v does not recurse
+	return fmt.Sprintf("%+v", plain(c.Redacted()))
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if raw == "" {
+			return ""
+		}
+		return "[unparseable, redacted]"
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "redacted")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "redacted")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}

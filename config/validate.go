@@ -1,0 +1,160 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Error names the setting at fault: its YAML key and environment variable.
+type Error struct {
+	Key    string
+	Reason string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (%s): %s", e.Key, EnvName(e.Key), e.Reason) }
+
+// check is one validation rule.
+type check struct {
+	key string
+	ok  func(c Config) error
+}
+
+func reason(s string) error { return errors.New(s) }
+
+// checks is the table of validation rules, in the order they are reported.
+var checks = []check{
+	{"addr", func(c Config) error {
+		if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+			return reason("must be host:port, such as 127.0.0.1:8080")
+		}
+		return nil
+	}},
+	{"issuer", func(c Config) error {
+		u, err := url.Parse(c.Issuer)
+		switch {
+		case err != nil || !u.IsAbs() || u.Host == "":
+			return reason("must be an absolute URL such as https://auth.example.com")
+		case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.Issuer, "/"):
+			return reason("must have no query, fragment or trailing slash")
+		case u.Scheme != "https" && !(u.Scheme == "http" && (c.Dev || isLoopback(u.Hostname()))):
+			return reason("must use https (http only on a loopback host or with --dev)")
+		}
+		return nil
+	}},
+	{"database_url", func(c Config) error {
+		if c.Dev {
+			return nil
+		}
+		if c.DatabaseURL == "" {
+			return reason("is required (or run with --dev)")
+		}
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return reason("must be a postgres:// URL")
+		}
+		return nil
+	}},
+	{"redis_url", func(c Config) error {
+		if c.Dev {
+			return nil
+		}
+		if c.RedisURL == "" {
+			return reason("is required (or run with --dev)")
+		}
+		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
+			return reason("must be a redis:// or rediss:// URL")
+		}
+		return nil
+	}},
+	{"log.level", oneOf(func(c Config) string { return c.Log.Level }, "debug", "info", "warn", "error")},
+	{"log.format", oneOf(func(c Config) string { return c.Log.Format }, "json", "text")},
+	{"http.read_timeout", positive(func(c Config) int64 { return int64(c.HTTP.ReadTimeout) })},
+	{"http.write_timeout", positive(func(c Config) int64 { return int64(c.HTTP.WriteTimeout) })},
+	{"http.idle_timeout", positive(func(c Config) int64 { return int64(c.HTTP.IdleTimeout) })},
+	{"http.shutdown_timeout", positive(func(c Config) int64 { return int64(c.HTTP.ShutdownTimeout) })},
+	{"http.max_body_bytes", between(func(c Config) int64 { return c.HTTP.MaxBodyBytes }, 1<<10, 16<<20)},
+	{"token.access_ttl", between(func(c Config) int64 { return int64(c.Token.AccessTTL.Seconds()) }, 60, 86400)},
+	{"token.refresh_ttl", between(func(c Config) int64 { return int64(c.Token.RefreshTTL.Seconds()) }, 60, 366*86400)},
+	{"token.signing_alg", oneOf(func(c Config) string { return c.Token.SigningAlg }, "ES256", "RS256", "EdDSA")},
+	{"token.audience", func(c Config) error {
+		if c.Token.Audience != "" && strings.TrimSpace(c.Token.Audience) != c.Token.Audience {
+			return reason("must not have surrounding spaces")
+		}
+		return nil
+	}},
+	{"token.assertion_max_lifetime", between(func(c Config) int64 { return int64(c.Token.AssertionMaxLifetime.Seconds()) }, 10, 3600)},
+	{"keys.encryption_secret", secret(func(c Config) string { return c.Keys.EncryptionSecret })},
+	{"keys.refresh_interval", between(func(c Config) int64 { return int64(c.Keys.RefreshInterval.Seconds()) }, 1, 3600)},
+	{"password.min_iterations", between(func(c Config) int64 { return int64(c.Password.MinIterations) }, 1000, 10_000_000)},
+	{"password.argon2.memory_kib", between(func(c Config) int64 { return int64(c.Password.Argon2.MemoryKiB) }, 1024, 4<<20)},
+	{"password.argon2.time", between(func(c Config) int64 { return int64(c.Password.Argon2.Time) }, 1, 100)},
+	{"password.argon2.threads", between(func(c Config) int64 { return int64(c.Password.Argon2.Threads) }, 1, 64)},
+	{"password.max_concurrent_hashes", between(func(c Config) int64 { return int64(c.Password.MaxConcurrentHashes) }, 0, 1024)},
+	{"password.max_queue", between(func(c Config) int64 { return int64(c.Password.MaxQueue) }, 1, 100_000)},
+	{"password.queue_wait", positive(func(c Config) int64 { return int64(c.Password.QueueWait) })},
+	{"password.prelogin_secret", secret(func(c Config) string { return c.Password.PreloginSecret })},
+}
+
+// Validate reports the first setting that is wrong.
+func (c Config) Validate() error {
+	for _, ch := range checks {
+		if err := ch.ok(c); err != nil {
+			return &Error{Key: ch.key, Reason: err.Error()}
+		}
+	}
+	return nil
+}
+
+func oneOf(get func(Config) string, allowed ...string) func(Config) error {
+	return func(c Config) error {
+		for _, a := range allowed {
+			if get(c) == a {
+				return nil
+			}
+		}
+		return reason("must be one of " + strings.Join(allowed, ", "))
+	}
+}
+
+func positive(get func(Config) int64) func(Config) error {
+	return func(c Config) error {
+		if get(c) <= 0 {
+			return reason("must be positive")
+		}
+		return nil
+	}
+}
+
+func between(get func(Config) int64, lo, hi int64) func(Config) error {
+	return func(c Config) error {
+		if v := get(c); v < lo || v > hi {
+			return fmt.Errorf("must be between %d and %d", lo, hi)
+		}
+		return nil
+	}
+}
+
+// secret requires a secret outside dev mode, where an ephemeral one is
+// generated.
+func secret(get func(Config) string) func(Config) error {
+	return func(c Config) error {
+		if get(c) == "" {
+			if c.Dev {
+				return nil
+			}
+			return reason("is required (or run with --dev); generate one with: openssl rand -base64 32")
+		}
+		_, err := Secret(get(c))
+		return err
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
