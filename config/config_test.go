@@ -46,14 +46,14 @@ func TestProductionEnvironment(t *testing.T) {
 
 func TestInvalidSettingsAreNamed(t *testing.T) {
 	for key, value := range map[string]string{
-		"GATEHOUSE_ADDR":                      "nonsense",
-		"GATEHOUSE_ISSUER":                    "http://auth.example.com",
-		"GATEHOUSE_TOKEN_ACCESS_TTL":          "1s",
-		"GATEHOUSE_TOKEN_SIGNING_ALG":         "HS256",
-		"GATEHOUSE_KEYS_ENCRYPTION_SECRET":    "c2hvcnQ=",
-		"GATEHOUSE_PASSWORD_MIN_ITERATIONS":   "10",
-		"GATEHOUSE_LOG_FORMAT":                "xml",
-		"GATEHOUSE_REDIS_URL":                 "http://redis",
+		"GATEHOUSE_ADDR":                       "nonsense",
+		"GATEHOUSE_ISSUER":                     "http://auth.example.com",
+		"GATEHOUSE_TOKEN_ACCESS_TTL":           "1s",
+		"GATEHOUSE_TOKEN_SIGNING_ALG":          "HS256",
+		"GATEHOUSE_KEYS_ENCRYPTION_SECRET":     "c2hvcnQ=",
+		"GATEHOUSE_PASSWORD_MIN_ITERATIONS":    "10",
+		"GATEHOUSE_LOG_FORMAT":                 "xml",
+		"GATEHOUSE_REDIS_URL":                  "http://redis",
 		"GATEHOUSE_PASSWORD_ARGON2_MEMORY_KIB": "1",
 	} {
 		env := append(prod(), key+"="+value)

@@ -52,10 +52,14 @@ func jwksArg(b []byte) any {
 }
 
 func (s *Store) getClient(ctx context.Context, q pgx.Tx, realm, clientID string, lock bool) (storage.Client, error) {
-	sql := `SELECT ` + clientCols + ` FROM clients c WHERE c.realm_id = $1 AND c.client_id = $2`
 	if lock {
-		sql += ` FOR UPDATE`
+		// Lock first, read after (see getGroup).
+		var one int
+		if err := q.QueryRow(ctx, `SELECT 1 FROM clients WHERE realm_id = $1 AND client_id = $2 FOR UPDATE`, realm, clientID).Scan(&one); err != nil {
+			return storage.Client{}, mapErr(err, "client "+clientID, false)
+		}
 	}
+	sql := `SELECT ` + clientCols + ` FROM clients c WHERE c.realm_id = $1 AND c.client_id = $2`
 	var row pgx.Row
 	if q != nil {
 		row = q.QueryRow(ctx, sql, realm, clientID)

@@ -28,10 +28,16 @@ func (s *Store) getGroup(ctx context.Context, q pgx.Tx, realm, id string, lock b
 	if !validID(id) {
 		return storage.Group{}, errorf("group "+id, storage.ErrNotFound)
 	}
-	sql := `SELECT ` + groupCols + ` FROM groups g WHERE g.realm_id = $1 AND g.id = $2`
 	if lock {
-		sql += ` FOR UPDATE`
+		// Lock first, read after: in READ COMMITTED a later statement sees
+		// what the transaction that held the lock committed, including the
+		// grants the read gathers from another table.
+		var one int
+		if err := q.QueryRow(ctx, `SELECT 1 FROM groups WHERE realm_id = $1 AND id = $2 FOR UPDATE`, realm, id).Scan(&one); err != nil {
+			return storage.Group{}, mapErr(err, "group "+id, false)
+		}
 	}
+	sql := `SELECT ` + groupCols + ` FROM groups g WHERE g.realm_id = $1 AND g.id = $2`
 	var row pgx.Row
 	if q != nil {
 		row = q.QueryRow(ctx, sql, realm, id)

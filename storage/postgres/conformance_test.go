@@ -1,0 +1,13 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/gatehouse/gatehouse/storage"
+	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
+	"github.com/gatehouse/gatehouse/storage/storagetest"
+)
+
+func TestStoreConformance(t *testing.T) {
+	storagetest.RunStoreTests(t, func(t *testing.T) storage.Store { return pgtest.NewStore(t) })
+}

@@ -1,0 +1,118 @@
+package storagetest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// builtIn are the resources every fresh realm holds.
+var builtIn = []string{
+	"admin-login", "audit-read", "clients-read", "clients-write", "groups-read", "groups-write",
+	"languages-read", "languages-write", "resources-read", "resources-write", "tokens-introspect",
+	"tokens-revoke", "users-read", "users-write",
+}
+
+var (
+	actor = storage.Actor{Type: storage.ActorUser, ID: "suite-actor"}
+	realm = storage.DefaultRealm
+	ctx   = context.Background()
+)
+
+// RunStoreTests proves the documented behaviour of storage.Store against
+// fresh, freshly seeded stores made by newStore.
+func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s storage.Store)
+	}{
+		{"Seed", testSeed},
+		{"Languages", testLanguages},
+		{"Users", testUsers},
+		{"UserFiltersAndPages", testUserFiltersAndPages},
+		{"UserConcurrentUpdates", testUserConcurrentUpdates},
+		{"Resources", testResources},
+		{"Groups", testGroups},
+		{"Memberships", testMemberships},
+		{"EffectiveResources", testEffectiveResources},
+		{"GroupCascades", testGroupCascades},
+		{"Clients", testClients},
+		{"ClientSecrets", testClientSecrets},
+		{"UserDeleteCascades", testUserDeleteCascades},
+		{"SigningKeys", testSigningKeys},
+		{"Audit", testAudit},
+		{"OtherRealm", testOtherRealm},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+func testSeed(t *testing.T, s storage.Store) {
+	r, err := s.GetRealm(ctx, realm)
+	require.NoError(t, err)
+	require.Equal(t, "en", r.DefaultLanguage)
+	l, err := s.GetLanguage(ctx, realm, "en")
+	require.NoError(t, err)
+	require.Equal(t, "English", l.Name)
+	page, err := s.ListResources(ctx, realm, storage.ListOptions{})
+	require.NoError(t, err)
+	var names []string
+	for _, r := range page.Items {
+		require.True(t, r.BuiltIn, r.Name)
+		names = append(names, r.Name)
+	}
+	require.Equal(t, builtIn, names, "built-in resources, sorted")
+	g, err := s.GetGroupByName(ctx, realm, "Administrators")
+	require.NoError(t, err, "group names match case-insensitively")
+	require.True(t, g.AllResources)
+	require.True(t, g.BuiltIn)
+	require.NoError(t, s.Ping(ctx))
+	_, err = s.GetRealm(ctx, "no-such-realm")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// user creates an active user speaking English.
+func user(t *testing.T, s storage.Store, name string, groups ...string) storage.User {
+	t.Helper()
+	u, err := s.CreateUser(ctx, actor, realm, storage.User{Username: name, Language: "en", Status: storage.StatusActive}, groups)
+	require.NoError(t, err)
+	return u
+}
+
+func group(t *testing.T, s storage.Store, name string, resources ...string) storage.Group {
+	t.Helper()
+	g, err := s.CreateGroup(ctx, actor, realm, storage.Group{Name: name, Resources: resources})
+	require.NoError(t, err)
+	return g
+}
+
+// walk reads every page of a list with the given page size and returns
+// the keys in order, failing on duplicates.
+func walk[T any](t *testing.T, limit int, list func(storage.ListOptions) (storage.Page[T], error), key func(T) string) []string {
+	t.Helper()
+	var keys []string
+	seen := map[string]bool{}
+	opts := storage.ListOptions{Limit: limit}
+	for range 1000 {
+		page, err := list(opts)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(page.Items), limit)
+		for _, it := range page.Items {
+			k := key(it)
+			require.False(t, seen[k], "duplicate %q across pages", k)
+			seen[k] = true
+			keys = append(keys, k)
+		}
+		if page.NextCursor == "" {
+			return keys
+		}
+		require.NotEmpty(t, page.Items, "a page with a next cursor is not empty")
+		opts.Cursor = page.NextCursor
+	}
+	t.Fatal("pagination does not end")
+	return nil
+}
