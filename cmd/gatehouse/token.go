@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ user's salt. Nothing secret but W and b64u(P) leaves this machine.`,
 	f.String("client-id", "", "client_id")
 	f.String("client-secret", "", "the client secret S (b64u)")
 	f.String("username", "", "log in as this user (password grant)")
-	f.String("password", "", "the user's password (prefer GATEHOUSE_CLI_PASSWORD)")
+	f.String("password", "", "the user's password (default: GATEHOUSE_CLI_PASSWORD)")
 	f.String("scope", "", "space-separated scopes to request (default: all permitted)")
 	_ = cmd.MarkFlagRequired("client-id")
 	return cmd
@@ -81,7 +82,10 @@ func runToken(cmd *cobra.Command, _ []string) error {
 
 func passwordToken(ctx context.Context, issuer, id, w, username, password string, scopes []string) (*oauth2.Token, error) {
 	if password == "" {
-		return nil, errors.New("--password is required with --username")
+		password = os.Getenv("GATEHOUSE_CLI_PASSWORD")
+	}
+	if password == "" {
+		return nil, errors.New("give the password with --password or GATEHOUSE_CLI_PASSWORD")
 	}
 	res, err := http.PostForm(issuer+"/oauth2/prelogin", url.Values{"username": {username}})
 	if err != nil {
@@ -131,6 +135,29 @@ func newSecretCmd() *cobra.Command {
 			return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]string{"client_id": id, "secret": clienthash.Encode(s), "verifier": v})
 		},
 	}
+	password := &cobra.Command{
+		Use:   "password",
+		Short: "Print the password object (hashed on this side) that the management API takes",
+		Long: `Print {"kdf","iterations","salt","hash","confirmation"} for a password read from
+GATEHOUSE_CLI_PASSWORD or --password: what a client sends whenever a password is set.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			pw, _ := cmd.Flags().GetString("password")
+			if pw == "" {
+				pw = os.Getenv("GATEHOUSE_CLI_PASSWORD")
+			}
+			if pw == "" {
+				return errors.New("give the password with --password or GATEHOUSE_CLI_PASSWORD")
+			}
+			set, err := clienthash.NewPasswordSetting(pw, pw, 0)
+			if err != nil {
+				return err
+			}
+			return json.NewEncoder(cmd.OutOrStdout()).Encode(set)
+		},
+	}
+	password.Flags().String("password", "", "the password (prefer GATEHOUSE_CLI_PASSWORD)")
+	cmd.AddCommand(password)
 	for _, c := range []*cobra.Command{wire, newS} {
 		c.Flags().String("client-id", "", "client_id")
 		_ = c.MarkFlagRequired("client-id")

@@ -1,0 +1,16 @@
+# Multi-stage build: a static binary on a distroless base, running as non-root.
+FROM golang:1.26 AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+ARG VERSION=dev
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/gatehouse ./cmd/gatehouse
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/gatehouse /usr/local/bin/gatehouse
+USER nonroot:nonroot
+ENV GATEHOUSE_ADDR=0.0.0.0:8080
+EXPOSE 8080
+ENTRYPOINT ["/usr/local/bin/gatehouse"]
+CMD ["serve"]
