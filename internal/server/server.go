@@ -33,6 +33,7 @@ type Options struct {
 // Server is Gatehouse's HTTP server.
 type Server struct {
 	opts    Options
+	router  *mux.Router
 	handler http.Handler
 }
 
@@ -59,11 +60,14 @@ func New(opts Options, mount func(r *mux.Router)) *Server {
 	h = securityHeaders(h)
 	h = accessLog(opts.Logger, h)
 	h = requestID(h)
-	return &Server{opts: opts, handler: h}
+	return &Server{opts: opts, router: r, handler: h}
 }
 
 // Handler returns the server's handler with all middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// Router returns the router, for tests that walk the routes.
+func (s *Server) Router() *mux.Router { return s.router }
 
 // Serve serves on l until ctx is done, then shuts down gracefully: it stops
 // accepting and lets in-flight requests finish within ShutdownTimeout.

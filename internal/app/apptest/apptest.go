@@ -8,19 +8,18 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gorilla/mux"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/memory"
@@ -128,9 +127,9 @@ func Start(t *testing.T, b Backend, mutate ...func(*app.Options)) *Server {
 	a, err := app.New(context.Background(), opts)
 	require.NoError(t, err)
 	s.App = a
-	r := mux.NewRouter()
-	a.Register(r)
-	hs.Config.Handler = http.MaxBytesHandler(r, 64<<10)
+	srv := server.New(server.Options{Logger: opts.Logger, MaxBodyBytes: 64 << 10,
+		Ready: []server.Check{{Name: "store", Ping: store.Ping}, {Name: "token_state", Ping: state.Ping}}}, a.Register)
+	hs.Config.Handler = validateResponses(t, srv.Handler())
 	hs.Start()
 	t.Cleanup(func() {
 		hs.Close()
