@@ -296,7 +296,7 @@ func (s *keySet) joseSigner(typ string) (jose.Signer, error) {
 // HMAC keyed with a public key.
 func (m *Manager) Verify(token, typ string) ([]byte, error) {
 	set := m.set.Load()
-	jws, err := jose.ParseSigned(token, set.algs)
+	jws, err := jose.ParseSignedCompact(token, set.algs)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}

@@ -141,9 +141,3 @@ func TestSecretRotation(t *testing.T) {
 		e.Token(&next, cc)
 	})
 }
-
-func mustClient(e *apptest.Server, id string) storage.Client {
-	c, err := e.Store.GetClient(context.Background(), storage.DefaultRealm, id)
-	require.NoError(e.T, err)
-	return c
-}

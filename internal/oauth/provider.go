@@ -1,7 +1,6 @@
 package oauth
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -135,5 +134,3 @@ func (p *Provider) Register(r *mux.Router) {
 }
 
 func (p *Provider) now() time.Time { return p.opts.Now() }
-
-func (p *Provider) log(ctx context.Context) *slog.Logger { return p.opts.Logger }

@@ -63,10 +63,14 @@ func testClients(t *testing.T, s storage.Store) {
 			TokenEndpointAuthMethod: storage.AuthMethodSecretBasic, Status: storage.StatusActive}, nil)
 		require.NoError(t, err)
 	}
-	ids := walk(t, 2, func(o storage.ListOptions) (storage.Page[storage.Client], error) { return s.ListClients(ctx, realm, "", o) },
+	ids := walk(t, 2, func(o storage.ListOptions) (storage.Page[storage.Client], error) {
+		return s.ListClients(ctx, realm, "", o)
+	},
 		func(c storage.Client) string { return c.ClientID })
 	require.Equal(t, []string{"a", "b", "c", "svc:reports/v2"}, ids)
-	ids = walk(t, 10, func(o storage.ListOptions) (storage.Page[storage.Client], error) { return s.ListClients(ctx, realm, owner.ID, o) },
+	ids = walk(t, 10, func(o storage.ListOptions) (storage.Page[storage.Client], error) {
+		return s.ListClients(ctx, realm, owner.ID, o)
+	},
 		func(c storage.Client) string { return c.ClientID })
 	require.Equal(t, []string{"svc:reports/v2"}, ids)
 

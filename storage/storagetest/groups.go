@@ -28,7 +28,9 @@ func testResources(t *testing.T, s storage.Store) {
 	require.ErrorIs(t, s.DeleteResource(ctx, actor, realm, "users-read"), storage.ErrInUse)
 	require.NoError(t, s.DeleteResource(ctx, actor, realm, "reports-read"))
 	require.ErrorIs(t, s.DeleteResource(ctx, actor, realm, "reports-read"), storage.ErrNotFound)
-	names := walk(t, 4, func(o storage.ListOptions) (storage.Page[storage.Resource], error) { return s.ListResources(ctx, realm, o) },
+	names := walk(t, 4, func(o storage.ListOptions) (storage.Page[storage.Resource], error) {
+		return s.ListResources(ctx, realm, o)
+	},
 		func(r storage.Resource) string { return r.Name })
 	require.Equal(t, builtIn, names)
 }

@@ -49,7 +49,9 @@ func testLanguages(t *testing.T, s storage.Store) {
 		_, err := s.CreateLanguage(ctx, actor, realm, storage.Language{Code: c, Name: c})
 		require.NoError(t, err)
 	}
-	codes := walk(t, 2, func(o storage.ListOptions) (storage.Page[storage.Language], error) { return s.ListLanguages(ctx, realm, o) },
+	codes := walk(t, 2, func(o storage.ListOptions) (storage.Page[storage.Language], error) {
+		return s.ListLanguages(ctx, realm, o)
+	},
 		func(l storage.Language) string { return l.Code })
 	require.Equal(t, []string{"de-AT", "en", "it", "nl", "pt-BR", "sv"}, codes)
 }

@@ -1,0 +1,142 @@
+package main_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse/gatehouse/clienthash"
+)
+
+// build compiles the gatehouse binary once per test run.
+func build(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gatehouse")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, string(out))
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// The first README command: serve --dev prints a working administrator,
+// and real client libraries get and verify a token from it.
+func TestServeDev(t *testing.T) {
+	bin := build(t)
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "bootstrap.json")
+	cmd := exec.Command(bin, "serve", "--dev", "--addr", addr, "--bootstrap-out", out)
+	cmd.Env = cleanEnv()
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
+
+	issuer := "http://" + addr
+	require.Eventually(t, func() bool {
+		res, err := http.Get(issuer + "/health/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond, "server did not become ready: %s", stderr.String())
+
+	raw, err := os.ReadFile(out)
+	require.NoError(t, err)
+	info, err := os.Stat(out)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), info.Mode().Perm())
+	var boot map[string]string
+	require.NoError(t, json.Unmarshal(raw, &boot))
+	for _, k := range []string{"issuer", "admin_user_id", "admin_username", "admin_client_id", "admin_client_secret", "admin_password"} {
+		require.NotEmpty(t, boot[k], k)
+	}
+	require.Equal(t, issuer, boot["issuer"])
+	require.Contains(t, stdout.String(), boot["admin_client_id"])
+
+	w, err := clienthash.WireSecret(boot["admin_client_secret"], boot["admin_client_id"])
+	require.NoError(t, err)
+	ctx := context.Background()
+	tok, err := (&clientcredentials.Config{ClientID: boot["admin_client_id"], ClientSecret: w, TokenURL: issuer + "/oauth2/token"}).Token(ctx)
+	require.NoError(t, err)
+	require.Contains(t, tok.Extra("scope"), "users-write")
+	provider, err := oidc.NewProvider(ctx, issuer)
+	require.NoError(t, err)
+	_, err = provider.Verifier(&oidc.Config{ClientID: issuer}).Verify(ctx, tok.AccessToken)
+	require.NoError(t, err)
+
+	// Graceful stop on SIGTERM.
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, stderr.String())
+	case <-time.After(10 * time.Second):
+		t.Fatal("server did not stop")
+	}
+	for _, secret := range []string{boot["admin_client_secret"], w, boot["admin_password"], tok.AccessToken} {
+		require.NotContains(t, stderr.String(), secret, "secrets never reach the log")
+	}
+}
+
+// Bad configuration stops the server with one line naming the setting.
+func TestStartupErrors(t *testing.T) {
+	bin := build(t)
+	for _, tc := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{[]string{"GATEHOUSE_FOO=1"}, []string{"serve", "--dev"}, "GATEHOUSE_FOO"},
+		{[]string{"GATEHOUSE_TOKEN_SIGNING_ALG=HS256"}, []string{"serve", "--dev"}, "token.signing_alg (GATEHOUSE_TOKEN_SIGNING_ALG)"},
+		{nil, []string{"serve"}, "database_url (GATEHOUSE_DATABASE_URL)"},
+		{[]string{"GATEHOUSE_DATABASE_URL=postgres://u:topsecret@127.0.0.1:1/x"}, []string{"migrate", "up"}, "database_url (GATEHOUSE_DATABASE_URL)"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = append(cleanEnv(), tc.env...)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, string(out))
+		line := strings.TrimSpace(string(out))
+		require.Contains(t, line, tc.want)
+		require.Equal(t, 1, strings.Count(line, "\n")+1, "one line: %q", line)
+		require.NotContains(t, line, "topsecret")
+		require.NotContains(t, line, "goroutine")
+	}
+	out, err := exec.Command(bin, "version").CombinedOutput()
+	require.NoError(t, err)
+	require.Contains(t, string(out), "gatehouse")
+	for _, sub := range []string{"serve", "migrate", "bootstrap", "version", "token"} {
+		out, err := exec.Command(bin, sub, "--help").CombinedOutput()
+		require.NoError(t, err, sub)
+		require.Contains(t, string(out), "Usage:", sub)
+	}
+}
+
+// cleanEnv is the environment without GATEHOUSE_ settings of the caller.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GATEHOUSE_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
