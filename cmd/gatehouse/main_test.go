@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func TestServeDev(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bootstrap.json")
 	cmd := exec.Command(bin, "serve", "--dev", "--addr", addr, "--bootstrap-out", out)
 	cmd.Env = cleanEnv()
-	var stdout, stderr strings.Builder
+	var stdout, stderr lockedBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
@@ -139,4 +140,23 @@ func cleanEnv() []string {
 		}
 	}
 	return env
+}
+
+// lockedBuffer collects a child's output, which its goroutines write while
+// the test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
