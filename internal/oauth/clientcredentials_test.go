@@ -6,12 +6,14 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/storage"
@@ -135,9 +137,37 @@ func TestSecretRotation(t *testing.T) {
 		e.Token(&old, cc)
 		e.Token(&next, cc)
 
+		// Each version's use is recorded, in the background.
+		require.Eventually(t, func() bool {
+			versions, err := e.Store.ListClientSecrets(ctx, storage.DefaultRealm, old.ID)
+			return err == nil && len(versions) == 2 && versions[0].LastUsedAt != nil && versions[1].LastUsedAt != nil
+		}, 5*time.Second, 10*time.Millisecond)
+
 		require.NoError(t, e.Store.DeactivateClientSecret(ctx, apptest.System, storage.DefaultRealm, old.ID, oldVersions[0].ID))
 		r := e.Post(oauth.PathToken, &old, cc)
 		require.Equal(t, http.StatusUnauthorized, r.Status)
 		e.Token(&next, cc)
 	})
+}
+
+// Every selectable signing algorithm verifies end to end with a real
+// resource-server library.
+func TestSigningAlgorithms(t *testing.T) {
+	for _, alg := range []string{"ES256", "RS256", "EdDSA"} {
+		t.Run(alg, func(t *testing.T) {
+			e := apptest.Start(t, apptest.Memory, func(o *app.Options) { o.SigningAlgorithm = alg })
+			owner := e.User("owner", "", e.Group("g", "users-read").ID)
+			c := e.Client("app", owner.ID, []string{"users-read"})
+			tok := e.Token(&c, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
+			provider, err := oidc.NewProvider(context.Background(), e.URL)
+			require.NoError(t, err)
+			var meta struct {
+				Algs []string `json:"id_token_signing_alg_values_supported"`
+			}
+			require.NoError(t, provider.Claims(&meta))
+			require.Equal(t, []string{alg}, meta.Algs)
+			_, err = provider.Verifier(&oidc.Config{ClientID: e.URL, SupportedSigningAlgs: meta.Algs}).Verify(context.Background(), tok)
+			require.NoError(t, err)
+		})
+	}
 }

@@ -128,6 +128,7 @@ func (p *Provider) authenticatedPost(w http.ResponseWriter, r *http.Request) (st
 	if err != nil {
 		return storage.Client{}, nil, err
 	}
+	p.touched.touch(res.Client.ClientID, res.SecretID)
 	if res.Method == storage.AuthMethodNone {
 		// Public clients hold no credentials; letting them introspect or
 		// revoke by client_id alone would let anyone do so.

@@ -88,6 +88,7 @@ type Provider struct {
 	oauth2    *fosite.Fosite
 	auth      *clientauth.Authenticator
 	discovery *discoveryDoc
+	touched   *secretToucher
 }
 
 // New builds a Provider from opts.
@@ -119,6 +120,7 @@ func New(opts Options) *Provider {
 	}
 	p.oauth2 = &fosite.Fosite{Config: cfg}
 	p.discovery = newDiscoveryDoc(p)
+	p.touched = &secretToucher{p: p, last: map[string]time.Time{}}
 	return p
 }
 

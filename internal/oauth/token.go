@@ -56,6 +56,7 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	if err != nil {
 		return nil, err
 	}
+	p.touched.touch(res.Client.ClientID, res.SecretID)
 	return &client{c: res.Client, method: res.Method}, nil
 }
 
