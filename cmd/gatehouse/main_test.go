@@ -83,6 +83,37 @@ func TestServeDev(t *testing.T) {
 	_, err = provider.Verifier(&oidc.Config{ClientID: issuer}).Verify(ctx, tok.AccessToken)
 	require.NoError(t, err)
 
+	// The admin CLI drives the management API as a client would.
+	cli := func(env []string, args ...string) string {
+		t.Helper()
+		c := exec.Command(bin, args...)
+		c.Env = append(cleanEnv(), append([]string{"GATEHOUSE_CLI_ISSUER=" + issuer,
+			"GATEHOUSE_CLI_CLIENT_ID=" + boot["admin_client_id"], "GATEHOUSE_CLI_CLIENT_SECRET=" + boot["admin_client_secret"]}, env...)...)
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "%v: %s", args, out)
+		return string(out)
+	}
+	var created map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cli(nil, "clients", "create", "--name", "CI", "--client-id", "ci-app", "--scope", "users-read")), &created))
+	require.Equal(t, "ci-app", created["client_id"])
+	ciSecret := created["client_secret"].(string)
+	require.Contains(t, cli(nil, "clients", "list"), "ci-app")
+	var rotated map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cli(nil, "clients", "rotate-secret", "--client-id", "ci-app")), &rotated))
+	for _, s := range []string{ciSecret, rotated["client_secret"].(string)} {
+		out := cli(nil, "token", "--issuer", issuer, "--client-id", "ci-app", "--client-secret", s)
+		require.Contains(t, out, `"scope": "users-read"`, "both secret versions work")
+	}
+	var user map[string]any
+	require.NoError(t, json.Unmarshal([]byte(cli([]string{"GATEHOUSE_CLI_PASSWORD=first-password-1"}, "users", "create", "--username", "dana", "--with-password")), &user))
+	require.Contains(t, cli(nil, "users", "list"), "dana")
+	cli([]string{"GATEHOUSE_CLI_PASSWORD=second-password-2"}, "users", "set-password", "--id", user["id"].(string))
+	tokOut := cli([]string{"GATEHOUSE_CLI_PASSWORD=second-password-2"}, "token", "--issuer", issuer,
+		"--client-id", boot["admin_client_id"], "--client-secret", boot["admin_client_secret"], "--username", "dana")
+	require.Contains(t, tokOut, "refresh_token")
+	cli(nil, "clients", "delete", "--client-id", "ci-app")
+	require.NotContains(t, cli(nil, "clients", "list"), "ci-app")
+
 	// Graceful stop on SIGTERM.
 	require.NoError(t, cmd.Process.Signal(os.Interrupt))
 	done := make(chan error, 1)
@@ -124,7 +155,7 @@ func TestStartupErrors(t *testing.T) {
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "gatehouse")
-	for _, sub := range []string{"serve", "migrate", "bootstrap", "version", "token"} {
+	for _, sub := range []string{"serve", "migrate", "bootstrap", "version", "token", "clients", "users", "secret"} {
 		out, err := exec.Command(bin, sub, "--help").CombinedOutput()
 		require.NoError(t, err, sub)
 		require.Contains(t, string(out), "Usage:", sub)

@@ -20,7 +20,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (see docs/configuration.md)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newTokenCmd(), newSecretCmd(), newVersionCmd())
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newTokenCmd(), newSecretCmd(),
+		newClientsCmd(), newUsersCmd(), newVersionCmd())
 	return root
 }
 
