@@ -1,6 +1,9 @@
 package storage
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // List limits shared by every backend and the management API.
 const (
@@ -48,4 +51,24 @@ type AuditFilter struct {
 	TargetID string
 	Since    time.Time // inclusive
 	Until    time.Time // exclusive
+}
+
+// ResourceNames lists the names of every resource of a realm, sorted,
+// walking all pages.
+func ResourceNames(ctx context.Context, s ResourceStore, realm string) ([]string, error) {
+	var names []string
+	opts := ListOptions{Limit: MaxListLimit}
+	for {
+		page, err := s.ListResources(ctx, realm, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range page.Items {
+			names = append(names, r.Name)
+		}
+		if page.NextCursor == "" {
+			return names, nil
+		}
+		opts.Cursor = page.NextCursor
+	}
 }

@@ -163,15 +163,7 @@ func newClientsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "CLIENT_ID\tNAME\tOWNER\tSCOPES\tSTATUS")
-			err = eachPage(a, "/admin/clients", func(it map[string]any) {
-				fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\n", it["client_id"], it["name"], it["owner"], joinAny(it["scopes"]), it["status"])
-			})
-			if err != nil {
-				return err
-			}
-			return tw.Flush()
+			return printTable(cmd, a, "/admin/clients", []string{"client_id", "name", "owner", "scopes", "status"})
 		},
 	}
 
@@ -264,15 +256,7 @@ func newUsersCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tUSERNAME\tEMAIL\tLANGUAGE\tSTATUS")
-			err = eachPage(a, "/admin/users", func(it map[string]any) {
-				fmt.Fprintf(tw, "%v\t%v\t%v\t%v\t%v\n", it["id"], it["username"], it["email"], it["language"], it["status"])
-			})
-			if err != nil {
-				return err
-			}
-			return tw.Flush()
+			return printTable(cmd, a, "/admin/users", []string{"id", "username", "email", "language", "status"})
 		},
 	}
 	setPassword := &cobra.Command{
@@ -347,8 +331,28 @@ func eachPage(a *api, path string, fn func(map[string]any)) error {
 	}
 }
 
-func joinAny(v any) string {
-	list, _ := v.([]any)
+// printTable prints every item of a list as a row of the given fields.
+func printTable(cmd *cobra.Command, a *api, path string, fields []string) error {
+	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.ToUpper(strings.Join(fields, "\t")))
+	err := eachPage(a, path, func(it map[string]any) {
+		cells := make([]string, len(fields))
+		for i, f := range fields {
+			cells[i] = cell(it[f])
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	})
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+func cell(v any) string {
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Sprint(v)
+	}
 	parts := make([]string, len(list))
 	for i, x := range list {
 		parts[i] = fmt.Sprint(x)

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse/gatehouse/clienthash"
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
 )
 
 // build compiles the gatehouse binary once per test run.
@@ -44,7 +44,7 @@ func TestServeDev(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "bootstrap.json")
 	cmd := exec.Command(bin, "serve", "--dev", "--addr", addr, "--bootstrap-out", out)
 	cmd.Env = cleanEnv()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr apptest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
@@ -171,23 +171,4 @@ func cleanEnv() []string {
 		}
 	}
 	return env
-}
-
-// lockedBuffer collects a child's output, which its goroutines write while
-// the test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

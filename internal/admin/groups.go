@@ -270,32 +270,13 @@ func (a *API) group(ctx context.Context, id string) (storage.Group, error) {
 func (a *API) mayGrantGroup(ctx context.Context, p oauth.Principal, g storage.Group) error {
 	res := g.Resources
 	if g.AllResources {
-		all, err := a.allResources(ctx)
+		all, err := storage.ResourceNames(ctx, a.opts.Store, a.opts.Realm)
 		if err != nil {
 			return err
 		}
 		res = all
 	}
 	return requireAll(p, res)
-}
-
-// allResources lists the names of every resource of the realm.
-func (a *API) allResources(ctx context.Context) ([]string, error) {
-	var names []string
-	opts := storage.ListOptions{Limit: storage.MaxListLimit}
-	for {
-		page, err := a.opts.Store.ListResources(ctx, a.opts.Realm, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page.Items {
-			names = append(names, r.Name)
-		}
-		if page.NextCursor == "" {
-			return names, nil
-		}
-		opts.Cursor = page.NextCursor
-	}
 }
 
 // resourcesExist answers 422 naming field when a resource does not exist.

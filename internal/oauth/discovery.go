@@ -74,7 +74,7 @@ func (d *discoveryDoc) get(ctx context.Context) ([]byte, error) {
 
 func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 	p := d.p
-	scopes, err := p.realmResources(ctx)
+	scopes, err := storage.ResourceNames(ctx, p.opts.Store, p.opts.Realm)
 	if err != nil {
 		return nil, err
 	}
@@ -106,25 +106,6 @@ func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 		RevocationAuthMethods:    clientAuthMethods,
 		RevocationAuthSigning:    assertionAlgs,
 	})
-}
-
-// realmResources lists the names of every admin resource of the realm.
-func (p *Provider) realmResources(ctx context.Context) ([]string, error) {
-	var names []string
-	opts := storage.ListOptions{Limit: storage.MaxListLimit}
-	for {
-		page, err := p.opts.Store.ListResources(ctx, p.opts.Realm, opts)
-		if err != nil {
-			return nil, err
-		}
-		for _, r := range page.Items {
-			names = append(names, r.Name)
-		}
-		if page.NextCursor == "" {
-			return names, nil
-		}
-		opts.Cursor = page.NextCursor
-	}
 }
 
 func (p *Provider) handleDiscovery(w http.ResponseWriter, r *http.Request) {
