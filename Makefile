@@ -25,8 +25,11 @@ lint:
 	$(GO) vet ./...
 	$(GO) tool staticcheck ./...
 
+# The load benchmark against real PostgreSQL and Redis (BENCHFLAGS=-dev for memory), then the Go
+# micro-benchmarks of the hot functions. See docs/benchmarks.md.
 bench:
-	@echo "make bench: the benchmark harness comes with the performance issue; Go micro-benchmarks:"
+	@scripts/test-env.sh >/dev/null
+	$(GO) run ./bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/keys/ ./internal/credential/ ./internal/clientauth/
 
 clean:
