@@ -82,6 +82,14 @@ type TokenState interface {
 	// the count is within limit, and if not, how long until the window ends.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
 
+	// ChangeStamp returns the shared change stamp: a counter that
+	// BumpChangeStamp raises after every change to identities or
+	// permissions, so that every node can tell whether what it cached is
+	// still current. It starts at 0.
+	ChangeStamp(ctx context.Context) (int64, error)
+	// BumpChangeStamp raises the change stamp and returns the new value.
+	BumpChangeStamp(ctx context.Context) (int64, error)
+
 	Ping(ctx context.Context) error
 	Close()
 }

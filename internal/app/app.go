@@ -17,6 +17,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/storecache"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -83,6 +84,11 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// and how long "revoke everything" marks are kept.
 	maxLifetime := max(o.RefreshTokenTTL, o.AccessTokenTTL, 24*time.Hour)
 
+	// Every part works on the caching store: the token endpoint's reads
+	// come from memory while nothing changed, and every change made here
+	// tells the other nodes.
+	cache := storecache.New(o.Store, o.State)
+	o.Store = cache
 	km, err := keys.NewManager(o.Store, o.Realm, keys.Options{
 		Algorithm: o.SigningAlgorithm, EncryptionSecret: o.KeyEncryptionSecret,
 		MaxTokenLifetime: maxLifetime, Now: o.Now, Logger: o.Logger,
@@ -101,6 +107,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		MaxAssertionLifetime: o.MaxAssertionLifetime,
 		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
+		Begin:  cache.Begin,
 		Logger: o.Logger, Now: o.Now,
 	})
 	api := admin.New(admin.Options{

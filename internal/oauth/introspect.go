@@ -124,7 +124,12 @@ func (p *Provider) authenticatedPost(w http.ResponseWriter, r *http.Request) (st
 	if err != nil {
 		return storage.Client{}, nil, err
 	}
-	res, err := p.auth.Authenticate(r.Context(), r, form)
+	ctx, err := p.opts.Begin(r.Context())
+	if err != nil {
+		return storage.Client{}, nil, err
+	}
+	*r = *r.WithContext(ctx)
+	res, err := p.auth.Authenticate(ctx, r, form)
 	if err != nil {
 		return storage.Client{}, nil, err
 	}

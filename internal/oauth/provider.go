@@ -1,6 +1,7 @@
 package oauth
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -50,6 +51,10 @@ type Options struct {
 	Keys   *keys.Manager
 	Hasher *credential.PasswordHasher
 	Salter *credential.PreloginSalter
+	// Begin, when set, starts a request's consistent view of cached
+	// storage (storecache.Store.Begin); it may fail when token state is
+	// unreachable.
+	Begin func(ctx context.Context) (context.Context, error)
 
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
@@ -79,6 +84,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Begin == nil {
+		o.Begin = func(ctx context.Context) (context.Context, error) { return ctx, nil }
 	}
 }
 

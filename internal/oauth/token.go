@@ -37,6 +37,11 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	ctx, err = p.opts.Begin(ctx)
+	if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
 	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{})
 	if err != nil {
 		p.writeError(ctx, w, err)

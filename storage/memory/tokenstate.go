@@ -23,6 +23,7 @@ type TokenState struct {
 	once     map[string]time.Time // MarkOnce key → expiry
 	windows  map[string]tsWindow  // rate-limit key → window
 	ops      int
+	stamp    int64
 }
 
 type mark struct{ at, until time.Time }
@@ -242,6 +243,21 @@ func (s *TokenState) Allow(_ context.Context, key string, limit int, window time
 		return false, w.end.Sub(now), nil
 	}
 	return true, 0, nil
+}
+
+// ChangeStamp implements storage.TokenState.
+func (s *TokenState) ChangeStamp(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stamp, nil
+}
+
+// BumpChangeStamp implements storage.TokenState.
+func (s *TokenState) BumpChangeStamp(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.stamp++
+	return s.stamp, nil
 }
 
 // Ping always succeeds.

@@ -180,6 +180,27 @@ func (s *TokenState) Allow(ctx context.Context, key string, limit int, window ti
 	return true, 0, nil
 }
 
+// ChangeStamp implements storage.TokenState.
+func (s *TokenState) ChangeStamp(ctx context.Context) (int64, error) {
+	n, err := s.rdb.Get(ctx, s.prefix+"stamp").Int64()
+	if isNil(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, unavailable("change stamp", err)
+	}
+	return n, nil
+}
+
+// BumpChangeStamp implements storage.TokenState.
+func (s *TokenState) BumpChangeStamp(ctx context.Context) (int64, error) {
+	n, err := s.rdb.Incr(ctx, s.prefix+"stamp").Result()
+	if err != nil {
+		return 0, unavailable("bump change stamp", err)
+	}
+	return n, nil
+}
+
 var errNil = goredis.Nil
 
 func isNil(err error) bool { return errors.Is(err, errNil) }

@@ -74,6 +74,8 @@ func TestUnavailable(t *testing.T) {
 	_, _, err = s.Allow(ctx, "k", 1, time.Second)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.Ping(ctx), storage.ErrUnavailable)
+	_, err = s.ChangeStamp(ctx)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.Less(t, time.Since(start), 5*time.Second)
 }
 

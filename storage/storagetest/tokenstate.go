@@ -38,6 +38,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"RefreshExpiry", testRefreshExpiry},
 		{"MarkOnce", testMarkOnce},
 		{"Allow", testAllow},
+		{"ChangeStamp", testChangeStamp},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -278,4 +279,20 @@ func testAllow(t *testing.T, h TokenStateHarness) {
 	ok, _, err = s.Allow(ctx, "ip", 3, short)
 	require.NoError(t, err)
 	require.True(t, ok, "a new window starts")
+}
+
+func testChangeStamp(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	v0, err := s.ChangeStamp(ctx)
+	require.NoError(t, err)
+	v1, err := s.BumpChangeStamp(ctx)
+	require.NoError(t, err)
+	require.Greater(t, v1, v0)
+	got, err := s.ChangeStamp(ctx)
+	require.NoError(t, err)
+	require.Equal(t, v1, got)
+	v2, err := s.BumpChangeStamp(ctx)
+	require.NoError(t, err)
+	require.Greater(t, v2, v1)
 }

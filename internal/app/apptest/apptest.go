@@ -127,6 +127,9 @@ func Start(t *testing.T, b Backend, mutate ...func(*app.Options)) *Server {
 	a, err := app.New(context.Background(), opts)
 	require.NoError(t, err)
 	s.App = a
+	// Fixtures go through the app's store, like every change in
+	// production, so that they reach its caches.
+	s.Store = a.Store()
 	srv := server.New(server.Options{Logger: opts.Logger, MaxBodyBytes: 64 << 10,
 		Ready: []server.Check{{Name: "store", Ping: store.Ping}, {Name: "token_state", Ping: state.Ping}}}, a.Register)
 	hs.Config.Handler = validateResponses(t, srv.Handler())

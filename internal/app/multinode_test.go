@@ -1,0 +1,59 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Two nodes share one store and one token state, each with its own cache.
+// A change acknowledged by one node is seen by the next token request on
+// the other, although the other served the same client from its cache a
+// moment before.
+func TestChangesReachEveryNode(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			store, state := b.New(t, time.Now)
+			shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
+				return store, state
+			}}
+			a, bNode := apptest.Start(t, shared), apptest.Start(t, shared)
+			ctx := context.Background()
+
+			g := a.Group("staff", "users-read", "groups-read")
+			owner := a.User("owner", "", g.ID)
+			c := a.Client("app", owner.ID, []string{"users-read", "groups-read"})
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			for range 3 { // warm node B's cache
+				require.Equal(t, "groups-read users-read", bNode.Token(&c, cc).Str("scope"))
+			}
+
+			require.NoError(t, a.Store.RevokeGroupResource(ctx, apptest.System, storage.DefaultRealm, g.ID, "groups-read"))
+			require.Equal(t, "users-read", bNode.Token(&c, cc).Str("scope"), "a lost grant shows at once on the other node")
+
+			require.NoError(t, a.Store.RemoveGroupMember(ctx, apptest.System, storage.DefaultRealm, g.ID, owner.ID))
+			require.Equal(t, "", bNode.Token(&c, cc).Str("scope"), "a lost membership shows at once on the other node")
+
+			next := a.NewSecretVersion(c.ID)
+			bNode.Token(&next, cc)
+			versions, err := a.Store.ListClientSecrets(ctx, storage.DefaultRealm, c.ID)
+			require.NoError(t, err)
+			require.NoError(t, a.Store.DeactivateClientSecret(ctx, apptest.System, storage.DefaultRealm, c.ID, versions[0].ID))
+			require.Equal(t, http.StatusUnauthorized, bNode.Post("/oauth2/token", &c, cc).Status, "a deactivated secret stops at once on the other node")
+
+			_, err = a.Store.UpdateClient(ctx, apptest.System, storage.DefaultRealm, c.ID, func(cl *storage.Client) error {
+				cl.Status = storage.StatusDisabled
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, http.StatusUnauthorized, bNode.Post("/oauth2/token", &next, cc).Status, "a disabled client stops at once on the other node")
+		})
+	}
+}
