@@ -12,6 +12,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -25,32 +26,66 @@ const (
 	EdDSA = "EdDSA"
 )
 
+// rsaBits is the RSA modulus size: 3072 bits give 128-bit security, the
+// level of P-256 and Ed25519, at a signing cost that RS256 users accept.
+const rsaBits = 3072
+
+// hkdfInfo binds the derived key to this one purpose and version, so that
+// the same configured secret can never yield this key elsewhere.
+const hkdfInfo = "gatehouse signing key v1"
+
+// ErrDecrypt is returned (wrapped) when a stored private key cannot be
+// decrypted: the configured secret is not the one the key was stored
+// with, or the stored key was altered. It says nothing about the key.
+var ErrDecrypt = errors.New("cannot decrypt signing key: keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET) is not the one the key was stored with, or the stored key is corrupt")
+
+// checkAlgorithm returns an error naming the setting when alg is not one
+// Gatehouse signs with. HMAC and none are never accepted.
+func checkAlgorithm(alg string) error {
+	switch alg {
+	case ES256, RS256, EdDSA:
+		return nil
+	}
+	return fmt.Errorf("token.signing_alg: unsupported signing algorithm %q (ES256, RS256 or EdDSA)", alg)
+}
+
 // generate creates a private key for alg.
 func generate(alg string) (crypto.Signer, error) {
 	switch alg {
 	case ES256:
 		return ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	case RS256:
-		return rsa.GenerateKey(rand.Reader, 3072)
+		return rsa.GenerateKey(rand.Reader, rsaBits)
 	case EdDSA:
 		_, k, err := ed25519.GenerateKey(rand.Reader)
 		return k, err
 	}
-	return nil, fmt.Errorf("unsupported signing algorithm %q (ES256, RS256 or EdDSA)", alg)
+	return nil, checkAlgorithm(alg)
 }
 
-// errDecrypt hides why decryption failed: the secret is wrong or the
-// stored key was tampered with; either way nothing about the key leaks.
-var errDecrypt = errors.New("cannot decrypt signing key: keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET) is not the one the key was stored with, or the stored key is corrupt")
+// fitsAlgorithm reports whether the private key k can sign with alg. It
+// guards against a stored row whose algorithm column and key disagree.
+func fitsAlgorithm(k crypto.Signer, alg string) bool {
+	switch k := k.(type) {
+	case *ecdsa.PrivateKey:
+		return alg == ES256 && k.Curve == elliptic.P256()
+	case *rsa.PrivateKey:
+		return alg == RS256 && k.N.BitLen() >= 2048
+	case ed25519.PrivateKey:
+		return alg == EdDSA
+	}
+	return false
+}
 
-// sealer encrypts private keys at rest.
+// sealer encrypts private keys at rest with AES-256-GCM under a key derived
+// from the configured secret.
 type sealer struct{ aead cipher.AEAD }
 
 func newSealer(secret []byte) (*sealer, error) {
 	if len(secret) < 32 {
 		return nil, errors.New("keys.encryption_secret must be at least 32 bytes")
 	}
-	k, err := hkdf.Key(sha256.New, secret, nil, "gatehouse signing key v1", 32)
+	k, err := hkdf.Key(sha256.New, secret, nil, hkdfInfo, 32)
 	if err != nil {
 		return nil, err
 	}
@@ -65,37 +100,45 @@ func newSealer(secret []byte) (*sealer, error) {
 	return &sealer{aead: aead}, nil
 }
 
+// aad binds a ciphertext to its realm and kid, so that a sealed key copied
+// to another row or realm does not decrypt.
 func aad(realm, kid string) []byte { return []byte(realm + "\x00" + kid) }
 
-// seal returns nonce || ciphertext of the PKCS #8 encoding of k.
+// seal returns nonce || ciphertext of the PKCS #8 encoding of k. Random
+// 96-bit nonces are safe here: a realm seals a handful of keys, far below
+// the 2^32 messages GCM allows per key with random nonces.
 func (s *sealer) seal(realm, kid string, k crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(k)
 	if err != nil {
 		return nil, err
 	}
-	nonce := make([]byte, s.aead.NonceSize())
+	defer clear(der)
+	nonce := make([]byte, s.aead.NonceSize(), s.aead.NonceSize()+len(der)+s.aead.Overhead())
 	if _, err := rand.Read(nonce); err != nil {
 		return nil, err
 	}
 	return s.aead.Seal(nonce, nonce, der, aad(realm, kid)), nil
 }
 
+// open decrypts what seal returned. Every failure is ErrDecrypt, so that
+// neither the error nor a log line says anything about the key.
 func (s *sealer) open(realm, kid string, sealed []byte) (crypto.Signer, error) {
 	n := s.aead.NonceSize()
-	if len(sealed) < n {
-		return nil, errDecrypt
+	if len(sealed) < n+s.aead.Overhead() {
+		return nil, ErrDecrypt
 	}
 	der, err := s.aead.Open(nil, sealed[:n], sealed[n:], aad(realm, kid))
 	if err != nil {
-		return nil, errDecrypt
+		return nil, ErrDecrypt
 	}
+	defer clear(der)
 	k, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, errDecrypt
+		return nil, ErrDecrypt
 	}
 	signer, ok := k.(crypto.Signer)
 	if !ok {
-		return nil, errDecrypt
+		return nil, ErrDecrypt
 	}
 	return signer, nil
 }
@@ -103,4 +146,20 @@ func (s *sealer) open(realm, kid string, sealed []byte) (crypto.Signer, error) {
 // publicJWK returns the public half of k as a JWK.
 func publicJWK(k crypto.Signer, kid, alg string) jose.JSONWebKey {
 	return jose.JSONWebKey{Key: k.Public(), KeyID: kid, Algorithm: alg, Use: "sig"}
+}
+
+// samePublicKey reports whether a and b are the same public key.
+func samePublicKey(a, b crypto.PublicKey) bool {
+	eq, ok := a.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(b)
+}
+
+// newKID returns a random key id: 96 bits, so that kids never collide
+// across nodes generating keys at the same moment.
+func newKID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }

@@ -1,42 +1,71 @@
 package keys
 
-import "net/http"
+import (
+	"net/http"
+	"strings"
+)
 
-// JWKS returns the serialised public key set and its ETag.
+// JWKS returns the serialised public key set and its strong ETag (a quoted
+// digest of the body). Both change only when the key set does.
 func (m *Manager) JWKS() (body []byte, etag string) {
 	set := m.set.Load()
 	return set.jwks, set.etag
 }
 
-// JWKSHandler serves the public key set. Resource servers cache it for five
-// minutes: short enough that a rotated-in key is picked up well before the
-// previous one's tokens expire (new keys are published on activation and
-// verifiers refetch on an unknown kid), long enough to keep them off the
-// server. The body is pre-serialised; a request allocates almost nothing.
+// Response header values shared by every response; never modified.
+var (
+	// Resource servers may cache the set for five minutes. That never hides
+	// a key they still need: a retired key stays published for the longest
+	// token lifetime, far longer. A key rotated in is used at once, so a
+	// verifier meeting its kid must refetch (go-oidc and the common JOSE
+	// libraries do); the cache keeps those refetches to one per verifier.
+	cacheControl = []string{"public, max-age=300"}
+	// RFC 7517 §8.5 registers this type; JWKS consumers accept it as JSON.
+	contentType = []string{"application/jwk-set+json"}
+	allowed     = []string{"GET, HEAD"}
+)
+
+// JWKSHandler serves the public key set for GET and HEAD, with ETag and
+// Cache-Control, answering 304 Not Modified to a matching If-None-Match.
+// The body and header values are prepared when the key set changes, so a
+// request allocates nothing here.
 func (m *Manager) JWKSHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			w.Header().Set("Allow", "GET, HEAD")
+			h["Allow"] = allowed
 			w.WriteHeader(http.StatusMethodNotAllowed)
 			return
 		}
 		set := m.set.Load()
-		h := w.Header()
-		h["Etag"] = []string{set.etag}
+		h["Etag"] = set.etagHeader
 		h["Cache-Control"] = cacheControl
-		if r.Header.Get("If-None-Match") == set.etag {
+		if etagMatches(r.Header["If-None-Match"], set.etag) {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
 		h["Content-Type"] = contentType
+		h["Content-Length"] = set.lengthHeader
 		if r.Method == http.MethodHead {
+			w.WriteHeader(http.StatusOK)
 			return
 		}
 		_, _ = w.Write(set.jwks)
 	})
 }
 
-var (
-	cacheControl = []string{"public, max-age=300"}
-	contentType  = []string{"application/jwk-set+json"}
-)
+// etagMatches evaluates If-None-Match (RFC 9110 §13.1.2): "*" or a list of
+// entity tags compared weakly, that is ignoring a W/ prefix.
+func etagMatches(values []string, etag string) bool {
+	for _, v := range values {
+		for v != "" {
+			var tag string
+			tag, v, _ = strings.Cut(v, ",")
+			tag = strings.TrimSpace(tag)
+			if tag == "*" || strings.TrimPrefix(tag, "W/") == etag {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -2,28 +2,17 @@ package keys
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/gatehouse/gatehouse/storage"
 )
-
-// ErrInvalidToken is returned by Verify for every token that does not
-// verify; the wrapped detail is for logs only.
-var ErrInvalidToken = errors.New("invalid token")
 
 // Options configures a Manager.
 type Options struct {
@@ -43,34 +32,23 @@ type Manager struct {
 	opts   Options
 	sealer *sealer
 
-	set         atomic.Pointer[keySet]
-	refresh     sync.Mutex   // serialises reloads
-	lastRefresh atomic.Int64 // unix nanos of the last reload attempt
+	set         atomic.Pointer[keySet] // never nil after NewManager
+	refresh     sync.Mutex             // serialises reloads
+	refreshing  atomic.Bool            // a reload holds refresh
+	lastRefresh atomic.Int64           // unix nanos of the last reload attempt
 }
 
-// refreshOnUnknownKID bounds how often a token with an unknown kid may
-// trigger a reload, so that garbage tokens cannot hammer storage.
-const refreshOnUnknownKID = time.Second
+// actor is who key changes are recorded as in the audit log.
+var actor = storage.System("keys")
 
-// keySet is an immutable snapshot of the published keys.
-type keySet struct {
-	fingerprint string
-	activeKID   string
-	activeAlg   string
-	signer      crypto.Signer
-	signers     sync.Map // typ → jose.Signer
-	public      map[string]jose.JSONWebKey
-	algs        []jose.SignatureAlgorithm
-	jwks        []byte
-	etag        string
-}
-
-// NewManager returns a manager; call Init before use.
+// NewManager returns a manager for realm's keys in store; call Init before
+// signing. Until then the manager publishes an empty key set and verifies
+// nothing.
 func NewManager(store storage.KeyStore, realm string, opts Options) (*Manager, error) {
 	if opts.Algorithm == "" {
 		opts.Algorithm = ES256
 	}
-	if _, err := generateCheck(opts.Algorithm); err != nil {
+	if err := checkAlgorithm(opts.Algorithm); err != nil {
 		return nil, err
 	}
 	if opts.MaxTokenLifetime <= 0 {
@@ -86,107 +64,140 @@ func NewManager(store storage.KeyStore, realm string, opts Options) (*Manager, e
 	if err != nil {
 		return nil, err
 	}
-	return &Manager{store: store, realm: realm, opts: opts, sealer: s}, nil
-}
-
-func generateCheck(alg string) (bool, error) {
-	switch alg {
-	case ES256, RS256, EdDSA:
-		return true, nil
+	m := &Manager{store: store, realm: realm, opts: opts, sealer: s}
+	empty, err := m.build("", nil)
+	if err != nil {
+		return nil, err
 	}
-	return false, fmt.Errorf("token.signing_alg: unsupported signing algorithm %q (ES256, RS256 or EdDSA)", alg)
+	m.set.Store(empty)
+	return m, nil
 }
 
 // Init loads the keys and, if no key of the configured algorithm is
 // active, creates and activates one. Several nodes may Init at once: each
-// reloads afterwards and uses whichever key storage says is active.
+// reloads after activating and uses whichever key storage says is active
+// (storage keeps at most one); a key activated and at once retired by a
+// racing node stays published, so tokens it signed still verify.
 func (m *Manager) Init(ctx context.Context) error {
 	if err := m.Refresh(ctx); err != nil {
 		return err
 	}
-	if set := m.set.Load(); set.signer != nil && set.activeAlg == m.opts.Algorithm {
+	if a := m.set.Load().active; a != nil && a.alg == m.opts.Algorithm {
 		return nil
 	}
-	if _, err := m.Rotate(ctx); err != nil {
-		return err
-	}
-	return nil
+	_, err := m.Rotate(ctx)
+	return err
 }
 
-// Rotate creates a key, activates it and retires the previous one, which
-// stays published until every token it signed has expired.
+// Rotate creates a key with the configured algorithm, activates it and
+// retires the previous one, which stays published until every token it
+// signed has expired. It returns the new kid.
 func (m *Manager) Rotate(ctx context.Context) (string, error) {
-	priv, err := generate(m.opts.Algorithm)
+	k, err := m.newKey(m.opts.Algorithm)
 	if err != nil {
 		return "", err
+	}
+	if _, err := m.store.CreateSigningKey(ctx, actor, m.realm, k); err != nil {
+		return "", fmt.Errorf("store signing key: %w", err)
+	}
+	if err := m.store.SetSigningKeyState(ctx, actor, m.realm, k.KID, storage.KeyStateActive, m.opts.Now()); err != nil {
+		m.discard(ctx, k.KID)
+		return "", fmt.Errorf("activate signing key: %w", err)
+	}
+	m.opts.Logger.Info("signing key activated", "realm", m.realm, "kid", k.KID, "alg", k.Algorithm)
+	if err := m.Refresh(ctx); err != nil {
+		return "", err
+	}
+	return k.KID, nil
+}
+
+// newKey generates a key and returns it ready for storage, sealed.
+func (m *Manager) newKey(alg string) (storage.SigningKey, error) {
+	priv, err := generate(alg)
+	if err != nil {
+		return storage.SigningKey{}, err
 	}
 	kid, err := newKID()
 	if err != nil {
-		return "", err
+		return storage.SigningKey{}, err
 	}
 	sealed, err := m.sealer.seal(m.realm, kid, priv)
 	if err != nil {
-		return "", err
+		return storage.SigningKey{}, fmt.Errorf("seal signing key: %w", err)
 	}
-	pub, err := json.Marshal(publicJWK(priv, kid, m.opts.Algorithm))
+	pub, err := json.Marshal(publicJWK(priv, kid, alg))
 	if err != nil {
-		return "", err
+		return storage.SigningKey{}, err
 	}
-	actor := storage.System("keys")
-	if _, err := m.store.CreateSigningKey(ctx, actor, m.realm, storage.SigningKey{
-		KID: kid, Algorithm: m.opts.Algorithm, PrivateKeyEncrypted: sealed, PublicJWK: pub, State: storage.KeyStateNext,
-	}); err != nil {
-		return "", fmt.Errorf("store signing key: %w", err)
-	}
-	if err := m.store.SetSigningKeyState(ctx, actor, m.realm, kid, storage.KeyStateActive, m.opts.Now()); err != nil {
-		return "", fmt.Errorf("activate signing key: %w", err)
-	}
-	m.opts.Logger.Info("signing key activated", "kid", kid, "alg", m.opts.Algorithm)
-	return kid, m.Refresh(ctx)
+	return storage.SigningKey{KID: kid, Algorithm: alg, PrivateKeyEncrypted: sealed, PublicJWK: pub, State: storage.KeyStateNext}, nil
 }
 
-// Prune deletes retired keys whose tokens have all expired.
+// discard deletes a key that was stored but could not be activated, so
+// that it is not published for ever. It runs even if ctx was cancelled.
+func (m *Manager) discard(ctx context.Context, kid string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := m.store.DeleteSigningKey(ctx, actor, m.realm, kid); err != nil && !errors.Is(err, storage.ErrNotFound) {
+		m.opts.Logger.Warn("cannot delete a signing key that failed to activate; it stays published", "realm", m.realm, "kid", kid, "error", err)
+	}
+}
+
+// Prune deletes the retired keys whose tokens have all expired, then
+// reloads. Several nodes may prune at once.
 func (m *Manager) Prune(ctx context.Context) error {
 	list, err := m.store.ListSigningKeys(ctx, m.realm)
 	if err != nil {
-		return err
+		return fmt.Errorf("load signing keys: %w", err)
 	}
+	now := m.opts.Now()
 	for _, k := range list {
-		if !m.published(k) {
-			if err := m.store.DeleteSigningKey(ctx, storage.System("keys"), m.realm, k.KID); err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
+		if m.published(k, now) {
+			continue
 		}
+		err := m.store.DeleteSigningKey(ctx, actor, m.realm, k.KID)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return fmt.Errorf("delete signing key %s: %w", k.KID, err)
+		}
+		m.opts.Logger.Info("retired signing key deleted", "realm", m.realm, "kid", k.KID)
 	}
 	return m.Refresh(ctx)
 }
 
-// published reports whether a key belongs in the JWKS.
-func (m *Manager) published(k storage.SigningKey) bool {
+// published reports whether k belongs in the JWKS at now: every key but a
+// retired one whose tokens have all expired.
+func (m *Manager) published(k storage.SigningKey, now time.Time) bool {
 	if k.State != storage.KeyStateRetired {
 		return true
 	}
-	return k.RetiredAt != nil && m.opts.Now().Before(k.RetiredAt.Add(m.opts.MaxTokenLifetime))
+	return k.RetiredAt != nil && now.Before(k.RetiredAt.Add(m.opts.MaxTokenLifetime))
 }
 
-// Refresh reloads the keys from storage; it is cheap when nothing changed.
+// Refresh reloads the keys from storage, picking up rotations made by
+// other nodes and dropping retired keys whose time is up. When the
+// published keys and their states are unchanged it costs one storage read
+// and nothing else. On error the current keys stay in use.
 func (m *Manager) Refresh(ctx context.Context) error {
 	m.refresh.Lock()
-	defer m.refresh.Unlock()
-	m.lastRefresh.Store(m.opts.Now().UnixNano())
+	m.refreshing.Store(true)
+	defer func() {
+		m.refreshing.Store(false)
+		m.refresh.Unlock()
+	}()
+	now := m.opts.Now()
+	m.lastRefresh.Store(now.UnixNano())
 	list, err := m.store.ListSigningKeys(ctx, m.realm)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
 	var fp strings.Builder
-	var pub []storage.SigningKey
+	pub := make([]storage.SigningKey, 0, len(list))
 	for _, k := range list {
-		if m.published(k) {
+		if m.published(k, now) {
 			pub = append(pub, k)
-			fmt.Fprintf(&fp, "%s:%s;", k.KID, k.State)
+			fp.WriteString(k.KID + ":" + string(k.State) + ";")
 		}
 	}
-	if cur := m.set.Load(); cur != nil && cur.fingerprint == fp.String() {
+	if m.set.Load().fingerprint == fp.String() {
 		return nil
 	}
 	set, err := m.build(fp.String(), pub)
@@ -197,39 +208,12 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return nil
 }
 
-func (m *Manager) build(fp string, keys []storage.SigningKey) (*keySet, error) {
-	set := &keySet{fingerprint: fp, public: make(map[string]jose.JSONWebKey, len(keys))}
-	var jwks jose.JSONWebKeySet
-	for _, k := range keys {
-		var jwk jose.JSONWebKey
-		if err := json.Unmarshal(k.PublicJWK, &jwk); err != nil || !jwk.IsPublic() {
-			return nil, fmt.Errorf("signing key %s: stored public key is invalid", k.KID)
-		}
-		set.public[k.KID] = jwk
-		jwks.Keys = append(jwks.Keys, jwk)
-		if alg := jose.SignatureAlgorithm(k.Algorithm); !slices.Contains(set.algs, alg) {
-			set.algs = append(set.algs, alg)
-		}
-		if k.State == storage.KeyStateActive {
-			priv, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
-			if err != nil {
-				return nil, err
-			}
-			set.signer, set.activeKID, set.activeAlg = priv, k.KID, k.Algorithm
-		}
-	}
-	body, err := json.Marshal(jwks)
-	if err != nil {
-		return nil, err
-	}
-	sum := sha256.Sum256(body)
-	set.jwks, set.etag = body, `"`+base64.RawURLEncoding.EncodeToString(sum[:16])+`"`
-	return set, nil
-}
-
-// Run refreshes the keys every interval until ctx is done, keeping the last
-// good set when storage fails.
+// Run refreshes the keys every interval (a minute if not positive) until
+// ctx is done. Failures are logged and the last good keys stay in use.
 func (m *Manager) Run(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		every = time.Minute
+	}
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -238,109 +222,8 @@ func (m *Manager) Run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			if err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
-				m.opts.Logger.Warn("signing key refresh failed; keeping the current keys", "error", err)
+				m.opts.Logger.Warn("signing key refresh failed; keeping the current keys", "realm", m.realm, "error", err)
 			}
 		}
 	}
-}
-
-// SigningAlgorithm returns the algorithm of the active key.
-func (m *Manager) SigningAlgorithm() string { return m.set.Load().activeAlg }
-
-// Algorithms returns the algorithms of the published keys.
-func (m *Manager) Algorithms() []string {
-	set := m.set.Load()
-	out := make([]string, len(set.algs))
-	for i, a := range set.algs {
-		out[i] = string(a)
-	}
-	return out
-}
-
-// Sign signs claims (already marshalled JSON) as a compact JWS with the
-// active key, with header typ.
-func (m *Manager) Sign(claims []byte, typ string) (string, error) {
-	set := m.set.Load()
-	if set == nil || set.signer == nil {
-		return "", errors.New("no active signing key")
-	}
-	s, err := set.joseSigner(typ)
-	if err != nil {
-		return "", err
-	}
-	jws, err := s.Sign(claims)
-	if err != nil {
-		return "", fmt.Errorf("sign: %w", err)
-	}
-	return jws.CompactSerialize()
-}
-
-// joseSigner returns the set's signer for typ, built once.
-func (s *keySet) joseSigner(typ string) (jose.Signer, error) {
-	if v, ok := s.signers.Load(typ); ok {
-		return v.(jose.Signer), nil
-	}
-	signer, err := jose.NewSigner(
-		jose.SigningKey{Algorithm: jose.SignatureAlgorithm(s.activeAlg), Key: jose.JSONWebKey{Key: s.signer, KeyID: s.activeKID}},
-		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
-	if err != nil {
-		return nil, fmt.Errorf("signer: %w", err)
-	}
-	v, _ := s.signers.LoadOrStore(typ, signer)
-	return v.(jose.Signer), nil
-}
-
-// Verify checks a compact JWS against the published keys and, when typ is
-// not empty, its typ header (RFC 8725 §3.11), and returns the payload. Only
-// the algorithms of the published keys are accepted: never none, never an
-// HMAC keyed with a public key.
-func (m *Manager) Verify(token, typ string) ([]byte, error) {
-	set := m.set.Load()
-	jws, err := jose.ParseSignedCompact(token, set.algs)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
-	}
-	if len(jws.Signatures) != 1 {
-		return nil, fmt.Errorf("%w: want one signature", ErrInvalidToken)
-	}
-	h := jws.Signatures[0].Protected
-	key, ok := set.public[h.KeyID]
-	if !ok {
-		// Another node may have rotated in a key this one has not loaded
-		// yet: reload once in a while rather than wait for Run.
-		if m.opts.Now().Sub(time.Unix(0, m.lastRefresh.Load())) < refreshOnUnknownKID {
-			return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := m.Refresh(ctx); err != nil {
-			return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
-		}
-		set = m.set.Load()
-		if key, ok = set.public[h.KeyID]; !ok {
-			return nil, fmt.Errorf("%w: unknown kid", ErrInvalidToken)
-		}
-	}
-	if h.Algorithm != key.Algorithm {
-		return nil, fmt.Errorf("%w: algorithm does not match the key", ErrInvalidToken)
-	}
-	if typ != "" {
-		got, _ := h.ExtraHeaders[jose.HeaderType].(string)
-		if !strings.EqualFold(got, typ) && !strings.EqualFold(got, "application/"+typ) {
-			return nil, fmt.Errorf("%w: wrong typ", ErrInvalidToken)
-		}
-	}
-	payload, err := jws.Verify(key)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
-	}
-	return payload, nil
-}
-
-func newKID() (string, error) {
-	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
