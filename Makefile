@@ -3,7 +3,8 @@
 GO       ?= go
 PKGS     ?= ./...
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+COMMIT   ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: all build run test lint bench clean
 
@@ -15,10 +16,15 @@ build:
 run:
 	$(GO) run ./cmd/gatehouse serve --dev
 
-# Every test, against real PostgreSQL and Redis; a missing service fails the run.
+# Every test, against real PostgreSQL and Redis; a missing service fails the
+# run (GATEHOUSE_TEST_REQUIRE_SERVICES=1) instead of skipping. The script's
+# output is captured before eval, so that its failure stops the target: a
+# bare eval "$(…)" would swallow it and run the tests without services.
+# The per-run database is dropped however the tests end.
 test:
-	@set -e; eval "$$(scripts/test-env.sh)"; \
-	trap 'psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $$GATEHOUSE_TEST_SCRATCH_DB WITH (FORCE)" >/dev/null 2>&1 || true' EXIT; \
+	@set -e; \
+	envs=$$(scripts/test-env.sh); eval "$$envs"; \
+	trap 'scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"' EXIT; \
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 
 lint:
@@ -28,9 +34,10 @@ lint:
 # The load benchmark against real PostgreSQL and Redis (BENCHFLAGS=-dev for memory), then the Go
 # micro-benchmarks of the hot functions. See docs/benchmarks.md.
 bench:
-	@scripts/test-env.sh >/dev/null
+	@envs=$$(scripts/test-env.sh); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"
 	$(GO) run ./bench $(BENCHFLAGS)
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/keys/ ./internal/credential/ ./internal/clientauth/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/keys/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
 
 clean:
 	rm -rf bin
+	rm -f gatehouse *.test *.out

@@ -6,18 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"os"
-	"slices"
 	"strings"
 	"time"
-
-	"github.com/knadh/koanf/parsers/yaml"
-	"github.com/knadh/koanf/providers/env/v2"
-	"github.com/knadh/koanf/providers/file"
-	"github.com/knadh/koanf/providers/posflag"
-	"github.com/knadh/koanf/providers/structs"
-	"github.com/knadh/koanf/v2"
-	"github.com/spf13/pflag"
 )
 
 // EnvPrefix starts every environment variable Gatehouse reads.
@@ -67,6 +57,10 @@ type Token struct {
 type Keys struct {
 	EncryptionSecret string        `koanf:"encryption_secret"`
 	RefreshInterval  time.Duration `koanf:"refresh_interval"`
+	// RotationInterval is the age at which the active signing key is
+	// replaced; 0 rotates only by hand (gatehouse keys rotate) or when
+	// token.signing_alg changes.
+	RotationInterval time.Duration `koanf:"rotation_interval"`
 }
 
 // Password configures password hashing.
@@ -102,97 +96,16 @@ func Default() Config {
 	}
 }
 
+// reservedEnvPrefixes start environment variables that share the
+// GATEHOUSE_ prefix but are not server settings: those of the client
+// commands (GATEHOUSE_CLI_ISSUER, …) and of the test suite. Load ignores
+// them, so that a shell set up for the CLI or for tests can still run serve.
+var reservedEnvPrefixes = []string{EnvPrefix + "CLI_", EnvPrefix + "TEST_"}
+
 // EnvName returns the environment variable of a key: GATEHOUSE_ and the
 // key upper-cased with dots as underscores.
 func EnvName(key string) string {
 	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-}
-
-// KeyNames returns every configuration key, sorted.
-func KeyNames() []string {
-	k := koanf.New(".")
-	_ = k.Load(structs.Provider(Default(), "koanf"), nil)
-	keys := k.Keys()
-	slices.Sort(keys)
-	return keys
-}
-
-// Load reads the configuration: defaults, the YAML file at path (if not
-// empty), the environment (environ, os.Environ when nil), then the flags
-// of fs that were set. It does not validate; call Validate.
-func Load(path string, environ []string, fs *pflag.FlagSet) (Config, error) {
-	k := koanf.New(".")
-	if err := k.Load(structs.Provider(Default(), "koanf"), nil); err != nil {
-		return Config{}, err
-	}
-	known := map[string]bool{}
-	byEnv := map[string]string{}
-	for _, key := range k.Keys() {
-		known[key] = true
-		byEnv[EnvName(key)] = key
-	}
-
-	if path != "" {
-		f := koanf.New(".")
-		if err := f.Load(file.Provider(path), yaml.Parser()); err != nil {
-			return Config{}, fmt.Errorf("config file %s: %w", path, err)
-		}
-		for _, key := range f.Keys() {
-			if !known[key] {
-				return Config{}, fmt.Errorf("config file %s: unknown setting %q", path, key)
-			}
-		}
-		if err := k.Merge(f); err != nil {
-			return Config{}, err
-		}
-	}
-
-	var unknown []string
-	if environ == nil {
-		environ = os.Environ()
-	}
-	err := k.Load(env.Provider(".", env.Opt{
-		Prefix:      EnvPrefix,
-		EnvironFunc: func() []string { return environ },
-		TransformFunc: func(name, value string) (string, any) {
-			key, ok := byEnv[name]
-			if !ok {
-				unknown = append(unknown, name)
-				return "", nil
-			}
-			return key, value
-		},
-	}), nil)
-	if err != nil {
-		return Config{}, err
-	}
-	if len(unknown) > 0 {
-		slices.Sort(unknown)
-		return Config{}, fmt.Errorf("unknown environment variable %s: no such setting (see docs/configuration.md)", unknown[0])
-	}
-
-	if fs != nil {
-		if err := k.Load(posflag.ProviderWithFlag(fs, ".", k, func(f *pflag.Flag) (string, any) {
-			key := strings.ReplaceAll(f.Name, "-", "_")
-			if !known[key] || !f.Changed {
-				return "", nil
-			}
-			return key, posflag.FlagVal(fs, f)
-		}), nil); err != nil {
-			return Config{}, err
-		}
-	}
-
-	var c Config
-	if err := k.UnmarshalWithConf("", &c, koanf.UnmarshalConf{Tag: "koanf"}); err != nil {
-		return Config{}, fmt.Errorf("configuration: %s", firstLine(err.Error()))
-	}
-	return c, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	return s
 }
 
 // Secret decodes a configured secret: base64 (standard or URL alphabet,
@@ -225,14 +138,18 @@ func (c Config) Redacted() Config {
 	return c
 }
 
-// LogValue makes slog log the redacted configuration.
+// LogValue makes slog log the redacted configuration, durations as
+// strings ("15m0s") rather than nanoseconds.
 func (c Config) LogValue() slog.Value {
 	r := c.Redacted()
 	return slog.GroupValue(
 		slog.String("addr", r.Addr), slog.String("issuer", r.Issuer), slog.Bool("dev", r.Dev),
 		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
-		slog.String("signing_alg", r.Token.SigningAlg), slog.Duration("access_ttl", r.Token.AccessTTL),
-		slog.Duration("refresh_ttl", r.Token.RefreshTTL))
+		slog.String("log_level", r.Log.Level),
+		slog.String("signing_alg", r.Token.SigningAlg), slog.String("audience", r.Token.Audience),
+		slog.String("access_ttl", r.Token.AccessTTL.String()), slog.String("refresh_ttl", r.Token.RefreshTTL.String()),
+		slog.String("key_rotation_interval", r.Keys.RotationInterval.String()),
+		slog.Int64("max_body_bytes", r.HTTP.MaxBodyBytes))
 }
 
 // String returns the redacted configuration.
@@ -241,20 +158,35 @@ func (c Config) String() string {
 	return fmt.Sprintf("%+v", plain(c.Redacted()))
 }
 
+// GoString keeps %#v from printing the secrets.
+func (c Config) GoString() string {
+	type plain Config
+	return fmt.Sprintf("%#v", plain(c.Redacted()))
+}
+
+// redactURL masks the password of a URL, and any query parameter whose name
+// mentions a password or secret (libpq's sslpassword, say). What does not
+// parse as a URL with a host (a keyword/value DSN) is masked entirely.
 func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
 	u, err := url.Parse(raw)
-	if err != nil {
-		if raw == "" {
-			return ""
-		}
-		return "[unparseable, redacted]"
+	if err != nil || u.Host == "" {
+		return "[redacted]"
 	}
 	if _, has := u.User.Password(); has {
 		u.User = url.UserPassword(u.User.Username(), "redacted")
 	}
 	q := u.Query()
-	if q.Has("password") {
-		q.Set("password", "redacted")
+	masked := false
+	for name := range q {
+		if n := strings.ToLower(name); strings.Contains(n, "password") || strings.Contains(n, "secret") {
+			q.Set(name, "redacted")
+			masked = true
+		}
+	}
+	if masked {
 		u.RawQuery = q.Encode()
 	}
 	return u.String()

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,95 +17,235 @@ import (
 
 const goodSecret = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
-func prod() []string {
-	return []string{
+// prod is a complete production environment.
+func prod(extra ...string) []string {
+	return append([]string{
 		"GATEHOUSE_DATABASE_URL=postgres://gh:pw@db:5432/gatehouse",
-		"GATEHOUSE_REDIS_URL=redis://redis:6379/0",
+		"GATEHOUSE_REDIS_URL=redis://:redispw@redis:6379/0",
 		"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + goodSecret,
 		"GATEHOUSE_PASSWORD_PRELOGIN_SECRET=" + goodSecret,
 		"GATEHOUSE_ISSUER=https://auth.example.com",
-	}
+	}, extra...)
 }
 
-func TestDefaultsValidateInDev(t *testing.T) {
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
+	require.NoError(t, os.WriteFile(path, []byte(body), 0o600))
+	return path
+}
+
+func TestDefaults(t *testing.T) {
 	c, err := config.Load("", []string{"GATEHOUSE_DEV=true"}, nil)
 	require.NoError(t, err)
-	require.NoError(t, c.Validate())
+	require.NoError(t, c.Validate(), "the defaults validate in dev")
+	d := config.Default()
+	d.Dev = true
+	require.Equal(t, d, c)
 	require.Equal(t, 15*time.Minute, c.Token.AccessTTL)
+	require.Equal(t, 720*time.Hour, c.Token.RefreshTTL)
+	require.Equal(t, int64(64<<10), c.HTTP.MaxBodyBytes)
 	require.Equal(t, "127.0.0.1:8080", c.Addr)
+	require.Equal(t, "ES256", c.Token.SigningAlg)
+	require.Zero(t, c.Keys.RotationInterval)
 
 	c, err = config.Load("", []string{}, nil)
 	require.NoError(t, err)
-	err = c.Validate()
-	require.ErrorContains(t, err, "database_url (GATEHOUSE_DATABASE_URL): is required")
+	require.EqualError(t, c.Validate(), "database_url (GATEHOUSE_DATABASE_URL): is required (or run with --dev)")
+
+	c, err = config.Load("", prod(), nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Validate(), "a complete production environment validates")
 }
 
-func TestProductionEnvironment(t *testing.T) {
-	c, err := config.Load("", prod(), nil)
+// Each invalid value is reported with its key, its environment variable
+// and what is wrong, on one line.
+func TestInvalidValuesNameTheirSetting(t *testing.T) {
+	for _, tc := range []struct {
+		key, value, want string
+	}{
+		{"addr", "nonsense", "must be host:port"},
+		{"issuer", "http://auth.example.com", "must use https"},
+		{"issuer", "auth.example.com", "must be an absolute URL"},
+		{"issuer", "https://auth.example.com/", "trailing slash"},
+		{"issuer", "https://user:pw@auth.example.com", "user info"},
+		{"database_url", "", "is required"},
+		{"database_url", "mysql://db/x", "must be a postgres:// URL"},
+		{"redis_url", "", "is required"},
+		{"redis_url", "http://redis", "must be a redis:// or rediss:// URL"},
+		{"log.level", "loud", "must be one of debug, info, warn, error"},
+		{"log.format", "xml", "must be one of json, text"},
+		{"http.read_timeout", "0s", "must be positive"},
+		{"http.write_timeout", "-1s", "must be positive"},
+		{"http.idle_timeout", "0s", "must be positive"},
+		{"http.shutdown_timeout", "0s", "must be positive"},
+		{"http.max_body_bytes", "10", "must be between 1024 and 16777216"},
+		{"token.access_ttl", "1s", "must be between 60 and 86400"},
+		{"token.refresh_ttl", "9000h", "must be between"},
+		{"token.audience", " x", "surrounding spaces"},
+		{"token.signing_alg", "HS256", "must be one of ES256, RS256, EdDSA"},
+		{"token.assertion_max_lifetime", "2h", "must be between 10 and 3600"},
+		{"keys.encryption_secret", "", "is required"},
+		{"keys.encryption_secret", "c2hvcnQ=", "at least 32 bytes"},
+		{"keys.encryption_secret", "not base64!", "must be base64"},
+		{"keys.refresh_interval", "2h", "must be between 1 and 3600"},
+		{"keys.rotation_interval", "5m", "must be 0 (rotate by hand) or between 1h"},
+		{"password.min_iterations", "10", "must be between 1000"},
+		{"password.argon2.memory_kib", "1", "must be between 1024"},
+		{"password.argon2.time", "0", "must be between 1 and 100"},
+		{"password.argon2.threads", "0", "must be between 1 and 64"},
+		{"password.max_concurrent_hashes", "5000", "must be between 0 and 1024"},
+		{"password.max_queue", "0", "must be between 1 and 100000"},
+		{"password.queue_wait", "0s", "must be positive"},
+		{"password.prelogin_secret", "", "is required"},
+		{"password.prelogin_secret", "c2hvcnQ=", "at least 32 bytes"},
+	} {
+		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
+			env := append(prod(), config.EnvName(tc.key)+"="+tc.value)
+			c, err := config.Load("", env, nil)
+			require.NoError(t, err)
+			err = c.Validate()
+			var cerr *config.Error
+			require.ErrorAs(t, err, &cerr)
+			require.Equal(t, tc.key, cerr.Key)
+			require.Contains(t, err.Error(), fmt.Sprintf("%s (%s): ", tc.key, config.EnvName(tc.key)))
+			require.Contains(t, err.Error(), tc.want)
+			require.NotContains(t, err.Error(), "\n")
+			if tc.value != "" && strings.Contains(tc.key, "secret") {
+				require.NotContains(t, err.Error(), tc.value, "a secret is never echoed")
+			}
+		})
+	}
+}
+
+// dev relaxes exactly what it provides itself: storage, secrets, http.
+func TestDevRelaxes(t *testing.T) {
+	c, err := config.Load("", []string{"GATEHOUSE_DEV=1", "GATEHOUSE_ISSUER=http://gatehouse.test:8080"}, nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+
+	c, err = config.Load("", []string{"GATEHOUSE_DEV=1", "GATEHOUSE_KEYS_ENCRYPTION_SECRET=c2hvcnQ="}, nil)
+	require.NoError(t, err)
+	require.ErrorContains(t, c.Validate(), "keys.encryption_secret", "a secret given in dev must still be valid")
+
+	for _, host := range []string{"localhost", "127.0.0.1", "[::1]"} {
+		c, err := config.Load("", prod("GATEHOUSE_ISSUER=http://"+host+":8080"), nil)
+		require.NoError(t, err)
+		require.NoError(t, c.Validate(), "http on loopback %s", host)
+	}
+}
+
+// Values of the wrong type fail at load, naming the setting.
+func TestMalformedValuesNameTheirSetting(t *testing.T) {
+	for _, tc := range []struct {
+		env, want string
+	}{
+		{"GATEHOUSE_TOKEN_ACCESS_TTL=soon", "token.access_ttl (GATEHOUSE_TOKEN_ACCESS_TTL): must be a duration"},
+		{"GATEHOUSE_TOKEN_ACCESS_TTL=900", "token.access_ttl (GATEHOUSE_TOKEN_ACCESS_TTL): must be a duration"},
+		{"GATEHOUSE_DEV=maybe", "dev (GATEHOUSE_DEV): must be true or false"},
+		{"GATEHOUSE_HTTP_MAX_BODY_BYTES=lots", "http.max_body_bytes (GATEHOUSE_HTTP_MAX_BODY_BYTES): must be a whole number"},
+		{"GATEHOUSE_PASSWORD_ARGON2_THREADS=300", "password.argon2.threads (GATEHOUSE_PASSWORD_ARGON2_THREADS): must be a whole number from 0 to 255"},
+		{"GATEHOUSE_PASSWORD_ARGON2_TIME=-1", "password.argon2.time (GATEHOUSE_PASSWORD_ARGON2_TIME): must be a whole number, not negative"},
+	} {
+		_, err := config.Load("", prod(tc.env), nil)
+		require.ErrorContains(t, err, tc.want, tc.env)
+		require.True(t, strings.HasPrefix(err.Error(), tc.want), err.Error())
+	}
+
+	for _, tc := range []struct {
+		yaml, want string
+	}{
+		{"token:\n  access_ttl: 300\n", "token.access_ttl (GATEHOUSE_TOKEN_ACCESS_TTL): must be a duration"},
+		{"addr: [1, 2]\n", "addr (GATEHOUSE_ADDR): must be a string"},
+		{"http:\n  max_body_bytes: 1.5\n", "http.max_body_bytes (GATEHOUSE_HTTP_MAX_BODY_BYTES): must be a whole number"},
+		{"token: 5\n", "token (GATEHOUSE_TOKEN): is a section: give its settings below it, such as token.access_ttl"},
+		{"issuer:\n", "issuer (GATEHOUSE_ISSUER): has no value"},
+		{"addr: [\n", "yaml"},
+	} {
+		path := writeFile(t, tc.yaml)
+		_, err := config.Load(path, prod(), nil)
+		require.ErrorContains(t, err, "config file "+path+": ", tc.yaml)
+		require.ErrorContains(t, err, tc.want, tc.yaml)
+	}
+
+	path := writeFile(t, "keys:\n  rotation_interval: 0\ntoken:\n")
+	c, err := config.Load(path, prod(), nil)
+	require.NoError(t, err, "0 is a duration, and an empty section is no error")
+	require.Zero(t, c.Keys.RotationInterval)
+}
+
+func TestUnknownSettingsAreErrors(t *testing.T) {
+	_, err := config.Load("", prod("GATEHOUSE_DATABSE_URL=x"), nil)
+	require.EqualError(t, err, "unknown environment variable GATEHOUSE_DATABSE_URL: no such setting (did you mean GATEHOUSE_DATABASE_URL?); see docs/configuration.md")
+	_, err = config.Load("", prod("GATEHOUSE_NOTHING_LIKE_IT=x"), nil)
+	require.EqualError(t, err, "unknown environment variable GATEHOUSE_NOTHING_LIKE_IT: no such setting; see docs/configuration.md")
+
+	path := writeFile(t, "token:\n  acess_ttl: 5m\n")
+	_, err = config.Load(path, prod(), nil)
+	require.ErrorContains(t, err, `unknown setting "token.acess_ttl" (did you mean token.access_ttl?)`)
+
+	path = writeFile(t, "Addr: 127.0.0.1:1\n")
+	_, err = config.Load(path, prod(), nil)
+	require.ErrorContains(t, err, `unknown setting "Addr"`, "keys are case-sensitive")
+}
+
+// The CLI's and the test suite's variables share the prefix but are not
+// settings: a shell set up for them can still run the server.
+func TestReservedVariablesAreIgnored(t *testing.T) {
+	c, err := config.Load("", prod("GATEHOUSE_CLI_CLIENT_ID=x", "GATEHOUSE_CLI_ISSUER=y", "GATEHOUSE_TEST_DATABASE_URL=z"), nil)
 	require.NoError(t, err)
 	require.NoError(t, c.Validate())
 }
 
-func TestInvalidSettingsAreNamed(t *testing.T) {
-	for key, value := range map[string]string{
-		"GATEHOUSE_ADDR":                       "nonsense",
-		"GATEHOUSE_ISSUER":                     "http://auth.example.com",
-		"GATEHOUSE_TOKEN_ACCESS_TTL":           "1s",
-		"GATEHOUSE_TOKEN_SIGNING_ALG":          "HS256",
-		"GATEHOUSE_KEYS_ENCRYPTION_SECRET":     "c2hvcnQ=",
-		"GATEHOUSE_PASSWORD_MIN_ITERATIONS":    "10",
-		"GATEHOUSE_LOG_FORMAT":                 "xml",
-		"GATEHOUSE_REDIS_URL":                  "http://redis",
-		"GATEHOUSE_PASSWORD_ARGON2_MEMORY_KIB": "1",
-	} {
-		env := append(prod(), key+"="+value)
-		c, err := config.Load("", env, nil)
-		require.NoError(t, err, key)
-		err = c.Validate()
-		require.Error(t, err, key)
-		require.Contains(t, err.Error(), key, "the error names the setting")
-		require.NotContains(t, err.Error(), "\n")
-	}
-	_, err := config.Load("", append(prod(), "GATEHOUSE_TOKEN_ACCESS_TTL=soon"), nil)
-	require.Error(t, err, "a malformed duration fails at load")
-}
-
-func TestUnknownSettingsAreErrors(t *testing.T) {
-	_, err := config.Load("", append(prod(), "GATEHOUSE_DATABSE_URL=x"), nil)
-	require.ErrorContains(t, err, "GATEHOUSE_DATABSE_URL")
-
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("token:\n  acess_ttl: 5m\n"), 0o600))
-	_, err = config.Load(path, prod(), nil)
-	require.ErrorContains(t, err, "token.acess_ttl")
-}
-
 func TestPrecedence(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gatehouse.yaml")
-	require.NoError(t, os.WriteFile(path, []byte("addr: 0.0.0.0:9000\ntoken:\n  access_ttl: 5m\n  refresh_ttl: 48h\n"), 0o600))
-	c, err := config.Load(path, append(prod(), "GATEHOUSE_TOKEN_ACCESS_TTL=10m"), nil)
+	path := writeFile(t, "addr: 0.0.0.0:9000\ndev: false\ntoken:\n  access_ttl: 5m\n  refresh_ttl: 48h\n")
+	c, err := config.Load(path, prod("GATEHOUSE_TOKEN_ACCESS_TTL=10m"), nil)
 	require.NoError(t, err)
 	require.Equal(t, "0.0.0.0:9000", c.Addr, "file over default")
 	require.Equal(t, 10*time.Minute, c.Token.AccessTTL, "env over file")
-	require.Equal(t, 48*time.Hour, c.Token.RefreshTTL)
+	require.Equal(t, 48*time.Hour, c.Token.RefreshTTL, "file over default")
 
 	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
 	fs.String("addr", "", "")
 	fs.String("issuer", "", "")
-	require.NoError(t, fs.Parse([]string{"--addr", "127.0.0.1:7000"}))
-	c, err = config.Load(path, prod(), fs)
+	fs.Bool("dev", false, "")
+	fs.String("bootstrap-out", "", "not a setting")
+	require.NoError(t, fs.Parse([]string{"--addr", "127.0.0.1:7000", "--dev", "--bootstrap-out", "x.json"}))
+	c, err = config.Load(path, prod("GATEHOUSE_ADDR=127.0.0.1:6000"), fs)
 	require.NoError(t, err)
-	require.Equal(t, "127.0.0.1:7000", c.Addr, "flag over file")
+	require.Equal(t, "127.0.0.1:7000", c.Addr, "flag over env and file")
+	require.True(t, c.Dev, "flag over file")
 	require.Equal(t, "https://auth.example.com", c.Issuer, "an unset flag changes nothing")
 }
 
 func TestRedaction(t *testing.T) {
 	c, err := config.Load("", prod(), nil)
 	require.NoError(t, err)
-	s := c.String()
-	require.NotContains(t, s, goodSecret)
-	require.NotContains(t, s, ":pw@")
-	require.Contains(t, s, "db:5432")
+	var logs strings.Builder
+	slog.New(slog.NewJSONHandler(&logs, nil)).Info("start", "config", c)
+	for name, s := range map[string]string{
+		"String": c.String(), "%v": fmt.Sprintf("%v", c), "%+v": fmt.Sprintf("%+v", c),
+		"%#v": fmt.Sprintf("%#v", c), "slog": logs.String(),
+	} {
+		require.NotContains(t, s, goodSecret, name)
+		require.NotContains(t, s, "pw@", name)
+		require.NotContains(t, s, "redispw", name)
+		require.Contains(t, s, "db:5432", name)
+	}
+	require.Equal(t, goodSecret, c.Keys.EncryptionSecret, "redaction does not change the original")
+
+	for dsn, hidden := range map[string]string{
+		"postgres://u:s3cret@db/x?sslmode=require":       "s3cret",
+		"postgres://db/x?password=s3cret":                "s3cret",
+		"postgres://u@db/x?sslpassword=s3cret":           "s3cret",
+		"host=db user=u password=s3cret":                 "s3cret",
+		"postgres://u:s3cret@db:bad port/x\x7f":          "s3cret",
+		"rediss://default:s3cret@redis.example.com:6380": "s3cret",
+	} {
+		r := config.Config{DatabaseURL: dsn}.Redacted()
+		require.NotContains(t, r.DatabaseURL, hidden, dsn)
+		require.NotEmpty(t, r.DatabaseURL, dsn)
+	}
 }
 
 // docs/configuration.md documents every key with its environment name.
@@ -111,7 +253,7 @@ func TestEveryKeyIsDocumented(t *testing.T) {
 	doc, err := os.ReadFile(filepath.Join("..", "docs", "configuration.md"))
 	require.NoError(t, err)
 	for _, key := range config.KeyNames() {
-		require.True(t, strings.Contains(string(doc), "`"+key+"`"), "docs/configuration.md lacks `%s`", key)
-		require.True(t, strings.Contains(string(doc), config.EnvName(key)), "docs/configuration.md lacks %s", config.EnvName(key))
+		row := fmt.Sprintf("| `%s` | `%s` |", key, config.EnvName(key))
+		require.Contains(t, string(doc), row, "docs/configuration.md lacks the row of %s", key)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Error names the setting at fault: its YAML key and environment variable.
@@ -37,8 +38,8 @@ var checks = []check{
 		switch {
 		case err != nil || !u.IsAbs() || u.Host == "":
 			return reason("must be an absolute URL such as https://auth.example.com")
-		case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.Issuer, "/"):
-			return reason("must have no query, fragment or trailing slash")
+		case u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(c.Issuer, "/"):
+			return reason("must have no user info, query, fragment or trailing slash")
 		case u.Scheme != "https" && !(u.Scheme == "http" && (c.Dev || isLoopback(u.Hostname()))):
 			return reason("must use https (http only on a loopback host or with --dev)")
 		}
@@ -87,6 +88,14 @@ var checks = []check{
 	{"token.assertion_max_lifetime", between(func(c Config) int64 { return int64(c.Token.AssertionMaxLifetime.Seconds()) }, 10, 3600)},
 	{"keys.encryption_secret", secret(func(c Config) string { return c.Keys.EncryptionSecret })},
 	{"keys.refresh_interval", between(func(c Config) int64 { return int64(c.Keys.RefreshInterval.Seconds()) }, 1, 3600)},
+	{"keys.rotation_interval", func(c Config) error {
+		// Shorter than an hour would retire keys faster than JWKS caches
+		// (and the resource servers behind them) pick up new ones.
+		if d := c.Keys.RotationInterval; d != 0 && (d < time.Hour || d > 5*366*24*time.Hour) {
+			return reason("must be 0 (rotate by hand) or between 1h and 43920h (5 years)")
+		}
+		return nil
+	}},
 	{"password.min_iterations", between(func(c Config) int64 { return int64(c.Password.MinIterations) }, 1000, 10_000_000)},
 	{"password.argon2.memory_kib", between(func(c Config) int64 { return int64(c.Password.Argon2.MemoryKiB) }, 1024, 4<<20)},
 	{"password.argon2.time", between(func(c Config) int64 { return int64(c.Password.Argon2.Time) }, 1, 100)},

@@ -1,67 +1,151 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up for
 # the test suite: uses them if they answer, starts them if they are installed
-# but stopped, installs them with apt-get if they are missing. Then creates a
-# scratch database for this run and prints the environment the tests read:
-#   eval "$(scripts/test-env.sh)"
-# Everything it says goes to stderr; stdout carries only the exports.
+# but stopped, installs them with apt-get if they are missing (with sudo when
+# not root). Then creates a scratch database for this run and prints the
+# environment the tests read:
+#
+#   envs=$(scripts/test-env.sh) && eval "$envs"
+#   ... go test ...
+#   scripts/test-env.sh --drop "$GATEHOUSE_TEST_SCRATCH_DB"
+#
+# Idempotent: run it as often as you like. Everything it says goes to stderr;
+# stdout carries only the exports. PGPASSWORD is honoured for a server that
+# wants a password; a local Debian cluster is switched to trust auth on
+# loopback instead.
 set -euo pipefail
 
-PGHOST=127.0.0.1 PGPORT=5432 PGUSER=${PGUSER:-postgres}
+PGHOST=127.0.0.1
+PGPORT=5432
+PGUSER=${PGUSER:-postgres}
 REDIS_PORT=6379
+WAIT_STEPS=120 # × 0.25 s: how long a service may take to come up
+
 log() { echo "test-env: $*" >&2; }
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+die() { log "$*"; exit 1; }
 
-pg_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null; }
-redis_up() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = "PONG" ]; }
-
-wait_for() {
-  local what=$1 check=$2
-  for _ in $(seq 1 60); do
-    if $check; then return 0; fi
-    sleep 0.5
-  done
-  log "$what did not come up"; exit 1
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"
+  elif command -v sudo >/dev/null; then sudo "$@"
+  else die "need root (or sudo) to run: $*"
+  fi
 }
 
+psql_admin() { psql -X -q -v ON_ERROR_STOP=1 -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres "$@"; }
+
+apt_updated=
 apt_install() {
   log "installing $* with apt-get"
-  as_root apt-get update -qq >&2
+  if [ -z "$apt_updated" ]; then as_root apt-get update -qq >&2; apt_updated=1; fi
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2
 }
 
-ensure_postgres() {
-  if ! command -v pg_isready >/dev/null || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
-    apt_install postgresql postgresql-client
-  fi
-  if pg_up; then return; fi
-  local version
-  version=$(ls /etc/postgresql | sort -V | tail -n1)
-  local hba="/etc/postgresql/$version/main/pg_hba.conf"
-  # Tests connect over loopback as postgres without a password.
+wait_for() {
+  local what=$1 check=$2
+  for _ in $(seq "$WAIT_STEPS"); do
+    if $check; then return 0; fi
+    sleep 0.25
+  done
+  die "$what did not come up within $((WAIT_STEPS / 4)) s"
+}
+
+# --- PostgreSQL ---------------------------------------------------------------
+
+pg_up() { pg_isready -q -h "$PGHOST" -p "$PGPORT" 2>/dev/null; }
+pg_login() { psql_admin -Atc 'SELECT 1' >/dev/null 2>&1; }
+pg_cluster() { ls /etc/postgresql 2>/dev/null | sort -V | tail -n1 || true; }
+
+# allow_trust lets tests connect over loopback as $PGUSER without a password,
+# on the local Debian cluster. It changes pg_hba.conf only once.
+allow_trust() {
+  local hba="/etc/postgresql/$1/main/pg_hba.conf"
+  [ -f "$hba" ] || return 0
   if ! as_root grep -qE '^host\s+all\s+all\s+127\.0\.0\.1/32\s+trust' "$hba"; then
-    log "allowing trust auth on 127.0.0.1 in $hba"
+    log "allowing trust auth on loopback in $hba"
     as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
   fi
-  log "starting PostgreSQL $version"
-  as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
-  wait_for PostgreSQL pg_up
+}
+
+ensure_postgres() {
+  command -v pg_isready >/dev/null && command -v psql >/dev/null || apt_install postgresql-client
+  if ! pg_up; then
+    [ -n "$(pg_cluster)" ] || apt_install postgresql
+    local version
+    version=$(pg_cluster)
+    [ -n "$version" ] || die "PostgreSQL is installed but has no cluster in /etc/postgresql"
+    allow_trust "$version"
+    if ! pg_up; then # the package may have started it
+      log "starting PostgreSQL $version"
+      as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start >&2 || true
+    fi
+    wait_for PostgreSQL pg_up
+  fi
+  if ! pg_login; then
+    local version
+    version=$(pg_cluster)
+    [ -n "$version" ] || die "cannot log in to PostgreSQL on $PGHOST:$PGPORT as $PGUSER: set PGPASSWORD, or allow trust auth on loopback"
+    allow_trust "$version"
+    as_root pg_ctlcluster --skip-systemctl-redirect "$version" main reload >&2 || true
+    wait_for "PostgreSQL login as $PGUSER" pg_login
+  fi
+}
+
+# --- Redis --------------------------------------------------------------------
+
+# redis_up speaks RESP over bash's /dev/tcp, so that it needs no redis-cli.
+redis_up() {
+  (
+    exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" || exit 1
+    printf 'PING\r\n' >&3
+    IFS= read -r -t 2 reply <&3 || exit 1
+    [[ $reply == +PONG* ]]
+  ) 2>/dev/null
 }
 
 ensure_redis() {
-  if ! command -v redis-server >/dev/null; then apt_install redis-server; fi
-  if redis_up; then return; fi
+  redis_up && return 0
+  command -v redis-server >/dev/null || apt_install redis-server
+  redis_up && return 0 # the package may have started it
   log "starting Redis"
   as_root redis-server --daemonize yes --bind 127.0.0.1 --port "$REDIS_PORT" --save "" --appendonly no >&2
   wait_for Redis redis_up
 }
 
+# --- Scratch databases --------------------------------------------------------
+
+scratch_pattern='^gatehouse_ci_[0-9]+_[0-9]+$'
+
+drop_db() {
+  [[ $1 =~ $scratch_pattern ]] || die "refusing to drop $1: not a scratch database"
+  psql_admin -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" >&2 && log "dropped $1"
+}
+
+# drop_stale drops scratch databases of runs that died more than a day ago
+# without cleaning up; their name holds their creation time.
+drop_stale() {
+  local now name created
+  now=$(date +%s)
+  for name in $(psql_admin -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'gatehouse\_ci\_%'"); do
+    [[ $name =~ $scratch_pattern ]] || continue
+    created=${name#gatehouse_ci_}
+    created=${created%%_*}
+    if ((now - created > 86400)); then drop_db "$name" || true; fi
+  done
+}
+
+if [ "${1:-}" = "--drop" ]; then
+  [ -n "${2:-}" ] || exit 0
+  drop_db "$2"
+  exit
+fi
+
 ensure_postgres
 ensure_redis
+drop_stale
 
 db="gatehouse_ci_$(date +%s)_$$"
-psql -q -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" -d postgres -c "CREATE DATABASE $db" >&2
-log "scratch database $db"
+psql_admin -c "CREATE DATABASE $db" >&2
+log "PostgreSQL and Redis are up; scratch database $db"
 echo "export GATEHOUSE_TEST_DATABASE_URL='postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=disable'"
 echo "export GATEHOUSE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'"
 echo "export GATEHOUSE_TEST_REQUIRE_SERVICES=1"

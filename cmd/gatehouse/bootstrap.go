@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/bootstrap"
 	"github.com/gatehouse/gatehouse/internal/credential"
@@ -48,6 +49,9 @@ func runBootstrap(cmd *cobra.Command, _ []string) error {
 		return &config.Error{Key: "database_url", Reason: err.Error()}
 	}
 	defer store.Close()
+	if err := schemaCurrent(cmd.Context(), c.DatabaseURL); err != nil {
+		return err
+	}
 	password, err := askPassword()
 	if err != nil {
 		return err
@@ -55,7 +59,8 @@ func runBootstrap(cmd *cobra.Command, _ []string) error {
 	username, _ := cmd.Flags().GetString("username")
 	hasher := credential.NewPasswordHasher(credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB,
 		Time: c.Password.Argon2.Time, Threads: c.Password.Argon2.Threads}, 0, 0, 0)
-	res, err := bootstrap.Run(cmd.Context(), store, hasher, bootstrap.Input{Username: username, Password: password})
+	res, err := bootstrap.Run(cmd.Context(), store, hasher, bootstrap.Input{Username: username, Password: password,
+		Iterations: max(c.Password.MinIterations, clienthash.DefaultIterations)})
 	if err != nil {
 		return err
 	}

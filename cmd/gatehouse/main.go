@@ -1,5 +1,7 @@
 // Command gatehouse is the Gatehouse authorization server and its
-// administration tool: serve, migrate, bootstrap, token, version.
+// administration tool: serve, migrate, bootstrap, keys, version, and the
+// client commands token, secret, clients and users (admincli.go, token.go).
+// backends.go is the only place that picks concrete backends.
 package main
 
 import (

@@ -140,7 +140,16 @@ func TestStartupErrors(t *testing.T) {
 		{[]string{"GATEHOUSE_FOO=1"}, []string{"serve", "--dev"}, "GATEHOUSE_FOO"},
 		{[]string{"GATEHOUSE_TOKEN_SIGNING_ALG=HS256"}, []string{"serve", "--dev"}, "token.signing_alg (GATEHOUSE_TOKEN_SIGNING_ALG)"},
 		{nil, []string{"serve"}, "database_url (GATEHOUSE_DATABASE_URL)"},
-		{[]string{"GATEHOUSE_DATABASE_URL=postgres://u:topsecret@127.0.0.1:1/x"}, []string{"migrate", "up"}, "database_url (GATEHOUSE_DATABASE_URL)"},
+		{[]string{"GATEHOUSE_DATABASE_URL=postgres://u:topsecret@127.0.0.1:1/x"}, []string{"migrate", "up"}, "database_url (GATEHOUSE_DATABASE_URL): cannot connect to 127.0.0.1:1/x"},
+		{[]string{"GATEHOUSE_DATABASE_URL=postgres://u:topsecret@127.0.0.1:1/x"}, []string{"migrate", "status"}, "database_url (GATEHOUSE_DATABASE_URL): cannot connect"},
+		{[]string{"GATEHOUSE_DATABASE_URL=postgres://u:topsecret@127.0.0.1:1/x", "GATEHOUSE_REDIS_URL=redis://127.0.0.1:1/0",
+			"GATEHOUSE_KEYS_ENCRYPTION_SECRET=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+			"GATEHOUSE_PASSWORD_PRELOGIN_SECRET=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}, []string{"serve"}, "database_url (GATEHOUSE_DATABASE_URL): cannot connect"},
+		{[]string{"GATEHOUSE_TOKEN_ACCESS_TTL=soon"}, []string{"serve", "--dev"}, "token.access_ttl (GATEHOUSE_TOKEN_ACCESS_TTL): must be a duration"},
+		{[]string{"GATEHOUSE_KEYS_ROTATION_INTERVAL=1m"}, []string{"serve", "--dev"}, "keys.rotation_interval (GATEHOUSE_KEYS_ROTATION_INTERVAL)"},
+		{nil, []string{"serve", "--dev", "--addr", "nonsense"}, "addr (GATEHOUSE_ADDR): must be host:port"},
+		{nil, []string{"serve", "--dev", "--issuer", "ftp://x"}, "issuer (GATEHOUSE_ISSUER)"},
+		{nil, []string{"serve", "--dev", "--nope"}, "unknown flag: --nope"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		cmd.Env = append(cleanEnv(), tc.env...)
@@ -155,7 +164,7 @@ func TestStartupErrors(t *testing.T) {
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "gatehouse")
-	for _, sub := range []string{"serve", "migrate", "bootstrap", "version", "token", "clients", "users", "secret"} {
+	for _, sub := range []string{"serve", "migrate", "bootstrap", "keys", "version", "token", "clients", "users", "secret"} {
 		out, err := exec.Command(bin, sub, "--help").CombinedOutput()
 		require.NoError(t, err, sub)
 		require.Contains(t, string(out), "Usage:", sub)

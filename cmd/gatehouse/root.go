@@ -20,7 +20,7 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (see docs/configuration.md)")
-	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newTokenCmd(), newSecretCmd(),
+	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newKeysCmd(), newTokenCmd(), newSecretCmd(),
 		newClientsCmd(), newUsersCmd(), newVersionCmd())
 	return root
 }

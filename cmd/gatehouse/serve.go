@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"os/signal"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/bootstrap"
 	"github.com/gatehouse/gatehouse/internal/server"
@@ -37,6 +39,7 @@ needs PostgreSQL (migrated with 'gatehouse migrate up') and Redis.`,
 	return cmd
 }
 
+// runServe wires configuration → logger → stores → app → HTTP server.
 func runServe(cmd *cobra.Command, _ []string) error {
 	c, err := loadConfig(cmd)
 	if err != nil {
@@ -45,6 +48,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	log := newLogger(c)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	context.AfterFunc(ctx, stop) // a second signal stops at once
 
 	store, state, err := openBackends(ctx, c)
 	if err != nil {
@@ -63,22 +67,28 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	}
 	l, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return fmt.Errorf("addr (GATEHOUSE_ADDR): %w", err)
+		return &config.Error{Key: "addr", Reason: err.Error()}
 	}
 	if c.Dev {
 		if err := devBootstrap(ctx, cmd, a, c.Issuer); err != nil {
 			return err
 		}
 	}
-	srv := server.New(server.Options{
-		Addr: c.Addr, Logger: log,
-		Ready:       readyChecks(c.Dev, store, state),
+	go a.Run(ctx)
+	if c.Keys.RotationInterval > 0 {
+		go rotateWhenDue(ctx, a, c.Keys.RotationInterval, c.Keys.RefreshInterval, log)
+	}
+	log.Info("gatehouse listening", "addr", l.Addr().String(), "config", c)
+	return newHTTPServer(c, log, store, state, a).Serve(ctx, l)
+}
+
+// newHTTPServer is the HTTP server with every Gatehouse route mounted.
+func newHTTPServer(c config.Config, log *slog.Logger, store storage.Store, state storage.TokenState, a *app.App) *server.Server {
+	return server.New(server.Options{
+		Addr: c.Addr, Logger: log, Ready: readyChecks(c.Dev, store, state),
 		ReadTimeout: c.HTTP.ReadTimeout, WriteTimeout: c.HTTP.WriteTimeout, IdleTimeout: c.HTTP.IdleTimeout,
 		ShutdownTimeout: c.HTTP.ShutdownTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
 	}, a.Register)
-	go a.Run(ctx)
-	log.Info("gatehouse listening", "addr", l.Addr().String(), "config", c)
-	return srv.Serve(ctx, l)
 }
 
 // devBootstrap creates the dev administrator and prints how to use it.
@@ -121,13 +131,21 @@ func devBanner(issuer string, r bootstrap.Result) string {
   Admin user      %[2]s  (id %[3]s)
   Admin password  %[4]s
   Admin client    %[5]s
-  Client secret   %[6]s   (S: shown once, never sent; derive W from it)
+  Client secret   %[6]s
+                  (the secret S: shown once and never sent; clients send W, derived from it)
 
-  Try it:
+  Try it, in another shell at the repository root:
+    export ADMIN_CLIENT=%[5]s ADMIN_SECRET=%[6]s
     curl -s %[1]s/health/ready
-    W=$(go run ./cmd/gatehouse secret wire --client-id %[5]s --secret %[6]s)
-    curl -s -u '%[5]s:'"$W" -d grant_type=client_credentials %[1]s/oauth2/token
-    go run ./cmd/gatehouse token --issuer %[1]s --client-id %[5]s --client-secret %[6]s
+
+    # A token with curl: derive W from S, then the client_credentials grant.
+    W=$(go run ./cmd/gatehouse secret wire --client-id "$ADMIN_CLIENT" --secret "$ADMIN_SECRET")
+    curl -s -u "$ADMIN_CLIENT:$W" -d grant_type=client_credentials %[1]s/oauth2/token
+
+    # Or let the CLI do the derivation:
+    go run ./cmd/gatehouse token --issuer %[1]s --client-id "$ADMIN_CLIENT" --client-secret "$ADMIN_SECRET"
+
+  More in README.md (walk-through). Stop with Ctrl-C.
 
 `, issuer, r.AdminUsername, r.AdminUserID, r.AdminPassword, r.AdminClientID, r.AdminClientSecret)
 }

@@ -1,6 +1,3 @@
-// Package bootstrap creates the first administrator of a realm and an API
-// client owned by them, hashing the password on the client side exactly as
-// any Gatehouse client would, so that the server side never sees it.
 package bootstrap
 
 import (
@@ -9,6 +6,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/credential"
@@ -33,13 +32,25 @@ type Result struct {
 	AdminClientSecret string `json:"admin_client_secret"`
 }
 
-// ErrExists means the administrator already exists.
-var ErrExists = errors.New("an administrator with that username already exists")
+// ErrExists means a user with the administrator's username already exists.
+var ErrExists = errors.New("a user with that username already exists; choose another username")
+
+// ErrInvalidUsername means the username breaks the rule the management API
+// enforces for every user.
+var ErrInvalidUsername = errors.New("a username is 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit")
+
+// usernamePattern is the management API's rule (internal/admin): no
+// spaces, control or confusable characters, safe in logs, URLs and Basic
+// headers.
+var usernamePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._@+-]{0,63}$`)
 
 var actor = storage.System("bootstrap")
 
 // Run creates the administrator (a member of the administrators group)
-// and an admin client that may request every resource of the realm.
+// and an admin client that may request every resource of the realm. It
+// returns an error wrapping ErrExists if the username is taken; it never
+// touches an existing user. If the client cannot be created, the new
+// user is removed again, so that Run can simply be retried.
 func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHasher, in Input) (Result, error) {
 	if in.Realm == "" {
 		in.Realm = storage.DefaultRealm
@@ -49,6 +60,9 @@ func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHa
 	}
 	if in.Iterations == 0 {
 		in.Iterations = clienthash.DefaultIterations
+	}
+	if !usernamePattern.MatchString(in.Username) || utf8.RuneCountInString(in.Username) > 64 {
+		return Result{}, fmt.Errorf("%q: %w", in.Username, ErrInvalidUsername)
 	}
 	res := Result{AdminUsername: in.Username}
 	if in.Password == "" {
@@ -79,30 +93,47 @@ func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHa
 		Username: in.Username, DisplayName: "Administrator", Language: realm.DefaultLanguage,
 		Status: storage.StatusActive, Password: verifier,
 	}, []string{admins.ID})
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// Another bootstrap took the username between the check and now.
+		return Result{}, fmt.Errorf("%s: %w", in.Username, ErrExists)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("create administrator: %w", err)
 	}
 	res.AdminUserID = user.ID
 
+	res.AdminClientID, res.AdminClientSecret, err = createClient(ctx, store, in.Realm, user.ID)
+	if err != nil {
+		if derr := store.DeleteUser(ctx, actor, in.Realm, user.ID); derr != nil {
+			err = fmt.Errorf("%w (and removing the half-created administrator failed: %v)", err, derr)
+		}
+		return Result{}, err
+	}
+	return res, nil
+}
+
+// createClient creates the admin client, owned by ownerID, with a fresh
+// secret S, registering only its verifier V. It returns the client_id and
+// S (b64u).
+func createClient(ctx context.Context, store storage.Store, realm, ownerID string) (clientID, secretS string, err error) {
 	suffix, err := randomString(6)
 	if err != nil {
-		return Result{}, err
+		return "", "", err
 	}
-	res.AdminClientID = "admin-" + suffix
+	clientID = "admin-" + suffix
 	secret, err := clienthash.NewClientSecret()
 	if err != nil {
-		return Result{}, err
+		return "", "", err
 	}
-	w := clienthash.ClientSecretWire(secret, res.AdminClientID)
-	if _, err := store.CreateClient(ctx, actor, in.Realm, storage.Client{
-		ClientID: res.AdminClientID, OwnerID: user.ID, Name: "Bootstrap admin client", AllScopes: true,
+	w := clienthash.ClientSecretWire(secret, clientID)
+	if _, err := store.CreateClient(ctx, actor, realm, storage.Client{
+		ClientID: clientID, OwnerID: ownerID, Name: "Bootstrap admin client", AllScopes: true,
 		GrantTypes:              []string{"client_credentials", "password", "refresh_token"},
 		TokenEndpointAuthMethod: storage.AuthMethodSecretBasic, Status: storage.StatusActive,
 	}, [][]byte{clienthash.ClientSecretVerifier(w)}); err != nil {
-		return Result{}, fmt.Errorf("create admin client: %w", err)
+		return "", "", fmt.Errorf("create admin client: %w", err)
 	}
-	res.AdminClientSecret = clienthash.Encode(secret)
-	return res, nil
+	return clientID, clienthash.Encode(secret), nil
 }
 
 // passwordVerifier does what a client does when setting a password (derive

@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -12,22 +12,37 @@ import (
 	"github.com/gorilla/mux"
 )
 
-// Check is a readiness check: a named dependency and how to ping it.
-type Check struct {
-	Name string
-	Ping func(ctx context.Context) error
+// Options configures a Server. Zero values take the defaults noted.
+type Options struct {
+	Addr            string // for ListenAndServe
+	Logger          *slog.Logger
+	Ready           []Check       // what /health/ready pings
+	ReadyTimeout    time.Duration // for all checks together; default 1 s
+	ReadTimeout     time.Duration // default 10 s
+	WriteTimeout    time.Duration // default 15 s
+	IdleTimeout     time.Duration // default 60 s
+	ShutdownTimeout time.Duration // default 15 s
+	MaxBodyBytes    int64         // default 64 KiB
 }
 
-// Options configures a Server.
-type Options struct {
-	Addr            string
-	Logger          *slog.Logger
-	Ready           []Check
-	ReadTimeout     time.Duration
-	WriteTimeout    time.Duration
-	IdleTimeout     time.Duration
-	ShutdownTimeout time.Duration
-	MaxBodyBytes    int64
+func (o Options) withDefaults() Options {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&o.ReadyTimeout, time.Second)
+	def(&o.ReadTimeout, 10*time.Second)
+	def(&o.WriteTimeout, 15*time.Second)
+	def(&o.IdleTimeout, 60*time.Second)
+	def(&o.ShutdownTimeout, 15*time.Second)
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 64 << 10
+	}
+	return o
 }
 
 // Server is Gatehouse's HTTP server.
@@ -37,23 +52,21 @@ type Server struct {
 	handler http.Handler
 }
 
-// New builds the server. mount registers the application's routes on the
-// router; the health endpoints and the middleware are added here.
+// New builds the server. mount, if not nil, registers the application's
+// routes on the router (see the package documentation); the health
+// endpoints and the middleware are added here.
 func New(opts Options, mount func(r *mux.Router)) *Server {
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	if opts.MaxBodyBytes <= 0 {
-		opts.MaxBodyBytes = 64 << 10
-	}
+	opts = opts.withDefaults()
 	r := mux.NewRouter()
 	r.HandleFunc("/health/alive", handleAlive).Methods(http.MethodGet, http.MethodHead)
-	r.Handle("/health/ready", readiness(opts.Ready)).Methods(http.MethodGet, http.MethodHead)
+	r.Handle("/health/ready", readiness(opts.Logger, opts.Ready, opts.ReadyTimeout)).Methods(http.MethodGet, http.MethodHead)
 	if mount != nil {
 		mount(r)
 	}
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
+
+	// Outermost first: request id, access log, headers, recovery, limit.
 	var h http.Handler = r
 	h = http.MaxBytesHandler(h, opts.MaxBodyBytes)
 	h = recoverPanics(opts.Logger, h)
@@ -69,13 +82,24 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Router returns the router, for tests that walk the routes.
 func (s *Server) Router() *mux.Router { return s.router }
 
+// ListenAndServe listens on Options.Addr and serves like Serve.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	l, err := net.Listen("tcp", s.opts.Addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, l)
+}
+
 // Serve serves on l until ctx is done, then shuts down gracefully: it stops
-// accepting and lets in-flight requests finish within ShutdownTimeout.
+// accepting, lets in-flight requests finish within ShutdownTimeout, and
+// then closes whatever is left. Requests do not see ctx's cancellation, so
+// that they can finish.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	hs := &http.Server{
 		Handler:           s.handler,
 		ReadTimeout:       s.opts.ReadTimeout,
-		ReadHeaderTimeout: 5 * time.Second,
+		ReadHeaderTimeout: min(5*time.Second, s.opts.ReadTimeout),
 		WriteTimeout:      s.opts.WriteTimeout,
 		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    16 << 10,
@@ -89,52 +113,19 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	s.opts.Logger.Info("shutting down", "timeout", s.opts.ShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), max(s.opts.ShutdownTimeout, time.Second))
+	s.opts.Logger.Info("shutting down: finishing requests in flight", "timeout", s.opts.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
 	if err := hs.Shutdown(sctx); err != nil {
-		return err
+		_ = hs.Close()
+		<-errc
+		return fmt.Errorf("shutdown: requests still running after http.shutdown_timeout (%s) were cut off", s.opts.ShutdownTimeout)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	s.opts.Logger.Info("stopped")
 	return nil
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-func handleAlive(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-}
-
-// readiness answers 200 when every check passes within a second, 503
-// naming the failing components otherwise (never their errors).
-func readiness(checks []Check) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithTimeout(r.Context(), time.Second)
-		defer cancel()
-		status := map[string]string{}
-		ok := true
-		for _, c := range checks {
-			if err := c.Ping(ctx); err != nil {
-				status[c.Name], ok = "unavailable", false
-			} else {
-				status[c.Name] = "ok"
-			}
-		}
-		body := map[string]any{"status": "ok", "checks": status}
-		if !ok {
-			body["status"] = "unavailable"
-			writeJSON(w, http.StatusServiceUnavailable, body)
-			return
-		}
-		writeJSON(w, http.StatusOK, body)
-	})
 }
 
 func notFound(w http.ResponseWriter, _ *http.Request) {

@@ -1,0 +1,118 @@
+package main_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatehouse/gatehouse/clienthash"
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/internal/testenv"
+	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
+)
+
+func randomSecret() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// The production path, as docs/operations.md tells an operator: migrate
+// (twice), status, bootstrap, rotate the signing key, serve on PostgreSQL
+// and Redis, and stop on SIGTERM.
+func TestProductionLifecycle(t *testing.T) {
+	dsn := pgtest.NewDatabase(t)
+	redisURL := testenv.RedisURL(t)
+	bin := build(t)
+	addr := freeAddr(t)
+	issuer := "http://" + addr
+	env := append(cleanEnv(),
+		"GATEHOUSE_DATABASE_URL="+dsn, "GATEHOUSE_REDIS_URL="+redisURL,
+		"GATEHOUSE_KEYS_ENCRYPTION_SECRET="+randomSecret(), "GATEHOUSE_PASSWORD_PRELOGIN_SECRET="+randomSecret(),
+		"GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+issuer,
+		"GATEHOUSE_PASSWORD_ARGON2_MEMORY_KIB=1024", "GATEHOUSE_PASSWORD_ARGON2_TIME=1")
+	run := func(extraEnv []string, args ...string) (string, error) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(append([]string{}, env...), extraEnv...)
+		cmd.Stdin = nil // not a terminal: bootstrap generates the password
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	mustRun := func(args ...string) string {
+		t.Helper()
+		out, err := run(nil, args...)
+		require.NoError(t, err, "%v: %s", args, out)
+		return out
+	}
+
+	out, err := run(nil, "serve")
+	require.Error(t, err, "serve refuses an unmigrated database")
+	require.Contains(t, out, "run `gatehouse migrate up` first")
+	require.Contains(t, mustRun("migrate", "status"), "pending")
+
+	require.Contains(t, mustRun("migrate", "up"), "applied migration 1")
+	require.Equal(t, "schema is up to date\n", mustRun("migrate", "up"), "a second migrate up is a no-op")
+	status := mustRun("migrate", "status")
+	require.Contains(t, status, "applied")
+	require.NotContains(t, status, "pending")
+
+	var boot map[string]string
+	require.NoError(t, json.Unmarshal([]byte(mustRun("bootstrap", "--json", "--username", "root")), &boot))
+	for _, k := range []string{"issuer", "admin_user_id", "admin_username", "admin_client_id", "admin_client_secret", "admin_password"} {
+		require.NotEmpty(t, boot[k], k)
+	}
+	require.Equal(t, issuer, boot["issuer"])
+	out, err = run(nil, "bootstrap", "--username", "ROOT")
+	require.Error(t, err)
+	require.Contains(t, out, "already exists")
+
+	require.Contains(t, mustRun("keys", "rotate"), "activated signing key")
+	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "keys", "rotate")
+	require.Error(t, err, "a foreign secret must not activate a key the servers cannot read")
+	require.Contains(t, out, "keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET)")
+
+	serve := exec.Command(bin, "serve")
+	serve.Env = env
+	var stderr apptest.SyncBuffer
+	serve.Stdout, serve.Stderr = &stderr, &stderr
+	require.NoError(t, serve.Start())
+	t.Cleanup(func() { _ = serve.Process.Kill(); _, _ = serve.Process.Wait() })
+	require.Eventually(t, func() bool {
+		res, err := http.Get(issuer + "/health/ready")
+		if err != nil {
+			return false
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK
+	}, 20*time.Second, 50*time.Millisecond, "not ready: %s", stderr.String())
+
+	w, err := clienthash.WireSecret(boot["admin_client_secret"], boot["admin_client_id"])
+	require.NoError(t, err)
+	_, err = (&clientcredentials.Config{ClientID: boot["admin_client_id"], ClientSecret: w, TokenURL: issuer + "/oauth2/token"}).Token(context.Background())
+	require.NoError(t, err, "the bootstrap client works against PostgreSQL: %s", stderr.String())
+
+	require.NoError(t, serve.Process.Signal(os.Interrupt))
+	done := make(chan error, 1)
+	go func() { done <- serve.Wait() }()
+	select {
+	case err := <-done:
+		require.NoError(t, err, stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop on SIGINT")
+	}
+	logs := stderr.String()
+	require.Contains(t, logs, `"msg":"stopped"`)
+	for _, secret := range []string{boot["admin_client_secret"], boot["admin_password"], w} {
+		require.NotContains(t, logs, secret)
+	}
+}
