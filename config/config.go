@@ -71,6 +71,10 @@ type Password struct {
 	MaxQueue            int           `koanf:"max_queue"`
 	QueueWait           time.Duration `koanf:"queue_wait"`
 	PreloginSecret      string        `koanf:"prelogin_secret"`
+	// AttemptsPerMinute bounds password-grant attempts per username, so
+	// that nobody can guess one account's password at the server's full
+	// hashing speed.
+	AttemptsPerMinute int `koanf:"attempts_per_minute"`
 }
 
 // Argon2 are the server-side argon2id parameters.
@@ -92,7 +96,7 @@ func Default() Config {
 			AssertionMaxLifetime: 5 * time.Minute},
 		Keys: Keys{RefreshInterval: time.Minute},
 		Password: Password{MinIterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
-			MaxQueue: 64, QueueWait: 2 * time.Second},
+			MaxQueue: 64, QueueWait: 2 * time.Second, AttemptsPerMinute: 10},
 	}
 }
 

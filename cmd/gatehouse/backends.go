@@ -82,6 +82,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 			Threads: c.Password.Argon2.Threads, SaltLen: 16, KeyLen: 32},
 		MaxConcurrentHashes: c.Password.MaxConcurrentHashes, MaxHashQueue: c.Password.MaxQueue,
 		HashQueueWait: c.Password.QueueWait, MinPasswordIterations: c.Password.MinIterations,
-		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
+		LoginAttemptsPerMinute: c.Password.AttemptsPerMinute,
+		PreloginSecret:         preloginSecret, Store: store, State: state, Now: time.Now,
 	}, nil
 }

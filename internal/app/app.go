@@ -42,7 +42,10 @@ type Options struct {
 	MaxHashQueue          int
 	HashQueueWait         time.Duration
 	MinPasswordIterations int
-	PreloginSecret        []byte // at least 32 bytes
+	// LoginAttemptsPerMinute bounds password-grant attempts per username
+	// (default 10).
+	LoginAttemptsPerMinute int
+	PreloginSecret         []byte // at least 32 bytes
 
 	Store storage.Store
 	State storage.TokenState
@@ -104,8 +107,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
 		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, MinPasswordIterations: o.MinPasswordIterations,
-		MaxAssertionLifetime: o.MaxAssertionLifetime,
-		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
+		LoginAttemptsPerMinute: o.LoginAttemptsPerMinute,
+		MaxAssertionLifetime:   o.MaxAssertionLifetime,
+		Store:                  o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
 		Begin:  cache.Begin,
 		Logger: o.Logger, Now: o.Now,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -137,6 +138,17 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosit
 // user all give the same invalid_grant after the same server-side work, so
 // that neither the answer nor its timing tells which usernames exist.
 func (p *Provider) authenticateUser(ctx context.Context, username string, pw []byte) (storage.User, error) {
+	// Counted for every username, known or not, before any hashing: the
+	// limit neither reveals which accounts exist nor costs a hash.
+	allowed, retry, err := p.opts.State.Allow(ctx, "login:"+p.opts.Realm+":"+strings.ToLower(username), p.opts.LoginAttemptsPerMinute, time.Minute)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if !allowed {
+		e := *errTooManyAttempts
+		e.RetryAfter = max(1, int(retry.Round(time.Second)/time.Second))
+		return storage.User{}, &e
+	}
 	user, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return storage.User{}, err

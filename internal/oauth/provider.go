@@ -42,6 +42,10 @@ type Options struct {
 	// MinPasswordIterations is the smallest client-side PBKDF2 iteration
 	// count accepted when a password is set (default 600000).
 	MinPasswordIterations int
+	// LoginAttemptsPerMinute bounds password-grant attempts per username,
+	// right or wrong (default 10): online guessing of one account runs at
+	// this pace, not at the server's hashing speed.
+	LoginAttemptsPerMinute int
 	// MaxAssertionLifetime bounds how far ahead a private_key_jwt
 	// assertion's exp may be (default 5m).
 	MaxAssertionLifetime time.Duration
@@ -75,6 +79,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.MinPasswordIterations <= 0 {
 		o.MinPasswordIterations = 600000
+	}
+	if o.LoginAttemptsPerMinute <= 0 {
+		o.LoginAttemptsPerMinute = 10
 	}
 	if o.MaxAssertionLifetime <= 0 {
 		o.MaxAssertionLifetime = 5 * time.Minute
