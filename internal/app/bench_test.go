@@ -92,4 +92,3 @@ func BenchmarkIntrospect(b *testing.B) {
 		}
 	}
 }
-
