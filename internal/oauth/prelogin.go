@@ -35,7 +35,9 @@ func (p *Provider) handlePrelogin(w http.ResponseWriter, r *http.Request) {
 	}
 	params := clienthash.LoginParams{
 		KDF:        clienthash.KDFPBKDF2SHA256,
-		Iterations: clienthash.DefaultIterations,
+		// What a real user would have at least: a smaller count than the
+		// configured minimum would mark the answer as made up.
+		Iterations: max(clienthash.DefaultIterations, p.opts.MinPasswordIterations),
 		Salt:       clienthash.Encode(p.opts.Salter.FakeSalt(p.opts.Realm, username)),
 	}
 	u, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
