@@ -36,7 +36,7 @@ lint:
 bench:
 	@envs=$$(scripts/test-env.sh); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"
 	$(GO) run ./bench $(BENCHFLAGS)
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/keys/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/oauth/ ./internal/keys/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
 
 clean:
 	rm -rf bin
