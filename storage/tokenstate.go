@@ -16,9 +16,13 @@ const (
 
 // TokenRef identifies an issued token for a revocation check.
 type TokenRef struct {
-	JTI      string    // the token's unique id
-	UserID   string    // empty for client_credentials tokens
-	ClientID string    // the client the token was issued to
+	JTI      string // the token's unique id
+	UserID   string // empty for client_credentials tokens
+	ClientID string // the client the token was issued to
+	// FamilyID is the refresh-token family a user token was issued with,
+	// empty when there is none: revoking the family revokes the token too
+	// (RFC 7009 §2.1).
+	FamilyID string
 	IssuedAt time.Time // iat; compared against "revoked before" marks
 }
 
@@ -49,8 +53,9 @@ type TokenState interface {
 	// lifetime a token can have); a later mark replaces an earlier one,
 	// never the other way round.
 	RevokeSubject(ctx context.Context, kind SubjectKind, id string, before time.Time, keep time.Duration) error
-	// IsRevoked reports whether the token was revoked by its jti, or by a
-	// mark on its user or client. It costs one round trip.
+	// IsRevoked reports whether the token was revoked by its jti, by a mark
+	// on its user or client, or with its refresh-token family. It costs
+	// one round trip.
 	IsRevoked(ctx context.Context, t TokenRef) (bool, error)
 
 	// CreateRefreshToken stores rec until rec.ExpiresAt. Returns

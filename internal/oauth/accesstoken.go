@@ -38,6 +38,10 @@ type accessClaims struct {
 	Scope    string   `json:"scope"`
 	Grant    string   `json:"gty"`
 	Locale   string   `json:"locale,omitempty"`
+	// SessionID is the refresh-token family the token was issued with
+	// (OIDC's sid): revoking the refresh token revokes the access tokens
+	// of its grant too.
+	SessionID string `json:"sid,omitempty"`
 }
 
 // isUserToken reports whether the token was issued to a user (password or
@@ -46,7 +50,7 @@ func (c *accessClaims) isUserToken() bool { return c.Grant != grantClientCredent
 
 // ref returns what revocation checks need to know about the token.
 func (c *accessClaims) ref() storage.TokenRef {
-	r := storage.TokenRef{JTI: c.JTI, ClientID: c.ClientID, IssuedAt: time.Unix(c.IssuedAt, 0)}
+	r := storage.TokenRef{JTI: c.JTI, ClientID: c.ClientID, FamilyID: c.SessionID, IssuedAt: time.Unix(c.IssuedAt, 0)}
 	if c.isUserToken() {
 		r.UserID = c.Subject
 	}
@@ -102,6 +106,7 @@ func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.
 	if s.user != nil {
 		claims.Subject = s.user.ID
 		claims.Locale = s.user.Language
+		claims.SessionID = s.family
 	}
 	payload, err := json.Marshal(&claims)
 	if err != nil {

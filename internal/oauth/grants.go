@@ -187,7 +187,7 @@ func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *
 	if err := p.opts.State.CreateRefreshToken(ctx, rec); err != nil {
 		return err
 	}
-	s.refresh = token
+	s.refresh, s.family = token, family
 	return nil
 }
 
@@ -253,7 +253,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 		return err
 	}
 	s.user = &user
-	s.refresh = next
+	s.refresh, s.family = next, old.FamilyID
 	grant(ar, s, scopes)
 	return nil
 }

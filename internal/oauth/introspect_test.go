@@ -79,6 +79,7 @@ func TestIntrospectionOfEveryTokenState(t *testing.T) {
 		rv = e.Post(oauth.PathRevoke, &app, url.Values{"token": {rt}, "token_type_hint": {"refresh_token"}})
 		require.Equal(t, http.StatusOK, rv.Status, rv.Raw)
 		require.False(t, active(introspect(e, &app, rt)))
+		require.False(t, active(introspect(e, &app, userAT)), "access tokens of a revoked grant die with it (RFC 7009 §2.1)")
 		r = e.Post(oauth.PathToken, &app, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
 		require.Equal(t, "invalid_grant", r.Str("error"))
 

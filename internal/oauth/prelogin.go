@@ -34,7 +34,7 @@ func (p *Provider) handlePrelogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	params := clienthash.LoginParams{
-		KDF:        clienthash.KDFPBKDF2SHA256,
+		KDF: clienthash.KDFPBKDF2SHA256,
 		// What a real user would have at least: a smaller count than the
 		// configured minimum would mark the answer as made up.
 		Iterations: max(clienthash.DefaultIterations, p.opts.MinPasswordIterations),

@@ -34,8 +34,10 @@ type session struct {
 	user      *storage.User
 	scopes    []string
 	expiresAt map[fosite.TokenType]time.Time
-	// refresh is the refresh token to hand out, if any.
+	// refresh is the refresh token to hand out, if any, and family its
+	// family.
 	refresh string
+	family  string
 }
 
 var _ fosite.Session = (*session)(nil)

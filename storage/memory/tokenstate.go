@@ -125,6 +125,9 @@ func (s *TokenState) IsRevoked(_ context.Context, t storage.TokenRef) (bool, err
 	if exp, ok := s.revoked[t.JTI]; ok && now.Before(exp) {
 		return true, nil
 	}
+	if exp, ok := s.families[t.FamilyID]; ok && t.FamilyID != "" && now.Before(exp) {
+		return true, nil
+	}
 	if t.UserID != "" && s.revokedBy(now, subjectKey(storage.SubjectUser, t.UserID), t.IssuedAt) {
 		return true, nil
 	}

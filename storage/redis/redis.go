@@ -124,6 +124,9 @@ func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind
 // IsRevoked implements storage.TokenState: one MGET.
 func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, error) {
 	keys := []string{s.revokedKey(t.JTI), s.markKey(storage.SubjectClient, t.ClientID)}
+	if t.FamilyID != "" {
+		keys = append(keys, s.prefix+"f:"+t.FamilyID)
+	}
 	if t.UserID != "" {
 		keys = append(keys, s.markKey(storage.SubjectUser, t.UserID))
 	}
@@ -131,11 +134,18 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, e
 	if err != nil {
 		return false, unavailable("is revoked", err)
 	}
+	marks := vals[1:]
+	if t.FamilyID != "" {
+		if vals[2] != nil {
+			return true, nil
+		}
+		marks = append(vals[1:2:2], vals[3:]...)
+	}
 	if vals[0] != nil {
 		return true, nil
 	}
 	iat := t.IssuedAt.UnixMilli()
-	for _, v := range vals[1:] {
+	for _, v := range marks {
 		if str, ok := v.(string); ok {
 			if mark, err := strconv.ParseInt(str, 10, 64); err == nil && iat <= mark {
 				return true, nil

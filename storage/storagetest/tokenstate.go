@@ -209,6 +209,13 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	_, err = s.GetRefreshToken(ctx, "b")
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown"))
+	// Access tokens issued with the family die with it; others live.
+	revoked, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
+	require.NoError(t, err)
+	require.True(t, revoked)
+	revoked, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-other", IssuedAt: now})
+	require.NoError(t, err)
+	require.False(t, revoked)
 
 	// "Revoked before" marks kill the records they cover.
 	require.NoError(t, s.CreateRefreshToken(ctx, record("u", "app", "u2", now, time.Hour)))
