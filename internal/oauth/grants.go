@@ -166,8 +166,35 @@ func (p *Provider) authenticateUser(ctx context.Context, username string, pw []b
 	if !ok || user.Status != storage.StatusActive {
 		return storage.User{}, errInvalidGrant.withCause(errors.New("wrong password or disabled user"))
 	}
+	if p.opts.Hasher.NeedsRehash(user.Password.Hash) {
+		go p.rehash(user.ID, user.Password.Hash, pw)
+	}
 	return user, nil
 }
+
+// rehash upgrades a verifier made with older argon2id parameters, now that
+// a login has just proven P. It runs after the answer, and gives way to a
+// concurrent password change (the stored hash must still be the old one).
+func (p *Provider) rehash(userID, oldHash string, pw []byte) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	phc, err := p.opts.Hasher.Hash(ctx, pw)
+	if err != nil {
+		return
+	}
+	_, err = p.opts.Store.UpdateUser(ctx, storage.System("rehash"), p.opts.Realm, userID, func(u *storage.User) error {
+		if u.Password == nil || u.Password.Hash != oldHash {
+			return errRehashStale
+		}
+		u.Password.Hash = phc
+		return nil
+	})
+	if err != nil && !errors.Is(err, errRehashStale) {
+		p.opts.Logger.Warn("cannot upgrade a password verifier", "user", userID, "error", err)
+	}
+}
+
+var errRehashStale = errors.New("password changed meanwhile")
 
 // startRefreshFamily creates the first refresh token of a new grant.
 func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session) error {

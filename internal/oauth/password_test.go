@@ -10,8 +10,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -212,4 +214,32 @@ func TestLoginAttemptsAreLimited(t *testing.T) {
 	e.Clock.Advance(61 * time.Second)
 	r := e.Login(&c, "ivan", "ivan-password-1", nil)
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+}
+
+// A verifier made with older argon2id parameters is upgraded after the
+// next successful login.
+func TestRehashOnLogin(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		old := credential.NewPasswordHasher(credential.Argon2Params{MemoryKiB: 2048, Time: 1, Threads: 1}, 0, 0, time.Second)
+		set, err := clienthash.NewPasswordSetting("kate-password-1", "kate-password-1", apptest.Iterations)
+		require.NoError(t, err)
+		pw, err := credential.ValidatePasswordSetting(set, apptest.Iterations)
+		require.NoError(t, err)
+		phc, err := old.Hash(ctx, pw)
+		require.NoError(t, err)
+		salt, _ := clienthash.Decode(set.Salt)
+		u, err := e.Store.CreateUser(ctx, apptest.System, storage.DefaultRealm, storage.User{Username: "kate", Language: "en",
+			Status: storage.StatusActive, Password: &storage.PasswordVerifier{KDF: set.KDF, Iterations: set.Iterations, Salt: salt, Hash: phc}}, nil)
+		require.NoError(t, err)
+		e.Remember(phc, set.Hash)
+		owner := e.User("owner", "")
+		c := e.Client("console", owner.ID, nil)
+		require.Equal(t, http.StatusOK, e.Login(&c, "kate", "kate-password-1", nil).Status)
+		require.Eventually(t, func() bool {
+			got, err := e.Store.GetUser(ctx, storage.DefaultRealm, u.ID)
+			return err == nil && got.Password != nil && got.Password.Hash != phc && !e.App.Hasher.NeedsRehash(got.Password.Hash)
+		}, 10*time.Second, 20*time.Millisecond)
+		require.Equal(t, http.StatusOK, e.Login(&c, "kate", "kate-password-1", nil).Status, "the upgraded verifier still logs in")
+	})
 }
