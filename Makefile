@@ -23,7 +23,7 @@ run:
 # The per-run database is dropped however the tests end.
 test:
 	@set -e; \
-	envs=$$(scripts/test-env.sh); eval "$$envs"; \
+	envs=$$(scripts/test-env.sh --bench); eval "$$envs"; \
 	trap 'scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"' EXIT; \
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 
@@ -34,7 +34,7 @@ lint:
 # The load benchmark against real PostgreSQL and Redis (BENCHFLAGS=-dev for memory), then the Go
 # micro-benchmarks of the hot functions. See docs/benchmarks.md.
 bench:
-	@envs=$$(scripts/test-env.sh); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"
+	@envs=$$(scripts/test-env.sh --bench); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"
 	$(GO) run ./bench $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/oauth/ ./internal/keys/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
 

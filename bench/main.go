@@ -6,13 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
 
 type config struct {
@@ -66,6 +66,9 @@ func envOr(k, d string) string {
 }
 
 func run(cfg config) error {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		return fmt.Errorf("the load generator wrk is not installed: apt-get install wrk (make bench installs it)")
+	}
 	ctx := context.Background()
 	srv, err := startServer(ctx, cfg)
 	if err != nil {
@@ -101,41 +104,73 @@ func run(cfg config) error {
 	return writeJSON(cfg, rows)
 }
 
-// measure warms a scenario up, then drives it for the configured time with
-// a fixed number of connections, as fast as the server answers (closed
-// loop: every latency is a request that really waited).
+// measure warms a scenario up, then drives it for the configured time
+// with wrk: a fixed number of connections, each sending its next request
+// as soon as the previous answer arrives (closed loop, so every latency is
+// a request that really waited and none are omitted).
 func measure(srv *server, cfg config, sc scenario) (row, error) {
-	attack := func(d time.Duration, m *vegeta.Metrics) {
-		a := vegeta.NewAttacker(vegeta.Connections(cfg.connections), vegeta.MaxConnections(cfg.connections),
-			vegeta.Workers(uint64(cfg.connections)), vegeta.MaxWorkers(uint64(cfg.connections)),
-			vegeta.KeepAlive(true), vegeta.Timeout(10*time.Second), vegeta.HTTP2(false))
-		for res := range a.Attack(sc.target, vegeta.Rate{Freq: 0}, d, sc.name) {
-			if sc.result != nil {
-				sc.result(res)
-			}
-			if m != nil {
-				m.Add(res)
-			}
-		}
+	if _, err := runWrk(srv, cfg, sc, cfg.warmup); err != nil {
+		return row{}, err
 	}
-	attack(cfg.warmup, nil)
 	srv.resetPeakRSS()
-	var m vegeta.Metrics
 	cpu0 := srv.cpu()
-	attack(cfg.duration, &m)
-	cpu := srv.cpu() - cpu0
-	m.Close()
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	r := row{Scenario: sc.name, Requests: m.Requests, RPS: m.Throughput,
-		P50ms: ms(m.Latencies.P50), P90ms: ms(m.Latencies.P90), P99ms: ms(m.Latencies.P99), MaxMs: ms(m.Latencies.Max),
-		Errors: m.Requests - uint64(float64(m.Requests)*m.Success+0.5), PeakRSSMiB: srv.peakRSS()}
-	if m.Requests > 0 {
-		r.CPUPerReqUs = float64(cpu.Microseconds()) / float64(m.Requests)
+	res, err := runWrk(srv, cfg, sc, cfg.duration)
+	if err != nil {
+		return row{}, err
 	}
-	if r.Errors > 0 && len(m.Errors) > 0 {
-		fmt.Fprintf(os.Stderr, "bench: %s errors, e.g. %s (status codes %v)\n", sc.name, m.Errors[0], m.StatusCodes)
+	cpu := srv.cpu() - cpu0
+	ms := func(us int64) float64 { return float64(us) / 1000 }
+	r := row{Scenario: sc.name, Requests: res.requests, RPS: float64(res.requests) / res.elapsed.Seconds(),
+		P50ms: ms(res.p50), P90ms: ms(res.p90), P99ms: ms(res.p99), MaxMs: ms(res.max), Errors: res.errors, PeakRSSMiB: srv.peakRSS()}
+	if res.requests > 0 {
+		r.CPUPerReqUs = float64(cpu.Microseconds()) / float64(res.requests)
 	}
 	return r, nil
+}
+
+// wrkResult is what report.lua prints.
+type wrkResult struct {
+	requests, errors   uint64
+	elapsed            time.Duration
+	p50, p90, p99, max int64 // µs
+}
+
+func runWrk(srv *server, cfg config, sc scenario, d time.Duration) (wrkResult, error) {
+	script, err := sc.script()
+	if err != nil {
+		return wrkResult{}, err
+	}
+	file := filepath.Join(srv.dir, sc.name+".lua")
+	if err := os.WriteFile(file, []byte(script), 0o600); err != nil {
+		return wrkResult{}, err
+	}
+	secs := max(1, int((d+time.Second-1)/time.Second))
+	threads := min(runtime.NumCPU(), cfg.connections)
+	out, err := exec.Command("wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(cfg.connections), "-d", strconv.Itoa(secs)+"s",
+		"--timeout", "10s", "-s", file, srv.issuer+sc.path).CombinedOutput()
+	if err != nil {
+		return wrkResult{}, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		rest, ok := strings.CutPrefix(line, "GATEHOUSE_RESULT ")
+		if !ok {
+			continue
+		}
+		var n [11]int64
+		for i, f := range strings.Fields(rest) {
+			if i < len(n) {
+				n[i], _ = strconv.ParseInt(f, 10, 64)
+			}
+		}
+		errs := n[2] + n[3] + n[4] + n[5] + n[6]
+		if errs > 0 {
+			fmt.Fprintf(os.Stderr, "bench: %s: %d errors (connect %d, read %d, write %d, HTTP status %d, timeout %d)\n",
+				sc.name, errs, n[2], n[3], n[4], n[5], n[6])
+		}
+		return wrkResult{requests: uint64(n[0]), elapsed: time.Duration(n[1]) * time.Microsecond, errors: uint64(errs),
+			p50: n[7], p90: n[8], p99: n[9], max: n[10]}, nil
+	}
+	return wrkResult{}, fmt.Errorf("wrk printed no result: %s", out)
 }
 
 func printTable(rows []row, cfg config) {

@@ -6,20 +6,23 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/credential"
@@ -37,14 +40,18 @@ type fixtures struct {
 	introspector string // "Basic …" of a client holding tokens-introspect
 	jwtClient    string
 	jwtSigner    jose.Signer
-	accessTokens []string // tokens of the secret client
-	refresh      chan string
+	dir          string // data files for the Lua scripts
+	threads      int    // wrk threads: each takes every threads-th line
 }
 
+// scenario is one row of the table: the URL wrk drives and the Lua that
+// shapes its requests (see bench/wrk).
 type scenario struct {
-	name   string
-	target vegeta.Targeter
-	result func(*vegeta.Result)
+	name string
+	path string
+	// script returns the Lua for one wrk run; data files it names are
+	// written by then.
+	script func() (string, error)
 }
 
 func basic(id, s string) string {
@@ -102,7 +109,7 @@ func (f *fixtures) newClient(id string, scopes []string, extra map[string]any) (
 }
 
 func setup(srv *server) (*fixtures, error) {
-	f := &fixtures{issuer: srv.issuer, username: "bench-user", refresh: make(chan string, 100_000)}
+	f := &fixtures{issuer: srv.issuer, username: "bench-user", dir: srv.dir, threads: runtime.NumCPU()}
 	tok, err := post(f.issuer, "/oauth2/token", basic(srv.boot["admin_client_id"], srv.boot["admin_client_secret"]), url.Values{"grant_type": {"client_credentials"}})
 	if err != nil {
 		return nil, err
@@ -142,71 +149,131 @@ func setup(srv *server) (*fixtures, error) {
 	}
 	f.jwtSigner, _ = jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: jose.JSONWebKey{Key: key, KeyID: "k1"}}, nil)
 
+	var tokens []string
 	for range 2000 {
 		t, err := post(f.issuer, "/oauth2/token", f.secretBasic, url.Values{"grant_type": {"client_credentials"}})
 		if err != nil {
 			return nil, err
 		}
-		f.accessTokens = append(f.accessTokens, t["access_token"].(string))
+		tokens = append(tokens, t["access_token"].(string))
 	}
-	// Refresh chains: each scenario request consumes one and its answer
-	// feeds the next, so a handful of logins keeps every connection busy.
-	for range 64 {
+	if err := f.writeLines("access-tokens", tokens); err != nil {
+		return nil, err
+	}
+	// Refresh chains: each request consumes one token and its answer feeds
+	// the next, so these logins keep every connection busy (see chain.lua).
+	tokens = tokens[:0]
+	for range 128 {
 		t, err := post(f.issuer, "/oauth2/token", f.secretBasic, url.Values{"grant_type": {"password"}, "username": {f.username}, "password": {f.passwordWire}})
 		if err != nil {
 			return nil, err
 		}
-		f.refresh <- t["refresh_token"].(string)
+		tokens = append(tokens, t["refresh_token"].(string))
+	}
+	if err := f.writeLines("refresh-tokens", tokens); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
 
+func (f *fixtures) writeLines(name string, lines []string) error {
+	return os.WriteFile(filepath.Join(f.dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
+}
+
+//go:embed wrk/cycle.lua
+var cycleLua string
+
+//go:embed wrk/chain.lua
+var chainLua string
+
+//go:embed wrk/report.lua
+var reportLua string
+
+// lua quotes s as a Lua string literal. Everything the harness puts in a
+// script (URLs, Basic credentials, form bodies) is printable ASCII.
+func lua(s string) string {
+	if strings.ContainsAny(s, "\"\\\n\r") {
+		panic("bench: unexpected character in Lua string " + s)
+	}
+	return `"` + s + `"`
+}
+
+// request is the fixed part of a scenario's requests.
+type request struct {
+	method, auth, body string
+}
+
+func (r request) lua() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "wrk.method = %s\n", lua(r.method))
+	if r.auth != "" {
+		fmt.Fprintf(&b, "wrk.headers[\"Authorization\"] = %s\n", lua(r.auth))
+	}
+	if r.method == http.MethodPost {
+		b.WriteString("wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n")
+		fmt.Fprintf(&b, "wrk.body = %s\n", lua(r.body))
+	}
+	return b.String()
+}
+
+// static sends the same request every time: wrk's fastest mode.
+func static(r request) func() (string, error) {
+	return func() (string, error) { return r.lua() + reportLua, nil }
+}
+
+// perLine sends body+line for the lines of a data file (cycle.lua), or
+// chains refresh tokens through one (chain.lua).
+func (f *fixtures) perLine(r request, file, body, script string) func() (string, error) {
+	return func() (string, error) {
+		return fmt.Sprintf("%sdata_file = %s\nnthreads = %d\nbody_prefix = %s\n%s\n%s",
+			r.lua(), lua(filepath.Join(f.dir, file)), f.threads, lua(body), script, reportLua), nil
+	}
+}
+
 func scenarios(f *fixtures) []scenario {
-	var n atomic.Uint64
-	nextToken := func() string { return f.accessTokens[n.Add(1)%uint64(len(f.accessTokens))] }
-	get := func(path string, hdr http.Header) vegeta.Targeter {
-		return func(t *vegeta.Target) error {
-			t.Method, t.URL, t.Header = http.MethodGet, f.issuer+path, hdr
-			return nil
-		}
-	}
-	postForm := func(path, auth string, body func() url.Values) vegeta.Targeter {
-		return func(t *vegeta.Target) error {
-			t.Method, t.URL = http.MethodPost, f.issuer+path
-			t.Header = http.Header{"Content-Type": form["Content-Type"]}
-			if auth != "" {
-				t.Header.Set("Authorization", auth)
-			}
-			t.Body = []byte(body().Encode())
-			return nil
-		}
-	}
-	cc := url.Values{"grant_type": {"client_credentials"}}
+	post := func(auth string) request { return request{method: http.MethodPost, auth: auth} }
+	cc := post(f.secretBasic)
+	cc.body = "grant_type=client_credentials"
+	password := post(f.secretBasic)
+	password.body = url.Values{"grant_type": {"password"}, "username": {f.username}, "password": {f.passwordWire}}.Encode()
 	return []scenario{
-		{name: "health", target: get("/health/alive", nil)},
-		{name: "jwks", target: get("/.well-known/jwks.json", nil)},
-		{name: "cc-secret", target: postForm("/oauth2/token", f.secretBasic, func() url.Values { return cc })},
-		{name: "cc-private-key-jwt", target: postForm("/oauth2/token", "", func() url.Values {
-			return url.Values{"grant_type": {"client_credentials"}, "client_assertion_type": {"urn:ietf:params:oauth:client-assertion-type:jwt-bearer"},
-				"client_assertion": {f.assertion()}}
-		})},
-		{name: "password", target: postForm("/oauth2/token", f.secretBasic, func() url.Values {
-			return url.Values{"grant_type": {"password"}, "username": {f.username}, "password": {f.passwordWire}}
-		})},
-		{name: "refresh", target: postForm("/oauth2/token", f.secretBasic, func() url.Values {
-			return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {<-f.refresh}}
-		}), result: func(r *vegeta.Result) {
-			var body struct {
-				RefreshToken string `json:"refresh_token"`
+		{name: "health", path: "/health/alive", script: static(request{method: http.MethodGet})},
+		{name: "jwks", path: "/.well-known/jwks.json", script: static(request{method: http.MethodGet})},
+		{name: "cc-secret", path: "/oauth2/token", script: static(cc)},
+		{name: "cc-private-key-jwt", path: "/oauth2/token", script: func() (string, error) {
+			// Assertions are single-use: sign more than the run can spend,
+			// just before it, on every core.
+			if err := f.writeLines("assertions", f.assertions(200_000)); err != nil {
+				return "", err
 			}
-			if json.Unmarshal(r.Body, &body) == nil && body.RefreshToken != "" {
-				f.refresh <- body.RefreshToken
-			}
+			return f.perLine(post(""), "assertions", "grant_type=client_credentials&client_assertion_type="+
+				url.QueryEscape("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")+"&client_assertion=", cycleLua)()
 		}},
-		{name: "introspect", target: postForm("/oauth2/introspect", f.introspector, func() url.Values { return url.Values{"token": {nextToken()}} })},
-		{name: "revoke", target: postForm("/oauth2/revoke", f.secretBasic, func() url.Values { return url.Values{"token": {nextToken()}} })},
-		{name: "admin-read", target: get("/admin/users/"+f.userID, http.Header{"Authorization": {"Bearer " + f.adminToken}})},
+		{name: "password", path: "/oauth2/token", script: static(password)},
+		{name: "refresh", path: "/oauth2/token", script: f.perLine(post(f.secretBasic), "refresh-tokens", "grant_type=refresh_token&refresh_token=", chainLua)},
+		{name: "introspect", path: "/oauth2/introspect", script: f.perLine(post(f.introspector), "access-tokens", "token=", cycleLua)},
+		{name: "revoke", path: "/oauth2/revoke", script: f.perLine(post(f.secretBasic), "access-tokens", "token=", cycleLua)},
+		{name: "admin-read", path: "/admin/users/" + f.userID, script: static(request{method: http.MethodGet, auth: "Bearer " + f.adminToken})},
 	}
+}
+
+// assertions signs n fresh private_key_jwt client assertions, valid for
+// a few minutes.
+func (f *fixtures) assertions(n int) []string {
+	out := make([]string, n)
+	var wg sync.WaitGroup
+	workers := runtime.NumCPU()
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				out[i] = f.assertion()
+			}
+		}()
+	}
+	wg.Wait()
+	return out
 }
 
 // assertion signs a fresh private_key_jwt client assertion.
@@ -215,7 +282,7 @@ func (f *fixtures) assertion() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	s, _ := jwt.Signed(f.jwtSigner).Claims(jwt.Claims{Issuer: f.jwtClient, Subject: f.jwtClient, Audience: jwt.Audience{f.issuer},
-		ID: base64.RawURLEncoding.EncodeToString(b), IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(time.Minute))}).Serialize()
+		ID: base64.RawURLEncoding.EncodeToString(b), IssuedAt: jwt.NewNumericDate(now), Expiry: jwt.NewNumericDate(now.Add(4 * time.Minute))}).Serialize()
 	return s
 }
 

@@ -24,6 +24,7 @@ type server struct {
 	cmd    *exec.Cmd
 	issuer string
 	boot   map[string]string
+	dir    string // binary, bootstrap output, data files; removed by stop
 	dropDB func()
 }
 
@@ -49,7 +50,7 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	s := &server{issuer: "http://" + addr, dropDB: func() {}}
+	s := &server{issuer: "http://" + addr, dir: dir, dropDB: func() {}}
 	// The password scenario logs one user in as fast as it can: lift the
 	// per-username attempt limit that would otherwise (rightly) stop it.
 	env := append(os.Environ(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+s.issuer, "GATEHOUSE_LOG_LEVEL=warn",
@@ -119,6 +120,7 @@ func (s *server) stop() {
 		_, _ = s.cmd.Process.Wait()
 	}
 	s.dropDB()
+	_ = os.RemoveAll(s.dir)
 }
 
 // cpu returns the server's user+system CPU time so far.

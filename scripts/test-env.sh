@@ -9,6 +9,8 @@
 #   ... go test ...
 #   scripts/test-env.sh --drop "$GATEHOUSE_TEST_SCRATCH_DB"
 #
+# With --bench first, it also installs wrk, the benchmark's load generator.
+#
 # Idempotent: run it as often as you like. Everything it says goes to stderr;
 # stdout carries only the exports. PGPASSWORD is honoured for a server that
 # wants a password; a local Debian cluster is switched to trust auth on
@@ -132,6 +134,12 @@ drop_stale() {
     if ((now - created > 86400)); then drop_db "$name" || true; fi
   done
 }
+
+# --bench: the load generator too (make bench drives the server with wrk).
+if [ "${1:-}" = "--bench" ]; then
+  command -v wrk >/dev/null || apt_install wrk
+  shift
+fi
 
 if [ "${1:-}" = "--drop" ]; then
   [ -n "${2:-}" ] || exit 0

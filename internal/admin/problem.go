@@ -114,11 +114,12 @@ func withCause(p *Problem, cause error) *Problem {
 }
 
 // writeProblem answers with err as problem+json and logs it: server-side
-// failures at error level with their cause, client errors at debug.
+// failures at error level with their cause, client errors (and requests
+// whose client hung up) at debug.
 func (a *API) writeProblem(ctx context.Context, w http.ResponseWriter, err error) {
 	p := toProblem(err)
 	level := slog.LevelDebug
-	if p.Status >= 500 {
+	if p.Status >= 500 && !errors.Is(ctx.Err(), context.Canceled) {
 		level = slog.LevelError
 	}
 	a.opts.Logger.Log(ctx, level, "admin api error", "type", p.Type, "status", p.Status, "cause", errString(p.cause))

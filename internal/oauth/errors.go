@@ -107,10 +107,12 @@ func toOAuthError(err error) *oauthError {
 
 // writeError answers with err as an RFC 6749 error response and logs it:
 // server errors with their cause at error level, client errors at debug.
+// A request whose client hung up fails on its cancelled context: nothing
+// went wrong on our side, so that is debug too.
 func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	oe := toOAuthError(err)
 	level := slog.LevelDebug
-	if oe.Status >= 500 {
+	if oe.Status >= 500 && !errors.Is(ctx.Err(), context.Canceled) {
 		level = slog.LevelError
 		if oe.Status == http.StatusServiceUnavailable {
 			level = slog.LevelWarn
