@@ -24,6 +24,7 @@ type config struct {
 	connections int
 	only        string
 	out         string
+	profiles    string
 }
 
 // row is one scenario's figures.
@@ -50,6 +51,7 @@ func main() {
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario")
 	flag.IntVar(&cfg.connections, "connections", 32, "concurrent connections")
 	flag.StringVar(&cfg.only, "only", "", "comma-separated scenarios to run (default all)")
+	flag.StringVar(&cfg.profiles, "profiles", "", "directory to write a server CPU profile of each scenario's measured run to (go tool pprof)")
 	flag.StringVar(&cfg.out, "out", filepath.Join("bench", "results", "latest.json"), "JSON results file")
 	flag.Parse()
 	if err := run(cfg); err != nil {
@@ -113,12 +115,21 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 		return row{}, err
 	}
 	srv.resetPeakRSS()
+	profiled := make(chan error, 1)
+	if cfg.profiles != "" {
+		go func() { profiled <- srv.profile(filepath.Join(cfg.profiles, sc.name+".pprof"), cfg.duration-time.Second) }()
+	} else {
+		profiled <- nil
+	}
 	cpu0 := srv.cpu()
 	res, err := runWrk(srv, cfg, sc, cfg.duration)
 	if err != nil {
 		return row{}, err
 	}
 	cpu := srv.cpu() - cpu0
+	if err := <-profiled; err != nil {
+		return row{}, fmt.Errorf("profile: %w", err)
+	}
 	ms := func(us int64) float64 { return float64(us) / 1000 }
 	r := row{Scenario: sc.name, Requests: res.requests, RPS: float64(res.requests) / res.elapsed.Seconds(),
 		P50ms: ms(res.p50), P90ms: ms(res.p90), P99ms: ms(res.p99), MaxMs: ms(res.max), Errors: res.errors, PeakRSSMiB: srv.peakRSS()}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,6 +26,7 @@ type server struct {
 	issuer string
 	boot   map[string]string
 	dir    string // binary, bootstrap output, data files; removed by stop
+	debug  string // pprof listener, with -profiles
 	dropDB func()
 }
 
@@ -55,6 +57,13 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	// per-username attempt limit that would otherwise (rightly) stop it.
 	env := append(os.Environ(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+s.issuer, "GATEHOUSE_LOG_LEVEL=warn",
 		"GATEHOUSE_PASSWORD_ATTEMPTS_PER_MINUTE=1000000")
+	if cfg.profiles != "" {
+		if err := os.MkdirAll(cfg.profiles, 0o755); err != nil {
+			return nil, err
+		}
+		s.debug = freeLoopback()
+		env = append(env, "GATEHOUSE_DEBUG_ADDR="+s.debug)
+	}
 	bootFile := filepath.Join(dir, "bootstrap.json")
 	args := []string{"serve"}
 	if cfg.dev {
@@ -121,6 +130,36 @@ func (s *server) stop() {
 	}
 	s.dropDB()
 	_ = os.RemoveAll(s.dir)
+}
+
+// profile saves a CPU profile of the next d of the server's life.
+func (s *server) profile(path string, d time.Duration) error {
+	res, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", s.debug, max(1, int(d.Seconds()))))
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("pprof: %s", res.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func freeLoopback() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "127.0.0.1:6060"
+	}
+	defer l.Close()
+	return l.Addr().String()
 }
 
 // cpu returns the server's user+system CPU time so far.

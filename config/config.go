@@ -16,16 +16,19 @@ const EnvPrefix = "GATEHOUSE_"
 // Config is Gatehouse's configuration. Durations are Go duration strings
 // ("15m") in YAML and the environment.
 type Config struct {
-	Addr        string   `koanf:"addr"`
-	Issuer      string   `koanf:"issuer"`
-	DatabaseURL string   `koanf:"database_url"`
-	RedisURL    string   `koanf:"redis_url"`
-	Dev         bool     `koanf:"dev"`
-	Log         Log      `koanf:"log"`
-	HTTP        HTTP     `koanf:"http"`
-	Token       Token    `koanf:"token"`
-	Keys        Keys     `koanf:"keys"`
-	Password    Password `koanf:"password"`
+	Addr        string `koanf:"addr"`
+	Issuer      string `koanf:"issuer"`
+	DatabaseURL string `koanf:"database_url"`
+	RedisURL    string `koanf:"redis_url"`
+	Dev         bool   `koanf:"dev"`
+	// DebugAddr serves Go's pprof profiles on a listener of its own; empty
+	// (the default) serves nothing. Loopback only: profiles reveal memory.
+	DebugAddr string   `koanf:"debug_addr"`
+	Log       Log      `koanf:"log"`
+	HTTP      HTTP     `koanf:"http"`
+	Token     Token    `koanf:"token"`
+	Keys      Keys     `koanf:"keys"`
+	Password  Password `koanf:"password"`
 }
 
 // Log configures logging.
@@ -148,6 +151,7 @@ func (c Config) LogValue() slog.Value {
 	r := c.Redacted()
 	return slog.GroupValue(
 		slog.String("addr", r.Addr), slog.String("issuer", r.Issuer), slog.Bool("dev", r.Dev),
+		slog.String("debug_addr", r.DebugAddr),
 		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
 		slog.String("log_level", r.Log.Level),
 		slog.String("signing_alg", r.Token.SigningAlg), slog.String("audience", r.Token.Audience),

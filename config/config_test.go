@@ -98,6 +98,8 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 		{"password.max_queue", "0", "must be between 1 and 100000"},
 		{"password.queue_wait", "0s", "must be positive"},
 		{"password.prelogin_secret", "", "is required"},
+		{"debug_addr", "0.0.0.0:6060", "must be a loopback host:port"},
+		{"debug_addr", "6060", "must be a loopback host:port"},
 		{"password.prelogin_secret", "c2hvcnQ=", "at least 32 bytes"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {

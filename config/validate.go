@@ -33,6 +33,16 @@ var checks = []check{
 		}
 		return nil
 	}},
+	{"debug_addr", func(c Config) error {
+		if c.DebugAddr == "" {
+			return nil
+		}
+		host, _, err := net.SplitHostPort(c.DebugAddr)
+		if err != nil || !isLoopback(host) {
+			return reason("must be a loopback host:port, such as 127.0.0.1:6060 (profiles expose process memory)")
+		}
+		return nil
+	}},
 	{"issuer", func(c Config) error {
 		u, err := url.Parse(c.Issuer)
 		switch {

@@ -54,9 +54,11 @@ type TokenState interface {
 	// never the other way round.
 	RevokeSubject(ctx context.Context, kind SubjectKind, id string, before time.Time, keep time.Duration) error
 	// IsRevoked reports whether the token was revoked by its jti, by a mark
-	// on its user or client, or with its refresh-token family. It costs
-	// one round trip.
-	IsRevoked(ctx context.Context, t TokenRef) (bool, error)
+	// on its user or client, or with its refresh-token family, and returns
+	// the change stamp (see ChangeStamp) read in the same round trip: a
+	// request presenting a token needs both before it may use cached
+	// storage, and pays for one round trip.
+	IsRevoked(ctx context.Context, t TokenRef) (revoked bool, stamp int64, err error)
 
 	// CreateRefreshToken stores rec until rec.ExpiresAt. Returns
 	// ErrAlreadyExists if rec.ID is taken.

@@ -42,8 +42,9 @@ func TestServeDev(t *testing.T) {
 	bin := build(t)
 	addr := freeAddr(t)
 	out := filepath.Join(t.TempDir(), "bootstrap.json")
+	debugAddr := freeAddr(t)
 	cmd := exec.Command(bin, "serve", "--dev", "--addr", addr, "--bootstrap-out", out)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), "GATEHOUSE_DEBUG_ADDR="+debugAddr)
 	var stdout, stderr apptest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Start())
@@ -58,6 +59,14 @@ func TestServeDev(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
 	}, 20*time.Second, 50*time.Millisecond, "server did not become ready: %s", stderr.String())
+
+	// Profiles only on the debug listener, never on the public one.
+	for base, want := range map[string]int{"http://" + debugAddr: http.StatusOK, issuer: http.StatusNotFound} {
+		res, err := http.Get(base + "/debug/pprof/")
+		require.NoError(t, err)
+		res.Body.Close()
+		require.Equal(t, want, res.StatusCode, base)
+	}
 
 	raw, err := os.ReadFile(out)
 	require.NoError(t, err)

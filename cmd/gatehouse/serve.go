@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -78,8 +81,33 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	if c.Keys.RotationInterval > 0 {
 		go rotateWhenDue(ctx, a, c.Keys.RotationInterval, c.Keys.RefreshInterval, log)
 	}
+	if c.DebugAddr != "" {
+		if err := serveProfiles(ctx, c.DebugAddr, log); err != nil {
+			return err
+		}
+	}
 	log.Info("gatehouse listening", "addr", l.Addr().String(), "config", c)
 	return newHTTPServer(c, log, store, state, a).Serve(ctx, l)
+}
+
+// serveProfiles serves net/http/pprof on its own loopback listener, apart
+// from the public routes, until ctx ends.
+func serveProfiles(ctx context.Context, addr string, log *slog.Logger) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return &config.Error{Key: "debug_addr", Reason: err.Error()}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	go func() { _ = srv.Serve(l) }()
+	log.Info("profiles served", "addr", l.Addr().String(), "path", "/debug/pprof/")
+	return nil
 }
 
 // newHTTPServer is the HTTP server with every Gatehouse route mounted.

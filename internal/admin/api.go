@@ -16,7 +16,7 @@ import (
 
 // TokenVerifier checks bearer tokens; *oauth.Provider satisfies it.
 type TokenVerifier interface {
-	VerifyAccessToken(ctx context.Context, token string) (oauth.Principal, error)
+	VerifyAccessToken(ctx context.Context, token string) (context.Context, oauth.Principal, error)
 }
 
 // Options configures the API. Every field without a documented default is
@@ -70,13 +70,12 @@ func (a *API) route(r *mux.Router, method, path, need string, h handler) {
 // before calling h.
 func (a *API) guard(need string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
-		p, err := a.authenticate(r)
+		ctx, p, err := a.authenticate(r)
 		if err == nil && need != "" && !p.Has(need) {
 			err = forbidden(need)
 		}
 		if err == nil {
-			err = h(w, r, p)
+			err = h(w, r.WithContext(ctx), p)
 		}
 		if err != nil {
 			a.writeProblem(ctx, w, err)

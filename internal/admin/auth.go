@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strings"
@@ -8,17 +9,20 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 )
 
-// authenticate returns the principal of the request's bearer token.
-func (a *API) authenticate(r *http.Request) (oauth.Principal, error) {
+// authenticate returns the principal of the request's bearer token, and
+// the context the request's storage reads are to use (see
+// oauth.Provider.VerifyAccessToken).
+func (a *API) authenticate(r *http.Request) (context.Context, oauth.Principal, error) {
+	ctx := r.Context()
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return oauth.Principal{}, unauthorized("A bearer access token is required.")
+		return ctx, oauth.Principal{}, unauthorized("A bearer access token is required.")
 	}
-	p, err := a.opts.Tokens.VerifyAccessToken(r.Context(), strings.TrimSpace(token))
+	ctx, p, err := a.opts.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
 	if errors.Is(err, oauth.ErrInvalidToken) {
-		return oauth.Principal{}, withCause(unauthorized("The access token is invalid, expired or revoked."), err)
+		return ctx, oauth.Principal{}, withCause(unauthorized("The access token is invalid, expired or revoked."), err)
 	}
-	return p, err
+	return ctx, p, err
 }
 
 // requireAll checks the delegation ceiling: the caller must hold every

@@ -111,7 +111,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		MaxAssertionLifetime:   o.MaxAssertionLifetime,
 		Store:                  o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
-		Begin:  cache.Begin,
+		Views:  cache,
 		Logger: o.Logger, Now: o.Now,
 	})
 	api := admin.New(admin.Options{

@@ -57,3 +57,54 @@ func TestChangesReachEveryNode(t *testing.T) {
 		})
 	}
 }
+
+// Management reads and introspection are served from each node's cache
+// too, under the stamp read with the token's revocation check: a change
+// acknowledged by one node shows in the other's next answer.
+func TestCachedReadsFollowChangesOnEveryNode(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			store, state := b.New(t, time.Now)
+			shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
+				return store, state
+			}}
+			a, bNode := apptest.Start(t, shared), apptest.Start(t, shared)
+			ctx := context.Background()
+			cc := url.Values{"grant_type": {"client_credentials"}}
+
+			staff := a.Group("staff", "users-read", "tokens-introspect")
+			owner := a.User("owner", "", staff.ID)
+			admin := a.Client("admin", owner.ID, []string{"users-read", "tokens-introspect"})
+			other := a.Client("other", owner.ID, []string{"users-read"})
+			dana := a.User("dana", "")
+			// Each test node is its own issuer: B's tokens are for B.
+			token := bNode.Token(&admin, cc).Str("access_token")
+			foreign := bNode.Token(&other, cc).Str("access_token")
+
+			read := func() string {
+				r := bNode.Bearer(http.MethodGet, "/admin/users/"+dana.ID, token, "")
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				return r.Str("display_name")
+			}
+			introspect := func() bool {
+				r := bNode.Post("/oauth2/introspect", &admin, url.Values{"token": {foreign}})
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				return r.Body["active"] == true
+			}
+			for range 3 { // warm node B's cache
+				require.Equal(t, "", read())
+				require.True(t, introspect())
+			}
+
+			_, err := a.Store.UpdateUser(ctx, apptest.System, storage.DefaultRealm, dana.ID, func(u *storage.User) error {
+				u.DisplayName = "Dana D."
+				return nil
+			})
+			require.NoError(t, err)
+			require.Equal(t, "Dana D.", read(), "an update shows at once in the other node's management reads")
+
+			require.NoError(t, a.Store.RevokeGroupResource(ctx, apptest.System, storage.DefaultRealm, staff.ID, "tokens-introspect"))
+			require.False(t, introspect(), "a caller losing tokens-introspect sees others' tokens inactive at once on the other node")
+		})
+	}
+}

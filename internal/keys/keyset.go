@@ -28,6 +28,8 @@ type keySet struct {
 	etag         string
 	etagHeader   []string // shared by every response; never modified
 	lengthHeader []string
+
+	verified verifiedTokens
 }
 
 // publishedKey is a verification key.

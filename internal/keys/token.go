@@ -69,10 +69,16 @@ func (m *Manager) Sign(claims []byte, typ string) (string, error) {
 // and never an HMAC keyed with a public key); when typ is not empty the typ
 // header must be typ or "application/"+typ, compared case-insensitively
 // (RFC 8725 §3.11). It does not look at the claims. Every failure wraps
-// ErrInvalidToken.
+// ErrInvalidToken. Successful verifications are remembered while the key
+// set is unchanged (see verifiedTokens): the payload returned is shared
+// and must not be modified.
 func (m *Manager) Verify(token, typ string) ([]byte, error) {
 	if len(token) > maxTokenLength {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLength)
+	}
+	set := m.set.Load()
+	if payload, ok := set.verified.get(token, typ); ok {
+		return payload, nil
 	}
 	// Every algorithm Gatehouse signs with is parsed, not only those of the
 	// keys loaded here: a token from a key of a new algorithm, rotated in by
@@ -99,6 +105,11 @@ func (m *Manager) Verify(token, typ string) ([]byte, error) {
 	payload, err := jws.Verify(key.key)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+	}
+	// Remembered only when the key came from the set loaded above: after a
+	// reload (an unknown kid) the next verification fills the new set.
+	if m.set.Load() == set {
+		set.verified.put(token, typ, payload)
 	}
 	return payload, nil
 }

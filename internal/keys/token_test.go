@@ -285,3 +285,33 @@ func TestUnknownKIDOfANewAlgorithm(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{keys.EdDSA, keys.ES256}, b.Algorithms())
 }
+
+// Verification is remembered for the exact token that verified: the same
+// header and payload under another signature, or the same token checked
+// for another typ, are judged afresh.
+func TestVerifyRemembersOnlyWhatVerified(t *testing.T) {
+	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
+		t.Run(alg, func(t *testing.T) {
+			m := newManager(t, memory.New(), alg, newClock())
+			tok := must(m.Sign(claims, "at+jwt"))
+			for range 3 {
+				got, err := m.Verify(tok, "at+jwt")
+				require.NoError(t, err)
+				require.Equal(t, claims, got)
+			}
+			_, err := m.Verify(tok, "id+jwt")
+			require.ErrorIs(t, err, keys.ErrInvalidToken, "typ is checked on a remembered token too")
+
+			i := strings.LastIndexByte(tok, '.')
+			sig := must(b64.DecodeString(tok[i+1:]))
+			sig[len(sig)/2] ^= 1
+			_, err = m.Verify(tok[:i+1]+b64.EncodeToString(sig), "at+jwt")
+			require.ErrorIs(t, err, keys.ErrInvalidToken, "another signature over a remembered payload")
+
+			other := must(m.Sign(claims, "at+jwt")) // a new signature for ES256; the same token for the deterministic RS256 and EdDSA
+			got, err := m.Verify(other, "at+jwt")
+			require.NoError(t, err)
+			require.Equal(t, claims, got)
+		})
+	}
+}

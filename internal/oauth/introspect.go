@@ -37,7 +37,7 @@ var inactive = introspection{Active: false}
 // token state cannot be read it answers 503 rather than guess.
 func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	caller, form, err := p.authenticatedPost(w, r)
+	form, err := postForm(w, r)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return
@@ -49,9 +49,9 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	}
 	var resp introspection
 	if strings.HasPrefix(token, refreshTokenPrefix) {
-		resp, err = p.introspectRefresh(ctx, caller, token)
+		resp, err = p.introspectRefresh(ctx, r, form, token)
 	} else {
-		resp, err = p.introspectAccess(ctx, caller, token)
+		resp, err = p.introspectAccess(ctx, r, form, token)
 	}
 	if err != nil {
 		p.writeError(ctx, w, err)
@@ -60,16 +60,34 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, resp)
 }
 
-func (p *Provider) introspectAccess(ctx context.Context, caller storage.Client, token string) (introspection, error) {
-	c, err := p.parseAccessToken(token)
+// introspectAccess makes one token-state round trip: the revocation check
+// brings the change stamp under which the caller is authenticated from
+// cached storage. The caller is authenticated before anything about the
+// token is answered.
+func (p *Provider) introspectAccess(ctx context.Context, r *http.Request, form url.Values, token string) (introspection, error) {
+	c, parseErr := p.parseAccessToken(token)
+	revoked := true
+	if parseErr == nil {
+		var stamp int64
+		var err error
+		if revoked, stamp, err = p.opts.State.IsRevoked(ctx, c.ref()); err != nil {
+			return inactive, err
+		}
+		ctx = p.opts.Views.At(ctx, stamp)
+	} else {
+		var err error
+		if ctx, err = p.opts.Views.Begin(ctx); err != nil {
+			return inactive, err
+		}
+	}
+	caller, err := p.authenticateCaller(ctx, r, form)
 	if err != nil {
+		return inactive, err
+	}
+	if parseErr != nil || revoked {
 		return inactive, nil
 	}
 	if ok, err := p.mayInspect(ctx, caller, c.ClientID); err != nil || !ok {
-		return inactive, err
-	}
-	revoked, err := p.opts.State.IsRevoked(ctx, c.ref())
-	if err != nil || revoked {
 		return inactive, err
 	}
 	return introspection{
@@ -79,7 +97,15 @@ func (p *Provider) introspectAccess(ctx context.Context, caller storage.Client, 
 	}, nil
 }
 
-func (p *Provider) introspectRefresh(ctx context.Context, caller storage.Client, token string) (introspection, error) {
+func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form url.Values, token string) (introspection, error) {
+	ctx, err := p.opts.Views.Begin(ctx)
+	if err != nil {
+		return inactive, err
+	}
+	caller, err := p.authenticateCaller(ctx, r, form)
+	if err != nil {
+		return inactive, err
+	}
 	rec, err := p.opts.State.GetRefreshToken(ctx, refreshTokenID(token))
 	if errors.Is(err, storage.ErrNotFound) {
 		return inactive, nil
@@ -112,32 +138,29 @@ func (p *Provider) mayInspect(ctx context.Context, caller storage.Client, owner 
 	return contains(ceiling, resourceIntrospectAny), nil
 }
 
-// authenticatedPost parses a POST form and authenticates its client, for
-// the introspection and revocation endpoints.
-func (p *Provider) authenticatedPost(w http.ResponseWriter, r *http.Request) (storage.Client, url.Values, error) {
+// postForm parses the POST form of the introspection and revocation
+// endpoints.
+func postForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		return storage.Client{}, nil, &oauthError{Code: "invalid_request", Status: http.StatusMethodNotAllowed,
+		return nil, &oauthError{Code: "invalid_request", Status: http.StatusMethodNotAllowed,
 			Description: "This endpoint accepts POST only."}
 	}
-	form, err := parseForm(r)
-	if err != nil {
-		return storage.Client{}, nil, err
-	}
-	ctx, err := p.opts.Begin(r.Context())
-	if err != nil {
-		return storage.Client{}, nil, err
-	}
-	*r = *r.WithContext(ctx)
+	return parseForm(r)
+}
+
+// authenticateCaller authenticates the client calling the introspection
+// or revocation endpoint; ctx must carry the request's storage view.
+func (p *Provider) authenticateCaller(ctx context.Context, r *http.Request, form url.Values) (storage.Client, error) {
 	res, err := p.auth.Authenticate(ctx, r, form)
 	if err != nil {
-		return storage.Client{}, nil, err
+		return storage.Client{}, err
 	}
 	p.touched.touch(res.Client.ClientID, res.SecretID)
 	if res.Method == storage.AuthMethodNone {
 		// Public clients hold no credentials; letting them introspect or
 		// revoke by client_id alone would let anyone do so.
-		return storage.Client{}, nil, errInvalidClient.withCause(errors.New("public client at introspection or revocation"))
+		return storage.Client{}, errInvalidClient.withCause(errors.New("public client at introspection or revocation"))
 	}
-	return res.Client, form, nil
+	return res.Client, nil
 }

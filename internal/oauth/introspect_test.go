@@ -126,8 +126,8 @@ func TestRevokeSubject(t *testing.T) {
 // unavailableState is token state whose backend is down.
 type unavailableState struct{ storage.TokenState }
 
-func (unavailableState) IsRevoked(context.Context, storage.TokenRef) (bool, error) {
-	return false, fmt.Errorf("dial: %w", storage.ErrUnavailable)
+func (unavailableState) IsRevoked(context.Context, storage.TokenRef) (bool, int64, error) {
+	return false, 0, fmt.Errorf("dial: %w", storage.ErrUnavailable)
 }
 
 func (unavailableState) GetRefreshToken(context.Context, string) (storage.RefreshToken, error) {
@@ -187,7 +187,7 @@ func (s *switchableState) state() storage.TokenState {
 	return s.TokenState
 }
 
-func (s *switchableState) IsRevoked(ctx context.Context, r storage.TokenRef) (bool, error) {
+func (s *switchableState) IsRevoked(ctx context.Context, r storage.TokenRef) (bool, int64, error) {
 	return s.state().IsRevoked(ctx, r)
 }
 

@@ -46,18 +46,23 @@ func (p Principal) Actor() storage.Actor {
 // Gatehouse itself (the management API): signature, issuer, audience,
 // lifetime and revocation. A token-state outage returns an error wrapping
 // storage.ErrUnavailable, never a guess.
-func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (Principal, error) {
+//
+// The returned context carries the request's view of cached storage,
+// begun in the same round trip as the revocation check: the caller's
+// reads under it see every change acknowledged before it was made.
+func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (context.Context, Principal, error) {
 	c, err := p.parseAccessToken(token)
 	if err != nil {
-		return Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return ctx, Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
 	}
-	revoked, err := p.opts.State.IsRevoked(ctx, c.ref())
+	revoked, stamp, err := p.opts.State.IsRevoked(ctx, c.ref())
 	if err != nil {
-		return Principal{}, err
+		return ctx, Principal{}, err
 	}
 	if revoked {
-		return Principal{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
+		return ctx, Principal{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
 	}
+	ctx = p.opts.Views.At(ctx, stamp)
 	pr := Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken(), UserID: c.Subject}
 	if c.Scope != "" {
 		pr.Scopes = strings.Split(c.Scope, " ")
@@ -65,11 +70,11 @@ func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (Princip
 	if pr.ClientToken {
 		cl, err := p.opts.Store.GetClient(ctx, p.opts.Realm, c.ClientID)
 		if errors.Is(err, storage.ErrNotFound) {
-			return Principal{}, fmt.Errorf("%w: client gone", ErrInvalidToken)
+			return ctx, Principal{}, fmt.Errorf("%w: client gone", ErrInvalidToken)
 		} else if err != nil {
-			return Principal{}, err
+			return ctx, Principal{}, err
 		}
 		pr.UserID = cl.OwnerID
 	}
-	return pr, nil
+	return ctx, pr, nil
 }

@@ -55,10 +55,9 @@ type Options struct {
 	Keys   *keys.Manager
 	Hasher *credential.PasswordHasher
 	Salter *credential.PreloginSalter
-	// Begin, when set, starts a request's consistent view of cached
-	// storage (storecache.Store.Begin); it may fail when token state is
-	// unreachable.
-	Begin func(ctx context.Context) (context.Context, error)
+	// Views, when set, starts each request's consistent view of cached
+	// storage (storecache.Store); without it every read goes to Store.
+	Views Views
 
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
@@ -92,10 +91,24 @@ func (o *Options) setDefaults() {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Begin == nil {
-		o.Begin = func(ctx context.Context) (context.Context, error) { return ctx, nil }
+	if o.Views == nil {
+		o.Views = uncached{}
 	}
 }
+
+// Views starts a request's consistent view of cached storage.
+type Views interface {
+	// Begin reads the change stamp; it fails (storage.ErrUnavailable) when
+	// token state is unreachable.
+	Begin(ctx context.Context) (context.Context, error)
+	// At starts the view at a stamp read along with a revocation check.
+	At(ctx context.Context, stamp int64) context.Context
+}
+
+type uncached struct{}
+
+func (uncached) Begin(ctx context.Context) (context.Context, error) { return ctx, nil }
+func (uncached) At(ctx context.Context, _ int64) context.Context    { return ctx }
 
 // Provider serves the OAuth 2.0 endpoints. It is safe for concurrent use.
 type Provider struct {

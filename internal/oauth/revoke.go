@@ -17,7 +17,16 @@ import (
 // silently; foreign tokens are treated alike so that they cannot be probed).
 func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	caller, form, err := p.authenticatedPost(w, r)
+	form, err := postForm(w, r)
+	if err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	if ctx, err = p.opts.Views.Begin(ctx); err != nil {
+		p.writeError(ctx, w, err)
+		return
+	}
+	caller, err := p.authenticateCaller(ctx, r, form)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

@@ -37,7 +37,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx, err = p.opts.Begin(ctx)
+	ctx, err = p.opts.Views.Begin(ctx)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

@@ -38,7 +38,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeBearerError(w, "invalid_token")
 		return
 	}
-	revoked, err := p.opts.State.IsRevoked(ctx, c.ref())
+	revoked, stamp, err := p.opts.State.IsRevoked(ctx, c.ref())
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return
@@ -47,6 +47,7 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeBearerError(w, "invalid_token")
 		return
 	}
+	ctx = p.opts.Views.At(ctx, stamp)
 	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, c.Subject)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Status != storage.StatusActive) {
 		p.writeBearerError(w, "invalid_token")

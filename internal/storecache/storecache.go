@@ -67,7 +67,13 @@ func (s *Store) Begin(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return ctx, err
 	}
-	return context.WithValue(ctx, ctxKey{}, stamp), nil
+	return s.At(ctx, stamp), nil
+}
+
+// At is Begin with a stamp the caller read itself, in the same round trip
+// as something it needed anyway (storage.TokenState.IsRevoked).
+func (s *Store) At(ctx context.Context, stamp int64) context.Context {
+	return context.WithValue(ctx, ctxKey{}, stamp)
 }
 
 // cached returns the value for k under the request's stamp, loading it

@@ -118,20 +118,20 @@ func (s *TokenState) revokedBy(now time.Time, k string, iat time.Time) bool {
 }
 
 // IsRevoked implements storage.TokenState.
-func (s *TokenState) IsRevoked(_ context.Context, t storage.TokenRef) (bool, error) {
+func (s *TokenState) IsRevoked(_ context.Context, t storage.TokenRef) (bool, int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	if exp, ok := s.revoked[t.JTI]; ok && now.Before(exp) {
-		return true, nil
+		return true, s.stamp, nil
 	}
 	if exp, ok := s.families[t.FamilyID]; ok && t.FamilyID != "" && now.Before(exp) {
-		return true, nil
+		return true, s.stamp, nil
 	}
 	if t.UserID != "" && s.revokedBy(now, subjectKey(storage.SubjectUser, t.UserID), t.IssuedAt) {
-		return true, nil
+		return true, s.stamp, nil
 	}
-	return s.revokedBy(now, subjectKey(storage.SubjectClient, t.ClientID), t.IssuedAt), nil
+	return s.revokedBy(now, subjectKey(storage.SubjectClient, t.ClientID), t.IssuedAt), s.stamp, nil
 }
 
 // live returns the record id if it is usable: present, unexpired, not

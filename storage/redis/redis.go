@@ -121,38 +121,43 @@ func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind
 	return nil
 }
 
-// IsRevoked implements storage.TokenState: one MGET.
-func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, error) {
-	keys := []string{s.revokedKey(t.JTI), s.markKey(storage.SubjectClient, t.ClientID)}
-	if t.FamilyID != "" {
-		keys = append(keys, s.prefix+"f:"+t.FamilyID)
-	}
+// IsRevoked implements storage.TokenState: one MGET of the stamp, the
+// token's jti, its client's mark, and its family and user's mark if any.
+func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, int64, error) {
+	var buf [5]string
+	keys := append(buf[:0], s.prefix+"stamp", s.revokedKey(t.JTI), s.markKey(storage.SubjectClient, t.ClientID))
 	if t.UserID != "" {
 		keys = append(keys, s.markKey(storage.SubjectUser, t.UserID))
 	}
+	if t.FamilyID != "" {
+		keys = append(keys, s.prefix+"f:"+t.FamilyID)
+	}
 	vals, err := s.rdb.MGet(ctx, keys...).Result()
 	if err != nil {
-		return false, unavailable("is revoked", err)
+		return false, 0, unavailable("is revoked", err)
 	}
-	marks := vals[1:]
-	if t.FamilyID != "" {
-		if vals[2] != nil {
-			return true, nil
+	var stamp int64
+	if v, ok := vals[0].(string); ok {
+		if stamp, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return false, 0, unavailable("is revoked", fmt.Errorf("change stamp %q: %w", v, err))
 		}
-		marks = append(vals[1:2:2], vals[3:]...)
 	}
-	if vals[0] != nil {
-		return true, nil
+	if vals[1] != nil || (t.FamilyID != "" && vals[len(vals)-1] != nil) {
+		return true, stamp, nil
 	}
 	iat := t.IssuedAt.UnixMilli()
+	marks := vals[2:3]
+	if t.UserID != "" {
+		marks = vals[2:4]
+	}
 	for _, v := range marks {
 		if str, ok := v.(string); ok {
 			if mark, err := strconv.ParseInt(str, 10, 64); err == nil && iat <= mark {
-				return true, nil
+				return true, stamp, nil
 			}
 		}
 	}
-	return false, nil
+	return false, stamp, nil
 }
 
 // onceScript is SET NX with an absolute expiry.

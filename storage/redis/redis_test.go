@@ -60,7 +60,7 @@ func TestUnavailable(t *testing.T) {
 	s, _ := open(t)
 	s.Close() // a closed client fails like a lost connection
 	start := time.Now()
-	_, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
+	_, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	_, err = s.GetRefreshToken(ctx, "x")
 	require.ErrorIs(t, err, storage.ErrUnavailable)
@@ -111,7 +111,7 @@ func BenchmarkIsRevoked(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := s.IsRevoked(ctx, ref); err != nil {
+		if _, _, err := s.IsRevoked(ctx, ref); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -53,21 +53,21 @@ func testRevokeToken(t *testing.T, h TokenStateHarness) {
 	s := h.New(t)
 	now := h.Now()
 	ref := storage.TokenRef{JTI: "jti-1", ClientID: "c1", IssuedAt: now}
-	revoked, err := s.IsRevoked(ctx, ref)
+	revoked, _, err := s.IsRevoked(ctx, ref)
 	require.NoError(t, err)
 	require.False(t, revoked)
 
 	require.NoError(t, s.RevokeToken(ctx, "jti-1", now.Add(short)))
 	require.NoError(t, s.RevokeToken(ctx, "jti-past", now.Add(-time.Second)))
-	revoked, err = s.IsRevoked(ctx, ref)
+	revoked, _, err = s.IsRevoked(ctx, ref)
 	require.NoError(t, err)
 	require.True(t, revoked)
-	revoked, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "jti-2", ClientID: "c1", IssuedAt: now})
+	revoked, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "jti-2", ClientID: "c1", IssuedAt: now})
 	require.NoError(t, err)
 	require.False(t, revoked, "another token is not revoked")
 
 	h.Advance(t, short+100*time.Millisecond)
-	revoked, err = s.IsRevoked(ctx, ref)
+	revoked, _, err = s.IsRevoked(ctx, ref)
 	require.NoError(t, err)
 	require.False(t, revoked, "the marker expires with the token")
 }
@@ -89,24 +89,28 @@ func testRevokeSubject(t *testing.T, h TokenStateHarness) {
 		{mark.Add(-time.Minute), "u2", false},
 		{mark.Add(-time.Minute), "", false},
 	} {
-		got, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: tc.user, ClientID: "c", IssuedAt: tc.iat})
+		got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: tc.user, ClientID: "c", IssuedAt: tc.iat})
 		require.NoError(t, err)
 		require.Equal(t, tc.want, got, "iat %v user %q", tc.iat.Sub(mark), tc.user)
 	}
 
+	got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u1", ClientID: "c", FamilyID: "fam-live", IssuedAt: mark})
+	require.NoError(t, err)
+	require.True(t, got, "a user mark covers tokens issued with a refresh family too")
+
 	// A later mark wins; an earlier one never replaces it.
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark.Add(time.Minute), time.Hour))
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark.Add(-time.Hour), time.Hour))
-	got, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u1", ClientID: "c", IssuedAt: mark.Add(30 * time.Second)})
+	got, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u1", ClientID: "c", IssuedAt: mark.Add(30 * time.Second)})
 	require.NoError(t, err)
 	require.True(t, got)
 
 	// Client marks cover client tokens and the client's user tokens.
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectClient, "c9", mark, time.Hour))
-	got, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
+	got, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
 	require.NoError(t, err)
 	require.True(t, got)
-	got, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u7", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
+	got, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u7", ClientID: "c9", IssuedAt: mark.Add(-time.Second)})
 	require.NoError(t, err)
 	require.True(t, got)
 }
@@ -210,10 +214,10 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown"))
 	// Access tokens issued with the family die with it; others live.
-	revoked, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
+	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
 	require.NoError(t, err)
 	require.True(t, revoked)
-	revoked, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-other", IssuedAt: now})
+	revoked, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-other", IssuedAt: now})
 	require.NoError(t, err)
 	require.False(t, revoked)
 
@@ -302,4 +306,15 @@ func testChangeStamp(t *testing.T, h TokenStateHarness) {
 	v2, err := s.BumpChangeStamp(ctx)
 	require.NoError(t, err)
 	require.Greater(t, v2, v1)
+
+	// IsRevoked reads the same stamp in its round trip, whatever the token.
+	for _, ref := range []storage.TokenRef{
+		{JTI: "j", ClientID: "c", IssuedAt: h.Now()},
+		{JTI: "j", ClientID: "c", UserID: "u", IssuedAt: h.Now()},
+		{JTI: "j", ClientID: "c", UserID: "u", FamilyID: "f", IssuedAt: h.Now()},
+	} {
+		_, stamp, err := s.IsRevoked(ctx, ref)
+		require.NoError(t, err)
+		require.Equal(t, v2, stamp, "%+v", ref)
+	}
 }
