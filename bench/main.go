@@ -117,7 +117,9 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 	srv.resetPeakRSS()
 	profiled := make(chan error, 1)
 	if cfg.profiles != "" {
-		go func() { profiled <- srv.profile(filepath.Join(cfg.profiles, sc.name+".pprof"), cfg.duration-time.Second) }()
+		go func() {
+			profiled <- srv.profile(filepath.Join(cfg.profiles, sc.name+".pprof"), cfg.duration-time.Second)
+		}()
 	} else {
 		profiled <- nil
 	}
