@@ -9,7 +9,8 @@
 // (Begin), and uses only cache entries loaded under that same stamp; an
 // entry loaded under an older stamp is reloaded. So a token request that
 // starts after a change was acknowledged sees the change on every node, at
-// the cost of one token-state read per request.
+// the cost of one token-state read per request, or less: concurrent
+// requests share reads (stampReader).
 package storecache
 
 import (
@@ -35,6 +36,7 @@ const maxEntries = 50_000
 type Store struct {
 	storage.Store
 	stamps Stamps
+	reader stampReader
 
 	mu      sync.Mutex
 	entries map[key]entry
@@ -53,7 +55,9 @@ type entry struct {
 
 // New wraps inner.
 func New(inner storage.Store, stamps Stamps) *Store {
-	return &Store{Store: inner, stamps: stamps, entries: map[key]entry{}}
+	s := &Store{Store: inner, stamps: stamps, entries: map[key]entry{}}
+	s.reader.read = stamps.ChangeStamp
+	return s
 }
 
 type ctxKey struct{}
@@ -63,7 +67,7 @@ type ctxKey struct{}
 // error wraps storage.ErrUnavailable: the caller cannot tell whether its
 // cache is current and must fail closed.
 func (s *Store) Begin(ctx context.Context) (context.Context, error) {
-	stamp, err := s.stamps.ChangeStamp(ctx)
+	stamp, err := s.reader.get(ctx)
 	if err != nil {
 		return ctx, err
 	}
