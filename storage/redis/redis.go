@@ -17,6 +17,7 @@ import (
 // TokenState is a storage.TokenState on Redis.
 type TokenState struct {
 	rdb    *goredis.Client
+	reads  *reads
 	prefix string
 }
 
@@ -43,7 +44,8 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*TokenState, erro
 	o.WriteTimeout = 500 * time.Millisecond
 	o.PoolTimeout = time.Second
 	o.MaxRetries = 1
-	s := &TokenState{rdb: goredis.NewClient(o), prefix: "gh:"}
+	rdb := goredis.NewClient(o)
+	s := &TokenState{rdb: rdb, reads: &reads{rdb: rdb}, prefix: "gh:"}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -132,7 +134,7 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	if t.FamilyID != "" {
 		keys = append(keys, s.prefix+"f:"+t.FamilyID)
 	}
-	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	vals, err := s.reads.mget(ctx, keys)
 	if err != nil {
 		return false, 0, unavailable("is revoked", err)
 	}
@@ -197,12 +199,17 @@ func (s *TokenState) Allow(ctx context.Context, key string, limit int, window ti
 
 // ChangeStamp implements storage.TokenState.
 func (s *TokenState) ChangeStamp(ctx context.Context) (int64, error) {
-	n, err := s.rdb.Get(ctx, s.prefix+"stamp").Int64()
-	if isNil(err) {
-		return 0, nil
-	}
+	vals, err := s.reads.mget(ctx, []string{s.prefix + "stamp"})
 	if err != nil {
 		return 0, unavailable("change stamp", err)
+	}
+	v, ok := vals[0].(string)
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, unavailable("change stamp", fmt.Errorf("%q: %w", v, err))
 	}
 	return n, nil
 }

@@ -3,10 +3,12 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -39,6 +41,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"MarkOnce", testMarkOnce},
 		{"Allow", testAllow},
 		{"ChangeStamp", testChangeStamp},
+		{"ConcurrentChecks", testConcurrentChecks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
@@ -317,4 +320,41 @@ func testChangeStamp(t *testing.T, h TokenStateHarness) {
 		require.NoError(t, err)
 		require.Equal(t, v2, stamp, "%+v", ref)
 	}
+}
+
+// Concurrent checks (which an implementation may batch) each get their own
+// answer, and a stamp no older than the last change made before them.
+func testConcurrentChecks(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	for i := range 20 {
+		if i%2 == 1 {
+			require.NoError(t, s.RevokeToken(ctx, fmt.Sprintf("jti-%d", i), now.Add(time.Hour)))
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := range 40 {
+				i := (g*7 + n) % 20
+				changed, err := s.BumpChangeStamp(ctx)
+				if !assert.NoError(t, err) {
+					return
+				}
+				revoked, stamp, err := s.IsRevoked(ctx, storage.TokenRef{JTI: fmt.Sprintf("jti-%d", i), ClientID: "c", IssuedAt: now})
+				if !assert.NoError(t, err) {
+					return
+				}
+				assert.Equal(t, i%2 == 1, revoked, "jti-%d", i)
+				assert.GreaterOrEqual(t, stamp, changed)
+				got, err := s.ChangeStamp(ctx)
+				assert.NoError(t, err)
+				assert.GreaterOrEqual(t, got, changed)
+			}
+		}()
+	}
+	wg.Wait()
 }
