@@ -1,6 +1,7 @@
 package keys_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -28,8 +29,27 @@ func benchSign(b *testing.B, alg string) {
 	}
 }
 
-func BenchmarkVerifyES256(b *testing.B) { benchVerify(b, keys.ES256) }
-func BenchmarkVerifyEdDSA(b *testing.B) { benchVerify(b, keys.EdDSA) }
+// BenchmarkVerify…Fresh verifies tokens never seen before: the signature
+// check itself. BenchmarkVerify…Remembered verifies one token again and
+// again, as a resource server introspecting a token on every call does.
+func BenchmarkVerifyES256Fresh(b *testing.B)      { benchVerifyFresh(b, keys.ES256) }
+func BenchmarkVerifyEdDSAFresh(b *testing.B)      { benchVerifyFresh(b, keys.EdDSA) }
+func BenchmarkVerifyES256Remembered(b *testing.B) { benchVerify(b, keys.ES256) }
+
+func benchVerifyFresh(b *testing.B, alg string) {
+	m := newManager(b, memory.New(), alg, newClock())
+	tokens := make([]string, b.N)
+	for i := range tokens {
+		tokens[i] = must(m.Sign([]byte(fmt.Sprintf(`{"sub":"reports","jti":"%d"}`, i)), "at+jwt"))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for _, tok := range tokens {
+		if _, err := m.Verify(tok, "at+jwt"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
 
 func benchVerify(b *testing.B, alg string) {
 	m := newManager(b, memory.New(), alg, newClock())
