@@ -77,8 +77,8 @@ func (m *Manager) Verify(token, typ string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: longer than %d bytes", ErrInvalidToken, maxTokenLength)
 	}
 	set := m.set.Load()
-	if payload, ok := set.verified.get(token, typ); ok {
-		return payload, nil
+	if e, ok := set.verified.get(token, typ); ok {
+		return e.payload, nil
 	}
 	// Every algorithm Gatehouse signs with is parsed, not only those of the
 	// keys loaded here: a token from a key of a new algorithm, rotated in by
@@ -112,6 +112,30 @@ func (m *Manager) Verify(token, typ string) ([]byte, error) {
 		set.verified.put(token, typ, payload)
 	}
 	return payload, nil
+}
+
+// VerifyDecoded is Verify followed by decode, whose result is remembered
+// along with the verification: a remembered token is neither verified nor
+// decoded again. decode must be the same for every call with typ, and its
+// result is shared: it must not be modified. Decoding errors are returned
+// and not remembered.
+func (m *Manager) VerifyDecoded(token, typ string, decode func(payload []byte) (any, error)) (any, error) {
+	set := m.set.Load()
+	if e, ok := set.verified.get(token, typ); ok && e.decoded != nil {
+		return e.decoded, nil
+	}
+	payload, err := m.Verify(token, typ)
+	if err != nil {
+		return nil, err
+	}
+	v, err := decode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if m.set.Load() == set {
+		set.verified.setDecoded(token, typ, v)
+	}
+	return v, nil
 }
 
 // typeMatches compares a typ header with the expected media type; either

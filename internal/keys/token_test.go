@@ -315,3 +315,29 @@ func TestVerifyRemembersOnlyWhatVerified(t *testing.T) {
 		})
 	}
 }
+
+// VerifyDecoded decodes a token once while it is remembered, and never
+// remembers what failed to decode.
+func TestVerifyDecodedDecodesOnce(t *testing.T) {
+	m := newManager(t, memory.New(), keys.ES256, newClock())
+	tok := must(m.Sign(claims, "at+jwt"))
+	calls := 0
+	decode := func(p []byte) (any, error) {
+		calls++
+		if calls == 1 {
+			return nil, fmt.Errorf("first decode fails")
+		}
+		return string(p), nil
+	}
+	_, err := m.VerifyDecoded(tok, "at+jwt", decode)
+	require.Error(t, err)
+	for range 3 {
+		v, err := m.VerifyDecoded(tok, "at+jwt", decode)
+		require.NoError(t, err)
+		require.Equal(t, string(claims), v)
+	}
+	require.Equal(t, 2, calls)
+	_, err = m.VerifyDecoded(tok, "id+jwt", decode)
+	require.ErrorIs(t, err, keys.ErrInvalidToken)
+	require.Equal(t, 2, calls, "nothing is decoded for a token that does not verify")
+}

@@ -28,16 +28,27 @@ type verifiedTokens struct {
 type verifiedToken struct {
 	typ     string
 	payload []byte
+	decoded any // VerifyDecoded's result, once asked for
 }
 
-func (v *verifiedTokens) get(token, typ string) ([]byte, bool) {
+func (v *verifiedTokens) get(token, typ string) (verifiedToken, bool) {
 	v.mu.RLock()
 	e, ok := v.entries[token]
 	v.mu.RUnlock()
 	if !ok || e.typ != typ {
-		return nil, false
+		return verifiedToken{}, false
 	}
-	return e.payload, true
+	return e, true
+}
+
+// setDecoded records the decoded payload of a remembered token.
+func (v *verifiedTokens) setDecoded(token, typ string, decoded any) {
+	v.mu.Lock()
+	if e, ok := v.entries[token]; ok && e.typ == typ {
+		e.decoded = decoded
+		v.entries[token] = e
+	}
+	v.mu.Unlock()
 }
 
 func (v *verifiedTokens) put(token, typ string, payload []byte) {

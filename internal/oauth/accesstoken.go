@@ -127,14 +127,11 @@ var errTokenInvalid = errors.New("invalid access token")
 // audience and lifetime. It does not consult token state: callers check
 // revocation separately so that they can fail closed on an outage.
 func (p *Provider) parseAccessToken(token string) (*accessClaims, error) {
-	payload, err := p.opts.Keys.Verify(token, jwtTypeAccessToken)
+	v, err := p.opts.Keys.VerifyDecoded(token, jwtTypeAccessToken, decodeAccessClaims)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errTokenInvalid, err)
 	}
-	var c accessClaims
-	if err := json.Unmarshal(payload, &c); err != nil {
-		return nil, fmt.Errorf("%w: claims: %w", errTokenInvalid, err)
-	}
+	c := v.(*accessClaims) // shared with every request presenting the token: read only
 	now := p.now().Unix()
 	switch {
 	case c.Issuer != p.opts.Issuer:
@@ -148,7 +145,15 @@ func (p *Provider) parseAccessToken(token string) (*accessClaims, error) {
 	case c.JTI == "" || c.ClientID == "" || c.Subject == "":
 		return nil, fmt.Errorf("%w: missing claims", errTokenInvalid)
 	}
-	return &c, nil
+	return c, nil
+}
+
+func decodeAccessClaims(payload []byte) (any, error) {
+	c := new(accessClaims)
+	if err := json.Unmarshal(payload, c); err != nil {
+		return nil, fmt.Errorf("claims: %w", err)
+	}
+	return c, nil
 }
 
 // refreshTokenPrefix marks Gatehouse refresh tokens so that secret scanners
