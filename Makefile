@@ -34,8 +34,8 @@ lint:
 # The load benchmark against real PostgreSQL and Redis (BENCHFLAGS=-dev for memory), then the Go
 # micro-benchmarks of the hot functions. See docs/benchmarks.md.
 bench:
-	@envs=$$(scripts/test-env.sh --bench); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"
-	$(GO) run ./bench $(BENCHFLAGS)
+	@envs=$$(scripts/test-env.sh --bench); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"; \
+	set -x; $(GO) run ./bench $(BENCHFLAGS) && \
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/oauth/ ./internal/keys/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
 
 clean:

@@ -116,3 +116,21 @@ func BenchmarkIsRevoked(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIsRevokedParallel is many requests checking at once, as under
+// load: their MGETs share pipelines.
+func BenchmarkIsRevokedParallel(b *testing.B) {
+	s, _ := open(b)
+	ref := storage.TokenRef{JTI: "bench", UserID: "u", ClientID: "c", IssuedAt: time.Now()}
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(16)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.IsRevoked(ctx, ref); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
