@@ -180,6 +180,9 @@ func (f *fixtures) writeLines(name string, lines []string) error {
 	return os.WriteFile(filepath.Join(f.dir, name), []byte(strings.Join(lines, "\n")+"\n"), 0o600)
 }
 
+//go:embed wrk/lines.lua
+var linesLua string
+
 //go:embed wrk/cycle.lua
 var cycleLua string
 
@@ -225,8 +228,8 @@ func static(r request) func() (string, error) {
 // chains refresh tokens through one (chain.lua).
 func (f *fixtures) perLine(r request, file, body, script string) func() (string, error) {
 	return func() (string, error) {
-		return fmt.Sprintf("%sdata_file = %s\nnthreads = %d\nbody_prefix = %s\n%s\n%s",
-			r.lua(), lua(filepath.Join(f.dir, file)), f.threads, lua(body), script, reportLua), nil
+		return fmt.Sprintf("%sdata_file = %s\nnthreads = %d\nbody_prefix = %s\n%s\n%s\n%s",
+			r.lua(), lua(filepath.Join(f.dir, file)), f.threads, lua(body), linesLua, script, reportLua), nil
 	}
 }
 

@@ -3,21 +3,8 @@
 -- exactly once. What is left over is written back to data_file for the
 -- next run (warm-up, then the measured run). Set by the harness:
 -- data_file, nthreads, body_prefix.
-local counter = 0
-local threads = {}
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  threads[#threads + 1] = thread
-end
-
 function init(args)
-  pool = {}
-  local i = 0
-  for line in io.lines(data_file) do
-    if i % nthreads == tid then pool[#pool + 1] = line end
-    i = i + 1
-  end
+  pool = own_lines()
 end
 
 function request()

@@ -13,6 +13,16 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
+// twoNodes starts two nodes on one store and one token state, each with
+// its own cache.
+func twoNodes(t *testing.T, b apptest.Backend) (*apptest.Server, *apptest.Server) {
+	store, state := b.New(t, time.Now)
+	shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
+		return store, state
+	}}
+	return apptest.Start(t, shared), apptest.Start(t, shared)
+}
+
 // Two nodes share one store and one token state, each with its own cache.
 // A change acknowledged by one node is seen by the next token request on
 // the other, although the other served the same client from its cache a
@@ -20,11 +30,7 @@ import (
 func TestChangesReachEveryNode(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
-			store, state := b.New(t, time.Now)
-			shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
-				return store, state
-			}}
-			a, bNode := apptest.Start(t, shared), apptest.Start(t, shared)
+			a, bNode := twoNodes(t, b)
 			ctx := context.Background()
 
 			g := a.Group("staff", "users-read", "groups-read")
@@ -64,11 +70,7 @@ func TestChangesReachEveryNode(t *testing.T) {
 func TestCachedReadsFollowChangesOnEveryNode(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
-			store, state := b.New(t, time.Now)
-			shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
-				return store, state
-			}}
-			a, bNode := apptest.Start(t, shared), apptest.Start(t, shared)
+			a, bNode := twoNodes(t, b)
 			ctx := context.Background()
 			cc := url.Values{"grant_type": {"client_credentials"}}
 
