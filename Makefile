@@ -23,7 +23,7 @@ run:
 # The per-run database is dropped however the tests end.
 test:
 	@set -e; \
-	envs=$$(scripts/test-env.sh --bench); eval "$$envs"; \
+	envs=$$(scripts/test-env.sh); eval "$$envs"; \
 	trap 'scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"' EXIT; \
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
 

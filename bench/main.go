@@ -42,11 +42,22 @@ type row struct {
 	FractionHTTP float64 `json:"fraction_of_baseline"`
 }
 
+// findings are the figures beside the table.
+type findings struct {
+	ClientPBKDF2ms       float64  `json:"client_pbkdf2_ms_per_derivation"`
+	PasswordOfArgon2     float64  `json:"password_fraction_of_argon2id_alone,omitempty"`
+	RedisLiveAccessToken *float64 `json:"redis_bytes_per_live_access_token,omitempty"`
+	RedisRevokedToken    *float64 `json:"redis_bytes_per_revoked_access_token,omitempty"`
+	RedisRefreshGrant    *float64 `json:"redis_bytes_per_refresh_grant,omitempty"`
+	RefreshGrantsInRedis int64    `json:"refresh_grant_records,omitempty"`
+	RefreshesServed      uint64   `json:"refreshes_served,omitempty"`
+}
+
 func main() {
 	var cfg config
 	flag.BoolVar(&cfg.dev, "dev", false, "run the server on in-memory storage (--dev) instead of PostgreSQL and Redis")
 	flag.StringVar(&cfg.databaseURL, "database-url", envOr("GATEHOUSE_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"), "PostgreSQL server to create a scratch database on")
-	flag.StringVar(&cfg.redisURL, "redis-url", envOr("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis for token state")
+	flag.StringVar(&cfg.redisURL, "redis-url", envOr("GATEHOUSE_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"), "Redis database for token state; the bench empties it at start")
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Second, "measured time per scenario")
 	flag.DurationVar(&cfg.warmup, "warmup", 2*time.Second, "unmeasured warm-up per scenario")
 	flag.IntVar(&cfg.connections, "connections", 32, "concurrent connections")
@@ -77,19 +88,38 @@ func run(cfg config) error {
 		return err
 	}
 	defer srv.stop()
+	var state *tokenState
+	if !cfg.dev {
+		if state, err = openTokenState(ctx, cfg.redisURL); err != nil {
+			return err
+		}
+		defer state.rdb.Close()
+	}
 	fx, err := setup(srv)
 	if err != nil {
 		return err
 	}
+	found := findings{ClientPBKDF2ms: float64(fx.pbkdf2.Microseconds()) / 1000}
 	var rows []row
 	var baseline float64
 	for _, sc := range scenarios(fx) {
 		if cfg.only != "" && !strings.Contains(","+cfg.only+",", ","+sc.name+",") && sc.name != "health" {
 			continue
 		}
+		var mem0 int64
+		if state != nil && sc.name == "cc-secret" {
+			if mem0, err = state.usedMemory(ctx); err != nil {
+				return err
+			}
+		}
 		r, err := measure(srv, cfg, sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
+		}
+		if state != nil {
+			if err := found.tokenState(ctx, state, r, mem0); err != nil {
+				return fmt.Errorf("%s: redis: %w", sc.name, err)
+			}
 		}
 		if sc.name == "health" {
 			baseline = r.RPS
@@ -101,9 +131,68 @@ func run(cfg config) error {
 		fmt.Fprintf(os.Stderr, "bench: %-22s %8.0f req/s  p99 %6.2f ms  errors %d\n", r.Scenario, r.RPS, r.P99ms, r.Errors)
 	}
 	hash := argon2Alone(cfg)
+	for _, r := range rows {
+		if r.Scenario == "password" && hash.RPS > 0 {
+			found.PasswordOfArgon2 = r.RPS / hash.RPS
+		}
+	}
 	rows = append(rows, hash)
 	printTable(rows, cfg)
-	return writeJSON(cfg, rows)
+	printFindings(found, rows)
+	return writeJSON(cfg, rows, found)
+}
+
+// tokenState records what a scenario left in Redis: nothing per issued
+// access token (cc-secret, from used_memory before and after, warm-up
+// included), a key per revoked one, a record per refresh grant however
+// often it was refreshed.
+func (f *findings) tokenState(ctx context.Context, state *tokenState, r row, mem0 int64) error {
+	switch r.Scenario {
+	case "cc-secret":
+		mem1, err := state.usedMemory(ctx)
+		if err != nil {
+			return err
+		}
+		per := max(0, float64(mem1-mem0)) / float64(max(r.Requests, 1))
+		f.RedisLiveAccessToken = &per
+	case "revoke":
+		_, mean, err := state.perKey(ctx, "gh:r:*")
+		if err != nil {
+			return err
+		}
+		f.RedisRevokedToken = &mean
+	case "refresh":
+		n, mean, err := state.perKey(ctx, "gh:t:*")
+		if err != nil {
+			return err
+		}
+		f.RedisRefreshGrant, f.RefreshGrantsInRedis, f.RefreshesServed = &mean, n, r.Requests
+	}
+	return nil
+}
+
+func printFindings(f findings, rows []row) {
+	var password row
+	for _, r := range rows {
+		if r.Scenario == "password" {
+			password = r
+		}
+	}
+	fmt.Println()
+	if f.PasswordOfArgon2 > 0 {
+		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, password.CPUPerReqUs/1000)
+	}
+	fmt.Printf("client-side PBKDF2 (clienthash.DerivePassword): %.0f ms per derivation, in the harness, once per user: the server never runs it\n", f.ClientPBKDF2ms)
+	if f.RedisLiveAccessToken != nil {
+		fmt.Printf("Redis per live access token: %.2f bytes (used_memory growth over cc-secret)\n", *f.RedisLiveAccessToken)
+	}
+	if f.RedisRevokedToken != nil {
+		fmt.Printf("Redis per revoked access token: %.0f bytes (MEMORY USAGE)\n", *f.RedisRevokedToken)
+	}
+	if f.RedisRefreshGrant != nil {
+		fmt.Printf("Redis per refresh grant: %.0f bytes (MEMORY USAGE); %d grant records after %d refreshes\n",
+			*f.RedisRefreshGrant, f.RefreshGrantsInRedis, f.RefreshesServed)
+	}
 }
 
 // measure warms a scenario up, then drives it for the configured time
@@ -196,19 +285,23 @@ func printTable(rows []row, cfg config) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tCPU µs/req\tpeak RSS MiB\t× baseline\t")
 	for _, r := range rows {
+		if r.PeakRSSMiB == 0 { // measured in the harness, not over HTTP
+			fmt.Fprintf(tw, "%s\t%.0f\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.RPS)
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.2f\t\n",
 			r.Scenario, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.CPUPerReqUs, r.PeakRSSMiB, r.FractionHTTP)
 	}
 	tw.Flush()
 }
 
-func writeJSON(cfg config, rows []row) error {
+func writeJSON(cfg config, rows []row, found findings) error {
 	if err := os.MkdirAll(filepath.Dir(cfg.out), 0o755); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(map[string]any{
 		"date": time.Now().UTC().Format(time.RFC3339), "dev": cfg.dev, "connections": cfg.connections,
-		"duration_seconds": cfg.duration.Seconds(), "cpus": runtime.NumCPU(), "results": rows,
+		"duration_seconds": cfg.duration.Seconds(), "cpus": runtime.NumCPU(), "results": rows, "findings": found,
 	}, "", "  ")
 	if err != nil {
 		return err

@@ -40,8 +40,9 @@ type fixtures struct {
 	introspector string // "Basic …" of a client holding tokens-introspect
 	jwtClient    string
 	jwtSigner    jose.Signer
-	dir          string // data files for the Lua scripts
-	threads      int    // wrk threads: each takes every threads-th line
+	pbkdf2       time.Duration // one client-side derivation of the user's password
+	dir          string        // data files for the Lua scripts
+	threads      int           // wrk threads: each takes every threads-th line
 }
 
 // scenario is one row of the table: the URL wrk drives and the Lua that
@@ -58,8 +59,6 @@ func basic(id, s string) string {
 	w, _ := clienthash.WireSecret(s, id)
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(id)+":"+url.QueryEscape(w)))
 }
-
-var form = http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}
 
 func post(issuer, path, auth string, body url.Values) (map[string]any, error) {
 	req, _ := http.NewRequest(http.MethodPost, issuer+path, bytes.NewBufferString(body.Encode()))
@@ -127,7 +126,9 @@ func setup(srv *server) (*fixtures, error) {
 	}
 	f.userID = u["id"].(string)
 	salt, _ := clienthash.Decode(set.Salt)
+	start := time.Now()
 	p, _ := clienthash.DerivePassword(password, salt, set.Iterations)
+	f.pbkdf2 = time.Since(start)
 	f.passwordWire = clienthash.Encode(p)
 
 	s, err := f.newClient("bench-secret", []string{"users-read"}, nil)

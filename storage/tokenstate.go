@@ -26,12 +26,17 @@ type TokenRef struct {
 	IssuedAt time.Time // iat; compared against "revoked before" marks
 }
 
-// RefreshToken is the server-side record of a refresh token. The token
-// itself is never stored: ID is a digest of it, so that a leaked Redis dump
-// yields no usable token.
+// RefreshToken is the server-side record of a grant's refresh token. A
+// refresh token is a handle, the same for every rotation of one grant,
+// and a secret, new at every rotation. The record is kept under a digest
+// of the handle and holds a digest of the current secret: rotation
+// replaces the secret in place, so token state holds one record per live
+// grant however often it is refreshed, and a leaked Redis dump yields no
+// usable token. Presenting the handle with an earlier secret is a reuse.
 type RefreshToken struct {
-	ID        string // digest of the token, unique
-	FamilyID  string // shared by every rotation of one grant
+	ID        string // digest of the handle, unique; the record's key
+	Secret    string // digest of the current token's secret
+	FamilyID  string // the grant's public id (the access tokens' sid)
 	ClientID  string
 	UserID    string
 	Scopes    []string // granted scopes, carried to the next rotation
@@ -63,22 +68,23 @@ type TokenState interface {
 	// CreateRefreshToken stores rec until rec.ExpiresAt. Returns
 	// ErrAlreadyExists if rec.ID is taken.
 	CreateRefreshToken(ctx context.Context, rec RefreshToken) error
-	// GetRefreshToken returns the live record, or ErrNotFound if it is
-	// unknown, expired, already rotated, or revoked (by its family or by a
-	// mark on its user or client).
-	GetRefreshToken(ctx context.Context, id string) (RefreshToken, error)
-	// RotateRefreshToken atomically consumes the record oldID and stores
-	// next in the same family, returning the consumed record. Exactly one
-	// of two concurrent rotations of the same token succeeds. Presenting a
-	// token that was already rotated revokes its whole family and returns
-	// ErrRefreshReused; an unknown, expired or revoked one returns
-	// ErrNotFound. next.FamilyID, next.UserID and next.Scopes are taken
-	// from the old record (a refresh token carries its original grant).
-	// If next.ClientID differs from the old record's ClientID, nothing
-	// changes and ErrNotFound is returned: a client cannot consume, or
-	// learn anything about, another client's refresh token.
-	RotateRefreshToken(ctx context.Context, oldID string, next RefreshToken) (RefreshToken, error)
-	// RevokeRefreshToken revokes the whole family of the token id.
+	// GetRefreshToken returns the live record id if secret is its current
+	// secret, or ErrNotFound if it is unknown, expired, revoked (by its
+	// family or by a mark on its user or client), or secret is not the
+	// current one (an earlier rotation's token is no longer live).
+	GetRefreshToken(ctx context.Context, id, secret string) (RefreshToken, error)
+	// RotateRefreshToken atomically checks that secret is the current
+	// secret of record id and replaces it with next.Secret, next.IssuedAt
+	// and next.ExpiresAt, returning the record as it was. Exactly one of
+	// two concurrent rotations with the same secret succeeds. Presenting
+	// any other secret is a reuse of an earlier token (only holders of
+	// the family's tokens know the handle): it revokes the whole family
+	// and returns ErrRefreshReused. An unknown, expired or revoked record
+	// returns ErrNotFound. If next.ClientID differs from the record's
+	// ClientID, nothing changes and ErrNotFound is returned: a client
+	// cannot consume, or learn anything about, another client's token.
+	RotateRefreshToken(ctx context.Context, id, secret string, next RefreshToken) (RefreshToken, error)
+	// RevokeRefreshToken revokes the whole family of record id.
 	// Idempotent: an unknown id is not an error.
 	RevokeRefreshToken(ctx context.Context, id string) error
 
@@ -92,7 +98,8 @@ type TokenState interface {
 	// ChangeStamp returns the shared change stamp: a counter that
 	// BumpChangeStamp raises after every change to identities or
 	// permissions, so that every node can tell whether what it cached is
-	// still current. It starts at 0.
+	// still current. It starts at an arbitrary value and only grows, also
+	// across a restart of the backend that lost it.
 	ChangeStamp(ctx context.Context) (int64, error)
 	// BumpChangeStamp raises the change stamp and returns the new value.
 	BumpChangeStamp(ctx context.Context) (int64, error)

@@ -118,6 +118,12 @@ func serveProfiles(ctx context.Context, addr string, log *slog.Logger) error {
 	if err != nil {
 		return &config.Error{Key: "debug_addr", Reason: err.Error()}
 	}
+	// The configuration allows loopback only; a name such as localhost is
+	// checked again here, where it has been resolved.
+	if a, ok := l.Addr().(*net.TCPAddr); !ok || !a.IP.IsLoopback() {
+		l.Close()
+		return &config.Error{Key: "debug_addr", Reason: "must be a loopback address, got " + l.Addr().String()}
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -2,10 +2,14 @@ package keys
 
 import "sync"
 
-// verifiedBudget bounds the memory of a key set's verification memo: the
-// bytes of the tokens and payloads it holds. At Gatehouse's ~800 bytes a
-// token that is some 20,000 tokens.
+// verifiedBudget bounds the memory of a key set's verification memo (see
+// entrySize). At Gatehouse's ~800 bytes a token that is some 8,000 tokens.
 const verifiedBudget = 16 << 20
+
+// entrySize is what an entry is charged: the token and payload bytes, as
+// much again for the decoded claims VerifyDecoded may add later (a decoded
+// JSON object takes about its encoded size), and the map's overhead.
+func entrySize(token string, payload []byte) int { return len(token) + 2*len(payload) + 128 }
 
 // maxVerifiedToken keeps unusually large tokens out of the memo; they are
 // verified every time.
@@ -52,7 +56,7 @@ func (v *verifiedTokens) setDecoded(token, typ string, decoded any) {
 }
 
 func (v *verifiedTokens) put(token, typ string, payload []byte) {
-	size := len(token) + len(payload)
+	size := entrySize(token, payload)
 	if len(token) > maxVerifiedToken {
 		return
 	}
@@ -71,7 +75,7 @@ func (v *verifiedTokens) put(token, typ string, payload []byte) {
 			break
 		}
 		delete(v.entries, k)
-		v.bytes -= len(k) + len(e.payload)
+		v.bytes -= entrySize(k, e.payload)
 	}
 	v.entries[token] = verifiedToken{typ: typ, payload: payload}
 	v.bytes += size

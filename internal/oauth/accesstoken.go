@@ -160,22 +160,71 @@ func decodeAccessClaims(payload []byte) (any, error) {
 // can recognise leaked ones.
 const refreshTokenPrefix = "ghr_"
 
-// newRefreshToken returns a fresh opaque refresh token and the id under
-// which its record is stored.
-func newRefreshToken() (token, id string, err error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", "", fmt.Errorf("generate refresh token: %w", err)
-	}
-	token = refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
-	return token, refreshTokenID(token), nil
+// refreshToken is an opaque refresh token: a handle, the same for every
+// rotation of one grant, and a secret, new at every rotation (see
+// storage.RefreshToken). Only their digests are stored.
+type refreshToken struct {
+	handle [16]byte
+	secret [32]byte
 }
 
-// refreshTokenID is the storage id of a refresh token: a digest, so that
-// token state never holds a usable token.
-func refreshTokenID(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return base64.RawURLEncoding.EncodeToString(sum[:])
+// newRefreshToken returns the first refresh token of a new grant.
+func newRefreshToken() (refreshToken, error) {
+	var t refreshToken
+	if _, err := rand.Read(t.handle[:]); err != nil {
+		return t, fmt.Errorf("generate refresh token: %w", err)
+	}
+	return t.next()
+}
+
+// next returns the grant's next refresh token: same handle, new secret.
+func (t refreshToken) next() (refreshToken, error) {
+	if _, err := rand.Read(t.secret[:]); err != nil {
+		return t, fmt.Errorf("generate refresh token: %w", err)
+	}
+	return t, nil
+}
+
+func (t refreshToken) String() string {
+	var b [48]byte
+	copy(b[:16], t.handle[:])
+	copy(b[16:], t.secret[:])
+	return refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// parseRefreshToken reads a token String made; ok is false for anything else.
+func parseRefreshToken(s string) (t refreshToken, ok bool) {
+	rest, ok := strings.CutPrefix(s, refreshTokenPrefix)
+	var b [48]byte
+	if !ok || base64.RawURLEncoding.DecodedLen(len(rest)) != len(b) {
+		return t, false
+	}
+	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(rest)); err != nil || n != len(b) {
+		return t, false
+	}
+	copy(t.handle[:], b[:16])
+	copy(t.secret[:], b[16:])
+	return t, true
+}
+
+// id is the storage id of the grant's record: a digest of the handle.
+func (t refreshToken) id() string { return digest128("gatehouse refresh handle", t.handle[:]) }
+
+// secretDigest is what the record keeps of the secret.
+func (t refreshToken) secretDigest() string {
+	return digest128("gatehouse refresh secret", t.secret[:])
+}
+
+// digest128 is SHA-256 of label and b, truncated to 128 bits, base64url:
+// enough against preimages of 128- and 256-bit random inputs, and short,
+// since every live grant keeps two of them in Redis.
+func digest128(label string, b []byte) string {
+	h := sha256.New()
+	h.Write([]byte(label))
+	h.Write([]byte{0})
+	h.Write(b)
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
 // randomID returns 128 random bits, base64url encoded.

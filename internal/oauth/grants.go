@@ -198,7 +198,7 @@ var errRehashStale = errors.New("password changed meanwhile")
 
 // startRefreshFamily creates the first refresh token of a new grant.
 func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session) error {
-	token, id, err := newRefreshToken()
+	token, err := newRefreshToken()
 	if err != nil {
 		return err
 	}
@@ -208,13 +208,13 @@ func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *
 	}
 	now := p.now()
 	rec := storage.RefreshToken{
-		ID: id, FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
+		ID: token.id(), Secret: token.secretDigest(), FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
 		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
 	}
 	if err := p.opts.State.CreateRefreshToken(ctx, rec); err != nil {
 		return err
 	}
-	s.refresh, s.family = token, family
+	s.refresh, s.family = token.String(), family
 	return nil
 }
 
@@ -235,17 +235,21 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if err != nil {
 		return err
 	}
-	presented := ar.GetRequestForm().Get("refresh_token")
-	if presented == "" {
+	raw := ar.GetRequestForm().Get("refresh_token")
+	if raw == "" {
 		return invalidRequest("The refresh_token parameter is missing.")
 	}
-	next, nextID, err := newRefreshToken()
+	presented, ok := parseRefreshToken(raw)
+	if !ok {
+		return errInvalidGrant.withCause(errors.New("not a refresh token"))
+	}
+	next, err := presented.next()
 	if err != nil {
 		return err
 	}
 	now := g.p.now()
-	old, err := g.p.opts.State.RotateRefreshToken(ctx, refreshTokenID(presented), storage.RefreshToken{
-		ID: nextID, ClientID: c.c.ClientID, IssuedAt: now, ExpiresAt: now.Add(g.p.refreshTTL(c.c)),
+	old, err := g.p.opts.State.RotateRefreshToken(ctx, presented.id(), presented.secretDigest(), storage.RefreshToken{
+		Secret: next.secretDigest(), ClientID: c.c.ClientID, IssuedAt: now, ExpiresAt: now.Add(g.p.refreshTTL(c.c)),
 	})
 	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRefreshReused) {
 		return errInvalidGrant.withCause(err)
@@ -257,9 +261,9 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 		err = storage.ErrNotFound
 	}
 	if err != nil {
-		// The rotation already happened: kill the new token too, since it
-		// will never be handed out.
-		_ = g.p.opts.State.RevokeRefreshToken(ctx, nextID)
+		// The rotation already happened: end the grant, since its new
+		// token will never be handed out.
+		_ = g.p.opts.State.RevokeRefreshToken(ctx, next.id())
 		if errors.Is(err, storage.ErrNotFound) {
 			return errInvalidGrant.withCause(errors.New("user gone or disabled"))
 		}
@@ -280,7 +284,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 		return err
 	}
 	s.user = &user
-	s.refresh, s.family = next, old.FamilyID
+	s.refresh, s.family = next.String(), old.FamilyID
 	grant(ar, s, scopes)
 	return nil
 }

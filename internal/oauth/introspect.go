@@ -106,7 +106,11 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 	if err != nil {
 		return inactive, err
 	}
-	rec, err := p.opts.State.GetRefreshToken(ctx, refreshTokenID(token))
+	rt, ok := parseRefreshToken(token)
+	if !ok {
+		return inactive, nil
+	}
+	rec, err := p.opts.State.GetRefreshToken(ctx, rt.id(), rt.secretDigest())
 	if errors.Is(err, storage.ErrNotFound) {
 		return inactive, nil
 	} else if err != nil {

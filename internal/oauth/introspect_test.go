@@ -130,11 +130,11 @@ func (unavailableState) IsRevoked(context.Context, storage.TokenRef) (bool, int6
 	return false, 0, fmt.Errorf("dial: %w", storage.ErrUnavailable)
 }
 
-func (unavailableState) GetRefreshToken(context.Context, string) (storage.RefreshToken, error) {
+func (unavailableState) GetRefreshToken(context.Context, string, string) (storage.RefreshToken, error) {
 	return storage.RefreshToken{}, fmt.Errorf("dial: %w", storage.ErrUnavailable)
 }
 
-func (unavailableState) RotateRefreshToken(context.Context, string, storage.RefreshToken) (storage.RefreshToken, error) {
+func (unavailableState) RotateRefreshToken(context.Context, string, string, storage.RefreshToken) (storage.RefreshToken, error) {
 	return storage.RefreshToken{}, fmt.Errorf("dial: %w", storage.ErrUnavailable)
 }
 
@@ -191,10 +191,10 @@ func (s *switchableState) IsRevoked(ctx context.Context, r storage.TokenRef) (bo
 	return s.state().IsRevoked(ctx, r)
 }
 
-func (s *switchableState) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
-	return s.state().GetRefreshToken(ctx, id)
+func (s *switchableState) GetRefreshToken(ctx context.Context, id, secret string) (storage.RefreshToken, error) {
+	return s.state().GetRefreshToken(ctx, id, secret)
 }
 
-func (s *switchableState) RotateRefreshToken(ctx context.Context, id string, next storage.RefreshToken) (storage.RefreshToken, error) {
-	return s.state().RotateRefreshToken(ctx, id, next)
+func (s *switchableState) RotateRefreshToken(ctx context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
+	return s.state().RotateRefreshToken(ctx, id, secret, next)
 }

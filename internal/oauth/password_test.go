@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -136,14 +137,21 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		other := e.Client("other", owner.ID, []string{"users-read"})
 		r := e.Post(oauth.PathToken, &other, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
 		require.Equal(t, "invalid_grant", r.Str("error"))
+		// Nor do tokens we never issued.
+		for _, bogus := range []string{"ghr_", "ghr_" + strings.Repeat("A", 64), fourth.Str("refresh_token") + "A", "x" + fourth.Str("refresh_token")} {
+			r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {bogus}})
+			require.Equal(t, "invalid_grant", r.Str("error"), bogus)
+		}
+		require.Equal(t, http.StatusOK, userinfo(e, fourth.Str("access_token")).Status)
 
 		// Reusing a rotated token revokes the whole family, including the
-		// newest token.
+		// newest token and the access tokens issued with it.
 		r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.Str("refresh_token")}})
 		require.Equal(t, http.StatusBadRequest, r.Status)
 		require.Equal(t, "invalid_grant", r.Str("error"))
 		r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
 		require.Equal(t, "invalid_grant", r.Str("error"))
+		require.Equal(t, http.StatusUnauthorized, userinfo(e, fourth.Str("access_token")).Status)
 	})
 }
 

@@ -3,7 +3,6 @@ package oauth
 import (
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -36,9 +35,9 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, invalidRequest("The token parameter is missing."))
 		return
 	}
-	if strings.HasPrefix(token, refreshTokenPrefix) {
-		id := refreshTokenID(token)
-		rec, err := p.opts.State.GetRefreshToken(ctx, id)
+	if rt, ok := parseRefreshToken(token); ok {
+		id := rt.id()
+		rec, err := p.opts.State.GetRefreshToken(ctx, id, rt.secretDigest())
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
 		case err != nil:

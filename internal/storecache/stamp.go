@@ -33,6 +33,11 @@ type stampRead struct {
 
 // get returns a stamp read that started after get was called.
 func (r *stampReader) get(ctx context.Context) (int64, error) {
+	// A caller that has already gone gets nothing, deterministically: the
+	// select below would otherwise pick at random when the read has landed.
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	r.mu.Lock()
 	f := r.pending
 	if f == nil {

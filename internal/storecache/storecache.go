@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -35,8 +37,9 @@ const maxEntries = 50_000
 // Store is a caching storage.Store.
 type Store struct {
 	storage.Store
-	stamps Stamps
-	reader stampReader
+	stamps   Stamps
+	reader   stampReader
+	retrying atomic.Bool // a failed stamp raise is being retried
 
 	mu      sync.Mutex
 	entries map[key]entry
@@ -65,7 +68,8 @@ type ctxKey struct{}
 // Begin reads the change stamp and returns a context under which reads may
 // be served from the cache. Without it every read goes to the store. An
 // error wraps storage.ErrUnavailable: the caller cannot tell whether its
-// cache is current and must fail closed.
+// cache is current and must fail closed. (If ctx ends first, the error
+// is ctx's.)
 func (s *Store) Begin(ctx context.Context) (context.Context, error) {
 	stamp, err := s.reader.get(ctx)
 	if err != nil {
@@ -150,17 +154,49 @@ func cloneUser(u storage.User) storage.User {
 	return u
 }
 
-// changed raises the stamp after a successful change. If the stamp cannot
-// be raised the change stands but the caller gets an error, so that it
-// does not acknowledge a change other nodes may not see yet.
+// bumpTimeout bounds raising the stamp after a change.
+const bumpTimeout = 5 * time.Second
+
+// changed raises the stamp after a successful change. The change is
+// committed by then, so the stamp is raised even if the caller has hung up.
+// If it cannot be raised the change stands but the caller gets an error,
+// so that it does not acknowledge a change other nodes may not see yet;
+// this node forgets what it cached, and keeps trying in the background,
+// since until the stamp moves other nodes may serve the old state.
 func (s *Store) changed(ctx context.Context, err error) error {
 	if err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), bumpTimeout)
+	defer cancel()
 	if _, err := s.stamps.BumpChangeStamp(ctx); err != nil {
+		s.mu.Lock()
+		clear(s.entries)
+		s.mu.Unlock()
+		s.retryBump()
 		return fmt.Errorf("change saved, but caches on other nodes may serve the old state for now: %w", err)
 	}
 	return nil
+}
+
+// retryBump raises the stamp once token state answers again; one retry
+// loop at a time.
+func (s *Store) retryBump() {
+	if !s.retrying.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer s.retrying.Store(false)
+		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+			time.Sleep(wait)
+			ctx, cancel := context.WithTimeout(context.Background(), bumpTimeout)
+			_, err := s.stamps.BumpChangeStamp(ctx)
+			cancel()
+			if err == nil {
+				return
+			}
+		}
+	}()
 }
 
 func changed1[T any](s *Store, ctx context.Context, v T, err error) (T, error) {

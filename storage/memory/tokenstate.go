@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"slices"
 	"sync"
@@ -16,22 +17,17 @@ type TokenState struct {
 	mu  sync.Mutex
 	now func() time.Time
 
-	revoked  map[string]time.Time // jti → expiry
-	before   map[string]mark      // "u:"+id / "c:"+id → revoked-before mark
-	refresh  map[string]tsRecord  // token id → record
-	families map[string]time.Time // revoked family → expiry
-	once     map[string]time.Time // MarkOnce key → expiry
-	windows  map[string]tsWindow  // rate-limit key → window
+	revoked  map[string]time.Time            // jti → expiry
+	before   map[string]mark                 // "u:"+id / "c:"+id → revoked-before mark
+	refresh  map[string]storage.RefreshToken // handle digest → record
+	families map[string]time.Time            // revoked family → expiry
+	once     map[string]time.Time            // MarkOnce key → expiry
+	windows  map[string]tsWindow             // rate-limit key → window
 	ops      int
 	stamp    int64
 }
 
 type mark struct{ at, until time.Time }
-
-type tsRecord struct {
-	rec  storage.RefreshToken
-	used bool
-}
 
 type tsWindow struct {
 	count int
@@ -46,7 +42,7 @@ func NewTokenState(now func() time.Time) *TokenState {
 		now = time.Now
 	}
 	return &TokenState{
-		now: now, revoked: map[string]time.Time{}, before: map[string]mark{}, refresh: map[string]tsRecord{},
+		now: now, revoked: map[string]time.Time{}, before: map[string]mark{}, refresh: map[string]storage.RefreshToken{},
 		families: map[string]time.Time{}, once: map[string]time.Time{}, windows: map[string]tsWindow{},
 	}
 }
@@ -67,8 +63,13 @@ func (s *TokenState) sweep(now time.Time) {
 		}
 	}
 	for k, r := range s.refresh {
-		if !now.Before(r.rec.ExpiresAt) {
+		if !now.Before(r.ExpiresAt) {
 			delete(s.refresh, k)
+		}
+	}
+	for k, exp := range s.families {
+		if !now.Before(exp) {
+			delete(s.families, k)
 		}
 	}
 	for k, exp := range s.once {
@@ -134,19 +135,19 @@ func (s *TokenState) IsRevoked(_ context.Context, t storage.TokenRef) (bool, int
 	return s.revokedBy(now, subjectKey(storage.SubjectClient, t.ClientID), t.IssuedAt), s.stamp, nil
 }
 
-// live returns the record id if it is usable: present, unexpired, not
-// rotated, its family not revoked, no mark on its user or client covering
-// it. Callers hold the lock.
-func (s *TokenState) live(now time.Time, id string) (tsRecord, bool) {
+// live returns the record id if it is usable: present, unexpired, its
+// family not revoked, no mark on its user or client covering it. Callers
+// hold the lock.
+func (s *TokenState) live(now time.Time, id string) (storage.RefreshToken, bool) {
 	r, ok := s.refresh[id]
-	if !ok || !now.Before(r.rec.ExpiresAt) {
+	if !ok || !now.Before(r.ExpiresAt) {
 		return r, false
 	}
-	if exp, ok := s.families[r.rec.FamilyID]; ok && now.Before(exp) {
+	if exp, ok := s.families[r.FamilyID]; ok && now.Before(exp) {
 		return r, false
 	}
-	if s.revokedBy(now, subjectKey(storage.SubjectUser, r.rec.UserID), r.rec.IssuedAt) ||
-		s.revokedBy(now, subjectKey(storage.SubjectClient, r.rec.ClientID), r.rec.IssuedAt) {
+	if s.revokedBy(now, subjectKey(storage.SubjectUser, r.UserID), r.IssuedAt) ||
+		s.revokedBy(now, subjectKey(storage.SubjectClient, r.ClientID), r.IssuedAt) {
 		return r, false
 	}
 	return r, true
@@ -157,63 +158,68 @@ func copyRefresh(r storage.RefreshToken) storage.RefreshToken {
 	return r
 }
 
+func sameSecret(a, b string) bool { return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+
 // CreateRefreshToken implements storage.TokenState.
 func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshToken) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
-	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.rec.ExpiresAt) {
+	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.ExpiresAt) {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
-	s.refresh[rec.ID] = tsRecord{rec: copyRefresh(rec)}
+	s.refresh[rec.ID] = copyRefresh(rec)
 	return nil
 }
 
 // GetRefreshToken implements storage.TokenState.
-func (s *TokenState) GetRefreshToken(_ context.Context, id string) (storage.RefreshToken, error) {
+func (s *TokenState) GetRefreshToken(_ context.Context, id, secret string) (storage.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r, ok := s.live(s.now(), id)
-	if !ok || r.used {
+	if !ok || !sameSecret(r.Secret, secret) {
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 	}
-	return copyRefresh(r.rec), nil
+	return copyRefresh(r), nil
 }
 
 // RotateRefreshToken implements storage.TokenState.
-func (s *TokenState) RotateRefreshToken(_ context.Context, oldID string, next storage.RefreshToken) (storage.RefreshToken, error) {
+func (s *TokenState) RotateRefreshToken(_ context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	r, ok := s.live(now, oldID)
-	if !ok || r.rec.ClientID != next.ClientID {
+	r, ok := s.live(now, id)
+	if !ok || r.ClientID != next.ClientID {
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 	}
-	if r.used {
-		s.families[r.rec.FamilyID] = r.rec.ExpiresAt.Add(maxFamilyLifetime)
+	if !sameSecret(r.Secret, secret) {
+		s.revokeFamily(id, r)
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
 	}
-	if _, taken := s.refresh[next.ID]; taken {
-		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
-	}
-	r.used = true
-	s.refresh[oldID] = r
-	next.FamilyID, next.UserID, next.Scopes = r.rec.FamilyID, r.rec.UserID, slices.Clone(r.rec.Scopes)
-	s.refresh[next.ID] = tsRecord{rec: copyRefresh(next)}
-	return copyRefresh(r.rec), nil
+	rotated := r
+	rotated.Secret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, next.IssuedAt, next.ExpiresAt
+	s.refresh[id] = rotated
+	return copyRefresh(r), nil
 }
 
-// maxFamilyLifetime bounds how long a family revocation is kept: its
-// members' expiry, pushed out by later rotations, never beyond this.
+// maxFamilyLifetime bounds how long a family revocation is kept: past
+// the record's expiry, for the access tokens issued with it.
 const maxFamilyLifetime = 400 * 24 * time.Hour
+
+// revokeFamily kills record id and the access tokens of its family;
+// callers hold the lock.
+func (s *TokenState) revokeFamily(id string, r storage.RefreshToken) {
+	s.families[r.FamilyID] = r.ExpiresAt.Add(maxFamilyLifetime)
+	delete(s.refresh, id)
+}
 
 // RevokeRefreshToken implements storage.TokenState.
 func (s *TokenState) RevokeRefreshToken(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.refresh[id]; ok {
-		s.families[r.rec.FamilyID] = r.rec.ExpiresAt.Add(maxFamilyLifetime)
+		s.revokeFamily(id, r)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,6 +11,13 @@ import (
 
 // maxBatch bounds the commands sent in one pipeline.
 const maxBatch = 256
+
+// maxWaiting bounds the calls waiting for the next pipeline. When Redis
+// stalls, requests fail fast beyond it instead of queueing behind ones
+// that will time out anyway.
+const maxWaiting = 16 * maxBatch
+
+var errTooManyWaiting = errors.New("too many reads waiting for Redis")
 
 // batchTimeout bounds one pipeline: it serves many requests, so it runs on
 // no single request's context.
@@ -30,6 +38,7 @@ type reads struct {
 }
 
 type readCall struct {
+	ctx  context.Context
 	keys []string
 	vals []any
 	err  error
@@ -37,8 +46,15 @@ type readCall struct {
 }
 
 func (r *reads) mget(ctx context.Context, keys []string) ([]any, error) {
-	c := &readCall{keys: keys, done: make(chan struct{})}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c := &readCall{ctx: ctx, keys: keys, done: make(chan struct{})}
 	r.mu.Lock()
+	if len(r.pending) >= maxWaiting {
+		r.mu.Unlock()
+		return nil, errTooManyWaiting
+	}
 	r.pending = append(r.pending, c)
 	if !r.inAir {
 		r.launch()
@@ -52,12 +68,20 @@ func (r *reads) mget(ctx context.Context, keys []string) ([]any, error) {
 	}
 }
 
-// launch sends up to maxBatch pending calls. Callers hold mu.
+// launch sends up to maxBatch pending calls, dropping those whose caller
+// has given up. Callers hold mu.
 func (r *reads) launch() {
-	n := min(len(r.pending), maxBatch)
-	batch := make([]*readCall, n)
-	copy(batch, r.pending)
+	batch := make([]*readCall, 0, min(len(r.pending), maxBatch))
+	n := 0
+	for ; n < len(r.pending) && len(batch) < maxBatch; n++ {
+		if c := r.pending[n]; c.ctx.Err() == nil {
+			batch = append(batch, c)
+		}
+	}
 	r.pending = append(r.pending[:0], r.pending[n:]...)
+	if len(batch) == 0 {
+		return // everything pending was given up
+	}
 	r.inAir = true
 	go func() {
 		r.send(batch)

@@ -138,11 +138,9 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	if err != nil {
 		return false, 0, unavailable("is revoked", err)
 	}
-	var stamp int64
-	if v, ok := vals[0].(string); ok {
-		if stamp, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return false, 0, unavailable("is revoked", fmt.Errorf("change stamp %q: %w", v, err))
-		}
+	stamp, err := s.stamp(ctx, vals[0])
+	if err != nil {
+		return false, 0, unavailable("is revoked", err)
 	}
 	if vals[1] != nil || (t.FamilyID != "" && vals[len(vals)-1] != nil) {
 		return true, stamp, nil
@@ -154,7 +152,12 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	}
 	for _, v := range marks {
 		if str, ok := v.(string); ok {
-			if mark, err := strconv.ParseInt(str, 10, 64); err == nil && iat <= mark {
+			mark, err := strconv.ParseInt(str, 10, 64)
+			if err != nil {
+				// Unreadable state decides nothing in the token's favour.
+				return false, 0, unavailable("is revoked", fmt.Errorf("revoked-before mark %q: %w", str, err))
+			}
+			if iat <= mark {
 				return true, stamp, nil
 			}
 		}
@@ -197,28 +200,68 @@ func (s *TokenState) Allow(ctx context.Context, key string, limit int, window ti
 	return true, 0, nil
 }
 
+// The stamp follows Redis's clock in microseconds: a missing one starts
+// there, and a raise sets it to the clock or one more than before,
+// whichever is larger. Caches keep the newest entry they saw and trust
+// only an exact stamp match, so a stamp that restarted lower after Redis
+// lost it (a restart without persistence, a flush, an eviction, an AOF
+// missing its last second) could climb back to a value a node cached
+// under and serve it state from before the loss. Following the clock, it
+// comes back above every value it had (changes come far less often than
+// once a microsecond); after a partial loss, at the latest with the next
+// change.
+const luaNow = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+`
+
+var initStampScript = goredis.NewScript(luaNow + `
+redis.call('SET', KEYS[1], string.format('%.0f', now), 'NX')
+return redis.call('GET', KEYS[1])`)
+
+var bumpStampScript = goredis.NewScript(luaNow + `
+local n = math.max(tonumber(redis.call('GET', KEYS[1]) or '0') + 1, now)
+redis.call('SET', KEYS[1], string.format('%.0f', n))
+return string.format('%.0f', n)`)
+
+// stamp parses the stamp an MGET returned, initialising a missing one.
+func (s *TokenState) stamp(ctx context.Context, v any) (int64, error) {
+	str, ok := v.(string)
+	if !ok {
+		var err error
+		if str, err = initStampScript.Run(ctx, s.rdb, []string{s.prefix + "stamp"}).Text(); err != nil {
+			return 0, err
+		}
+	}
+	n, err := strconv.ParseInt(str, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("change stamp %q: %w", str, err)
+	}
+	return n, nil
+}
+
 // ChangeStamp implements storage.TokenState.
 func (s *TokenState) ChangeStamp(ctx context.Context) (int64, error) {
 	vals, err := s.reads.mget(ctx, []string{s.prefix + "stamp"})
 	if err != nil {
 		return 0, unavailable("change stamp", err)
 	}
-	v, ok := vals[0].(string)
-	if !ok {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
+	n, err := s.stamp(ctx, vals[0])
 	if err != nil {
-		return 0, unavailable("change stamp", fmt.Errorf("%q: %w", v, err))
+		return 0, unavailable("change stamp", err)
 	}
 	return n, nil
 }
 
 // BumpChangeStamp implements storage.TokenState.
 func (s *TokenState) BumpChangeStamp(ctx context.Context) (int64, error) {
-	n, err := s.rdb.Incr(ctx, s.prefix+"stamp").Result()
+	v, err := bumpStampScript.Run(ctx, s.rdb, []string{s.prefix + "stamp"}).Text()
 	if err != nil {
 		return 0, unavailable("bump change stamp", err)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, unavailable("bump change stamp", fmt.Errorf("%q: %w", v, err))
 	}
 	return n, nil
 }

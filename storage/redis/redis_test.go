@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"testing"
 	"time"
 
@@ -28,9 +29,7 @@ func open(t testing.TB) (*redis.TokenState, string) {
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		s.Close()
-		opts, _ := goredis.ParseURL(url)
-		c := goredis.NewClient(opts)
-		defer c.Close()
+		c := direct(t)
 		ctx := context.Background()
 		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
 		for iter.Next(ctx) {
@@ -38,6 +37,16 @@ func open(t testing.TB) (*redis.TokenState, string) {
 		}
 	})
 	return s, prefix
+}
+
+// direct is a plain client of the test Redis, for looking behind the
+// TokenState; closed when the test ends.
+func direct(t testing.TB) *goredis.Client {
+	opts, err := goredis.ParseURL(testenv.RedisURL(t))
+	require.NoError(t, err)
+	c := goredis.NewClient(opts)
+	t.Cleanup(func() { c.Close() })
+	return c
 }
 
 func TestTokenStateConformance(t *testing.T) {
@@ -62,9 +71,9 @@ func TestUnavailable(t *testing.T) {
 	start := time.Now()
 	_, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
-	_, err = s.GetRefreshToken(ctx, "x")
+	_, err = s.GetRefreshToken(ctx, "x", "s")
 	require.ErrorIs(t, err, storage.ErrUnavailable)
-	_, err = s.RotateRefreshToken(ctx, "x", storage.RefreshToken{ID: "y", ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
+	_, err = s.RotateRefreshToken(ctx, "x", "s", storage.RefreshToken{Secret: "t", ClientID: "c", ExpiresAt: time.Now().Add(time.Hour)})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.CreateRefreshToken(ctx, storage.RefreshToken{ID: "z", ExpiresAt: time.Now().Add(time.Hour)}), storage.ErrUnavailable)
 	require.ErrorIs(t, s.RevokeToken(ctx, "j", time.Now().Add(time.Hour)), storage.ErrUnavailable)
@@ -87,15 +96,13 @@ func TestMemoryPerEntry(t *testing.T) {
 	now := time.Now()
 	jti := "Q2hhbmdlIG1lIGluIGEgd2Vl" // 22 characters, as the server issues
 	require.NoError(t, s.RevokeToken(ctx, jti, now.Add(15*time.Minute)))
-	id := "3q2-7wAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+	id := "3q2-7wAAAAAAAAAAAAAAAA" // digests of the handle and secret: 22 characters each
 	require.NoError(t, s.CreateRefreshToken(ctx, storage.RefreshToken{
-		ID: id, FamilyID: "Zm9vYmFyYmF6cXV4cXV1eA", ClientID: "reports-app", UserID: "0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f",
-		Scopes: []string{"users-read", "groups-read"}, IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
+		ID: id, Secret: "c2VjcmV0IGRpZ2VzdCAxMj", FamilyID: "Zm9vYmFyYmF6cXV4cXV1eA", ClientID: "reports-app",
+		UserID: "0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f", Scopes: []string{"users-read", "groups-read"},
+		IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
 	}))
-	url := testenv.RedisURL(t)
-	opts, _ := goredis.ParseURL(url)
-	c := goredis.NewClient(opts)
-	defer c.Close()
+	c := direct(t)
 	revocation, err := c.MemoryUsage(ctx, prefix+"r:"+jti).Result()
 	require.NoError(t, err)
 	refresh, err := c.MemoryUsage(ctx, prefix+"t:"+id).Result()
@@ -103,6 +110,26 @@ func TestMemoryPerEntry(t *testing.T) {
 	t.Logf("Redis memory: revoked access token %d bytes, refresh token %d bytes (prefix %d bytes)", revocation, refresh, len(prefix))
 	require.Less(t, revocation, int64(150))
 	require.Less(t, refresh, int64(400))
+}
+
+// A grant costs one record however often it is refreshed: rotation
+// rewrites it in place instead of leaving the spent tokens behind.
+func TestRotationKeepsOneRecordPerGrant(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	now := time.Now()
+	rec := storage.RefreshToken{ID: "grant", Secret: "s0", FamilyID: "fam", ClientID: "app", UserID: "u",
+		Scopes: []string{"users-read"}, IssuedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, s.CreateRefreshToken(ctx, rec))
+	for i := range 50 {
+		_, err := s.RotateRefreshToken(ctx, "grant", fmt.Sprintf("s%d", i), storage.RefreshToken{
+			Secret: fmt.Sprintf("s%d", i+1), ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+		require.NoError(t, err)
+	}
+	c := direct(t)
+	keys, err := c.Keys(ctx, prefix+"*").Result()
+	require.NoError(t, err)
+	require.ElementsMatch(t, []string{prefix + "t:grant"}, keys)
 }
 
 func BenchmarkIsRevoked(b *testing.B) {
@@ -133,4 +160,51 @@ func BenchmarkIsRevokedParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// A stamp Redis lost (restart without persistence, flush, eviction) comes
+// back above every value it had: caches keyed by stamp never mistake
+// state from before the loss for current.
+func TestChangeStampNeverComesBackLower(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	c := direct(t)
+	for _, read := range []func() (int64, error){
+		func() (int64, error) { return s.ChangeStamp(ctx) },
+		func() (int64, error) { return s.BumpChangeStamp(ctx) },
+		func() (int64, error) {
+			_, stamp, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
+			return stamp, err
+		},
+	} {
+		var last int64
+		for range 3 {
+			n, err := s.BumpChangeStamp(ctx)
+			require.NoError(t, err)
+			last = n
+		}
+		require.NoError(t, c.Del(ctx, prefix+"stamp").Err())
+		got, err := read()
+		require.NoError(t, err)
+		require.Greater(t, got, last)
+	}
+
+	// A partial loss (an AOF missing its last second) puts back an older
+	// value; the next raise goes above everything seen before it.
+	seen, err := s.BumpChangeStamp(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.Set(ctx, prefix+"stamp", seen-5, 0).Err())
+	got, err := s.BumpChangeStamp(ctx)
+	require.NoError(t, err)
+	require.Greater(t, got, seen)
+}
+
+// A revoked-before mark that cannot be read fails the check closed.
+func TestUnreadableMarkFailsClosed(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	c := direct(t)
+	require.NoError(t, c.Set(ctx, prefix+"b:u:u1", "not a time", time.Minute).Err())
+	_, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", UserID: "u1", IssuedAt: time.Now()})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
 }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,18 +14,15 @@ import (
 )
 
 // A refresh record is one compact string, fields separated by US (0x1f):
-// used flag, family, client_id, user id, iat (ms), exp (ms), scopes. A
-// string costs far less Redis memory than a hash of the same fields.
+// family, client_id, user id, iat (ms), exp (ms), secret digest, scopes.
+// A string costs far less Redis memory than a hash of the same fields.
+// There is one per live grant: rotation rewrites it in place.
 const sep = "\x1f"
 
-func encodeRecord(used bool, r storage.RefreshToken) string {
-	flag := "0"
-	if used {
-		flag = "1"
-	}
-	return strings.Join([]string{flag, r.FamilyID, r.ClientID, r.UserID,
+func encodeRecord(r storage.RefreshToken) string {
+	return strings.Join([]string{r.FamilyID, r.ClientID, r.UserID,
 		strconv.FormatInt(r.IssuedAt.UnixMilli(), 10), strconv.FormatInt(r.ExpiresAt.UnixMilli(), 10),
-		strings.Join(r.Scopes, " ")}, sep)
+		r.Secret, strings.Join(r.Scopes, " ")}, sep)
 }
 
 func decodeRecord(id, v string) (storage.RefreshToken, error) {
@@ -32,13 +30,13 @@ func decodeRecord(id, v string) (storage.RefreshToken, error) {
 	if len(f) != 7 {
 		return storage.RefreshToken{}, fmt.Errorf("corrupt refresh record")
 	}
-	iat, err1 := strconv.ParseInt(f[4], 10, 64)
-	exp, err2 := strconv.ParseInt(f[5], 10, 64)
+	iat, err1 := strconv.ParseInt(f[3], 10, 64)
+	exp, err2 := strconv.ParseInt(f[4], 10, 64)
 	if err1 != nil || err2 != nil {
 		return storage.RefreshToken{}, fmt.Errorf("corrupt refresh record")
 	}
-	r := storage.RefreshToken{ID: id, FamilyID: f[1], ClientID: f[2], UserID: f[3],
-		IssuedAt: time.UnixMilli(iat), ExpiresAt: time.UnixMilli(exp), Scopes: []string{}}
+	r := storage.RefreshToken{ID: id, FamilyID: f[0], ClientID: f[1], UserID: f[2],
+		IssuedAt: time.UnixMilli(iat), ExpiresAt: time.UnixMilli(exp), Secret: f[5], Scopes: []string{}}
 	if f[6] != "" {
 		r.Scopes = strings.Split(f[6], " ")
 	}
@@ -49,7 +47,7 @@ func decodeRecord(id, v string) (storage.RefreshToken, error) {
 // revoked, or a "revoked before" mark on its user or client covers it.
 const luaRecord = `
 local function parse(v)
-  return string.match(v, '^(%d)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31(.*)$')
+  return string.match(v, '^([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31([^\31]*)\31(.*)$')
 end
 local function dead(p, fam, client, user, iat)
   if redis.call('EXISTS', p .. 'f:' .. fam) == 1 then return true end
@@ -59,50 +57,51 @@ local function dead(p, fam, client, user, iat)
   if m and tonumber(iat) <= tonumber(m) then return true end
   return false
 end
-local function revokeFamily(p, fam, iat, exp)
+local function revokeFamily(p, key, fam, iat, exp)
   local ttl = math.max(tonumber(exp) - tonumber(iat), 1000)
   redis.call('SET', p .. 'f:' .. fam, '1', 'PX', ttl)
+  redis.call('DEL', key)
 end
 `
 
-// getScript returns a live, unused record or false.
+// getScript returns a live record or false; the caller compares secrets.
 var getScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return false end
-local used, fam, client, user, iat = parse(v)
-if not used or used == '1' or dead(ARGV[1], fam, client, user, iat) then return false end
+local fam, client, user, iat = parse(v)
+if not fam or dead(ARGV[1], fam, client, user, iat) then return false end
 return v`)
 
-// rotateScript consumes KEYS[1] and creates KEYS[2] in the same family.
+// rotateScript replaces the secret of KEYS[1] if ARGV[5] is the current
+// one, and revokes the family if it is not. The comparison need not be
+// constant-time: only holders of the family's tokens know the handle, and
+// their first wrong secret ends the family, so there is nothing to time.
 var rotateScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 'missing' end
-local used, fam, client, user, iat, exp, scopes = parse(v)
-if not used or client ~= ARGV[2] or dead(ARGV[1], fam, client, user, iat) then return 'missing' end
-if used == '1' then
-  revokeFamily(ARGV[1], fam, iat, exp)
+local fam, client, user, iat, exp, secret, scopes = parse(v)
+if not fam or client ~= ARGV[2] or dead(ARGV[1], fam, client, user, iat) then return 'missing' end
+if secret ~= ARGV[5] then
+  revokeFamily(ARGV[1], KEYS[1], fam, iat, exp)
   return 'reused'
 end
-if redis.call('EXISTS', KEYS[2]) == 1 then return 'exists' end
-redis.call('SET', KEYS[1], '1' .. string.sub(v, 2), 'KEEPTTL')
-local nv = '0\31' .. fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. scopes
-redis.call('SET', KEYS[2], nv, 'PXAT', ARGV[4])
+redis.call('SET', KEYS[1], fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. ARGV[6] .. '\31' .. scopes, 'PXAT', ARGV[4])
 return v`)
 
 // revokeScript revokes the family of a record.
 var revokeScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
-local used, fam, client, user, iat, exp = parse(v)
-if not used then return 0 end
-revokeFamily(ARGV[1], fam, iat, exp)
+local fam, client, user, iat, exp = parse(v)
+if not fam then return 0 end
+revokeFamily(ARGV[1], KEYS[1], fam, iat, exp)
 return 1`)
 
 func (s *TokenState) recordKey(id string) string { return s.prefix + "t:" + id }
 
 // CreateRefreshToken implements storage.TokenState.
 func (s *TokenState) CreateRefreshToken(ctx context.Context, rec storage.RefreshToken) error {
-	ok, err := s.rdb.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(false, rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt}).Result()
+	ok, err := s.rdb.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt}).Result()
 	if isNil(err) || (err == nil && ok != "OK") {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
@@ -113,7 +112,7 @@ func (s *TokenState) CreateRefreshToken(ctx context.Context, rec storage.Refresh
 }
 
 // GetRefreshToken implements storage.TokenState.
-func (s *TokenState) GetRefreshToken(ctx context.Context, id string) (storage.RefreshToken, error) {
+func (s *TokenState) GetRefreshToken(ctx context.Context, id, secret string) (storage.RefreshToken, error) {
 	v, err := getScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix).Text()
 	if isNil(err) {
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
@@ -121,13 +120,20 @@ func (s *TokenState) GetRefreshToken(ctx context.Context, id string) (storage.Re
 	if err != nil {
 		return storage.RefreshToken{}, unavailable("get refresh token", err)
 	}
-	return decodeRecord(id, v)
+	rec, err := decodeRecord(id, v)
+	if err != nil {
+		return storage.RefreshToken{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(rec.Secret), []byte(secret)) != 1 {
+		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+	}
+	return rec, nil
 }
 
 // RotateRefreshToken implements storage.TokenState: one atomic script.
-func (s *TokenState) RotateRefreshToken(ctx context.Context, oldID string, next storage.RefreshToken) (storage.RefreshToken, error) {
-	v, err := rotateScript.Run(ctx, s.rdb, []string{s.recordKey(oldID), s.recordKey(next.ID)},
-		s.prefix, next.ClientID, next.IssuedAt.UnixMilli(), next.ExpiresAt.UnixMilli()).Text()
+func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
+	v, err := rotateScript.Run(ctx, s.rdb, []string{s.recordKey(id)},
+		s.prefix, next.ClientID, next.IssuedAt.UnixMilli(), next.ExpiresAt.UnixMilli(), secret, next.Secret).Text()
 	if err != nil {
 		return storage.RefreshToken{}, unavailable("rotate refresh token", err)
 	}
@@ -136,10 +142,8 @@ func (s *TokenState) RotateRefreshToken(ctx context.Context, oldID string, next 
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 	case "reused":
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
-	case "exists":
-		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
-	return decodeRecord(oldID, v)
+	return decodeRecord(id, v)
 }
 
 // RevokeRefreshToken implements storage.TokenState.

@@ -119,8 +119,13 @@ func testRevokeSubject(t *testing.T, h TokenStateHarness) {
 }
 
 func record(id, client, user string, iat time.Time, ttl time.Duration) storage.RefreshToken {
-	return storage.RefreshToken{ID: id, FamilyID: "fam-" + id, ClientID: client, UserID: user,
+	return storage.RefreshToken{ID: id, Secret: id + "-s0", FamilyID: "fam-" + id, ClientID: client, UserID: user,
 		Scopes: []string{"users-read", "groups-read"}, IssuedAt: iat, ExpiresAt: iat.Add(ttl)}
+}
+
+// rotation is what the token endpoint passes to RotateRefreshToken.
+func rotation(secret, client string, iat time.Time) storage.RefreshToken {
+	return storage.RefreshToken{Secret: secret, ClientID: client, IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}
 }
 
 func testRefreshLifecycle(t *testing.T, h TokenStateHarness) {
@@ -131,28 +136,36 @@ func testRefreshLifecycle(t *testing.T, h TokenStateHarness) {
 	require.NoError(t, s.CreateRefreshToken(ctx, rec))
 	require.ErrorIs(t, s.CreateRefreshToken(ctx, rec), storage.ErrAlreadyExists)
 
-	got, err := s.GetRefreshToken(ctx, "r1")
+	got, err := s.GetRefreshToken(ctx, "r1", "r1-s0")
 	require.NoError(t, err)
 	require.Equal(t, rec.FamilyID, got.FamilyID)
 	require.Equal(t, rec.Scopes, got.Scopes)
 	require.Equal(t, rec.UserID, got.UserID)
 	require.WithinDuration(t, rec.ExpiresAt, got.ExpiresAt, time.Millisecond)
-	_, err = s.GetRefreshToken(ctx, "nope")
+	_, err = s.GetRefreshToken(ctx, "nope", "r1-s0")
 	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.GetRefreshToken(ctx, "r1", "r1-s9")
+	require.ErrorIs(t, err, storage.ErrNotFound, "the handle without its current secret is no token")
 
 	// Another client can neither use nor burn the token.
-	_, err = s.RotateRefreshToken(ctx, "r1", storage.RefreshToken{ID: "r2", ClientID: "other", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err = s.RotateRefreshToken(ctx, "r1", "r1-s0", rotation("r1-s1", "other", now))
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.RotateRefreshToken(ctx, "r1", "r1-s9", rotation("r1-s1", "other", now))
 	require.ErrorIs(t, err, storage.ErrNotFound)
 
-	old, err := s.RotateRefreshToken(ctx, "r1", storage.RefreshToken{ID: "r2", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	later := now.Add(time.Second)
+	old, err := s.RotateRefreshToken(ctx, "r1", "r1-s0", rotation("r1-s1", "app", later))
 	require.NoError(t, err)
 	require.Equal(t, "r1", old.ID)
-	next, err := s.GetRefreshToken(ctx, "r2")
+	require.WithinDuration(t, now, old.IssuedAt, time.Millisecond, "the record as it was")
+	next, err := s.GetRefreshToken(ctx, "r1", "r1-s1")
 	require.NoError(t, err)
 	require.Equal(t, rec.FamilyID, next.FamilyID, "the family carries over")
 	require.Equal(t, rec.UserID, next.UserID)
 	require.Equal(t, rec.Scopes, next.Scopes)
-	_, err = s.GetRefreshToken(ctx, "r1")
+	require.WithinDuration(t, later, next.IssuedAt, time.Millisecond)
+	require.WithinDuration(t, later.Add(time.Hour), next.ExpiresAt, time.Millisecond, "rotation extends the grant")
+	_, err = s.GetRefreshToken(ctx, "r1", "r1-s0")
 	require.ErrorIs(t, err, storage.ErrNotFound, "a rotated token is no longer live")
 }
 
@@ -161,19 +174,23 @@ func testRefreshReuse(t *testing.T, h TokenStateHarness) {
 	s := h.New(t)
 	now := h.Now()
 	require.NoError(t, s.CreateRefreshToken(ctx, record("a", "app", "u1", now, time.Hour)))
-	_, err := s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "b", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err := s.RotateRefreshToken(ctx, "a", "a-s0", rotation("a-s1", "app", now))
 	require.NoError(t, err)
-	_, err = s.RotateRefreshToken(ctx, "b", storage.RefreshToken{ID: "c", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err = s.RotateRefreshToken(ctx, "a", "a-s1", rotation("a-s2", "app", now))
 	require.NoError(t, err)
 
-	_, err = s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "x", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	// The first token again, two rotations later: a reuse.
+	_, err = s.RotateRefreshToken(ctx, "a", "a-s0", rotation("a-x", "app", now))
 	require.ErrorIs(t, err, storage.ErrRefreshReused)
-	_, err = s.GetRefreshToken(ctx, "c")
+	_, err = s.GetRefreshToken(ctx, "a", "a-s2")
 	require.ErrorIs(t, err, storage.ErrNotFound, "the newest token of the family is dead too")
-	_, err = s.RotateRefreshToken(ctx, "c", storage.RefreshToken{ID: "y", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err = s.RotateRefreshToken(ctx, "a", "a-s2", rotation("a-y", "app", now))
 	require.Error(t, err)
-	_, err = s.GetRefreshToken(ctx, "x")
+	_, err = s.GetRefreshToken(ctx, "a", "a-x")
 	require.ErrorIs(t, err, storage.ErrNotFound, "nothing was created by the reuse")
+	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
+	require.NoError(t, err)
+	require.True(t, revoked, "the family's access tokens die with it")
 }
 
 func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
@@ -189,8 +206,7 @@ func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.RotateRefreshToken(ctx, "root", storage.RefreshToken{
-				ID: "next-" + string(rune('a'+i)), ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+			_, err := s.RotateRefreshToken(ctx, "root", "root-s0", rotation("next-"+string(rune('a'+i)), "app", now))
 			if err == nil {
 				mu.Lock()
 				wins++
@@ -209,11 +225,10 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	s := h.New(t)
 	now := h.Now().Truncate(time.Second)
 	require.NoError(t, s.CreateRefreshToken(ctx, record("a", "app", "u1", now, time.Hour)))
-	_, err := s.RotateRefreshToken(ctx, "a", storage.RefreshToken{ID: "b", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err := s.RotateRefreshToken(ctx, "a", "a-s0", rotation("a-s1", "app", now))
 	require.NoError(t, err)
-	// Revoking any member, even a rotated one, kills the family.
 	require.NoError(t, s.RevokeRefreshToken(ctx, "a"))
-	_, err = s.GetRefreshToken(ctx, "b")
+	_, err = s.GetRefreshToken(ctx, "a", "a-s1")
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown"))
 	// Access tokens issued with the family die with it; others live.
@@ -230,13 +245,13 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	require.NoError(t, s.CreateRefreshToken(ctx, record("later", "app", "u2", now.Add(2*time.Second), time.Hour)))
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u2", now.Add(time.Second), time.Hour))
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectClient, "app2", now.Add(time.Second), time.Hour))
-	for _, id := range []string{"u", "c"} {
-		_, err = s.GetRefreshToken(ctx, id)
+	for id, client := range map[string]string{"u": "app", "c": "app2"} {
+		_, err = s.GetRefreshToken(ctx, id, id+"-s0")
 		require.ErrorIs(t, err, storage.ErrNotFound, id)
-		_, err = s.RotateRefreshToken(ctx, id, storage.RefreshToken{ID: id + "-next", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+		_, err = s.RotateRefreshToken(ctx, id, id+"-s0", rotation(id+"-s1", client, now))
 		require.ErrorIs(t, err, storage.ErrNotFound, id)
 	}
-	_, err = s.GetRefreshToken(ctx, "later")
+	_, err = s.GetRefreshToken(ctx, "later", "later-s0")
 	require.NoError(t, err, "a token issued after the mark lives")
 }
 
@@ -245,12 +260,12 @@ func testRefreshExpiry(t *testing.T, h TokenStateHarness) {
 	s := h.New(t)
 	now := h.Now()
 	require.NoError(t, s.CreateRefreshToken(ctx, record("short", "app", "u1", now, short)))
-	_, err := s.GetRefreshToken(ctx, "short")
+	_, err := s.GetRefreshToken(ctx, "short", "short-s0")
 	require.NoError(t, err)
 	h.Advance(t, short+100*time.Millisecond)
-	_, err = s.GetRefreshToken(ctx, "short")
+	_, err = s.GetRefreshToken(ctx, "short", "short-s0")
 	require.ErrorIs(t, err, storage.ErrNotFound)
-	_, err = s.RotateRefreshToken(ctx, "short", storage.RefreshToken{ID: "n", ClientID: "app", IssuedAt: now, ExpiresAt: now.Add(time.Hour)})
+	_, err = s.RotateRefreshToken(ctx, "short", "short-s0", rotation("short-s1", "app", now))
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 

@@ -1,0 +1,92 @@
+package storecache
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/storage"
+	"github.com/gatehouse/gatehouse/storage/memory"
+)
+
+// flakyStamps is token state whose stamp raises fail while down is set.
+type flakyStamps struct {
+	*memory.TokenState
+	down atomic.Bool
+}
+
+func (f *flakyStamps) BumpChangeStamp(ctx context.Context) (int64, error) {
+	if f.down.Load() {
+		return 0, errors.New("dial: connection refused")
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return f.TokenState.BumpChangeStamp(ctx)
+}
+
+var system = storage.System("test")
+
+func newUser(t *testing.T, s *Store) storage.User {
+	u, err := s.CreateUser(context.Background(), system, storage.DefaultRealm,
+		storage.User{Username: "ada", Language: "en", Status: storage.StatusActive}, nil)
+	require.NoError(t, err)
+	return u
+}
+
+// A change is committed before the stamp is raised: a caller hanging up
+// in between must not leave other nodes on the old state.
+func TestChangeRaisesTheStampEvenIfTheCallerHangsUp(t *testing.T) {
+	stamps := &flakyStamps{TokenState: memory.NewTokenState(nil)}
+	s := New(memory.New(), stamps)
+	u := newUser(t, s)
+	before, err := stamps.ChangeStamp(context.Background())
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = s.UpdateUser(ctx, system, storage.DefaultRealm, u.ID, func(u *storage.User) error {
+		u.Status = storage.StatusDisabled
+		return nil
+	})
+	require.NoError(t, err)
+	after, err := stamps.ChangeStamp(context.Background())
+	require.NoError(t, err)
+	require.Greater(t, after, before)
+}
+
+// When the stamp cannot be raised, the change is not acknowledged, this
+// node stops serving what it cached, and the stamp is raised as soon as
+// token state answers again.
+func TestFailedStampRaiseIsRetried(t *testing.T) {
+	stamps := &flakyStamps{TokenState: memory.NewTokenState(nil)}
+	s := New(memory.New(), stamps)
+	u := newUser(t, s)
+	ctx, err := s.Begin(context.Background())
+	require.NoError(t, err)
+	got, err := s.GetUser(ctx, storage.DefaultRealm, u.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.StatusActive, got.Status)
+	before, err := stamps.ChangeStamp(context.Background())
+	require.NoError(t, err)
+
+	stamps.down.Store(true)
+	_, err = s.UpdateUser(context.Background(), system, storage.DefaultRealm, u.ID, func(u *storage.User) error {
+		u.Status = storage.StatusDisabled
+		return nil
+	})
+	require.Error(t, err, "a change other nodes may not see is not acknowledged")
+	got, err = s.GetUser(ctx, storage.DefaultRealm, u.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.StatusDisabled, got.Status, "this node no longer serves what it cached")
+
+	stamps.down.Store(false)
+	require.Eventually(t, func() bool {
+		now, err := stamps.ChangeStamp(context.Background())
+		return err == nil && now > before
+	}, 10*time.Second, 10*time.Millisecond)
+}
