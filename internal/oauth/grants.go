@@ -94,6 +94,27 @@ func (g *clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context,
 	return nil
 }
 
+// spentRefreshToken answers a refresh token that is not live: unknown,
+// expired, revoked, or an earlier secret of a live grant. The last is a
+// reuse, and the rotation tells it apart and ends the grant; it changes
+// nothing for a token of another client.
+func (p *Provider) spentRefreshToken(ctx context.Context, c storage.Client, id, secret string) error {
+	now := p.now()
+	_, err := p.opts.State.RotateRefreshToken(ctx, id, secret, storage.RefreshToken{
+		Secret: "spent", ClientID: c.ClientID, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
+	})
+	if err == nil {
+		// The secret turned current between the two reads, which only a
+		// concurrent writer of this very record could do: end the grant
+		// rather than guess.
+		err = p.opts.State.RevokeRefreshToken(ctx, id)
+	}
+	if err == nil || errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRefreshReused) {
+		return errInvalidGrant.withCause(errors.New("refresh token not live"))
+	}
+	return err
+}
+
 // passwordGrant issues a user a token: the user's resources ∩ the
 // client's allowed scopes ∩ requested, plus a refresh token when the
 // client may refresh.
@@ -243,30 +264,28 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if !ok {
 		return errInvalidGrant.withCause(errors.New("not a refresh token"))
 	}
-	next, err := presented.next()
-	if err != nil {
-		return err
-	}
-	now := g.p.now()
-	old, err := g.p.opts.State.RotateRefreshToken(ctx, presented.id(), presented.secretDigest(), storage.RefreshToken{
-		Secret: next.secretDigest(), ClientID: c.c.ClientID, IssuedAt: now, ExpiresAt: now.Add(g.p.refreshTTL(c.c)),
-	})
-	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRefreshReused) {
-		return errInvalidGrant.withCause(err)
+	// Everything that can refuse the request, or fail for a moment, is
+	// decided before the rotation: once it happens the presented token is
+	// spent, and a client whose retry presents it again is taken for a
+	// thief. So a bad scope or a database hiccup must leave it usable.
+	id, secret := presented.id(), presented.secretDigest()
+	old, err := g.p.opts.State.GetRefreshToken(ctx, id, secret)
+	if errors.Is(err, storage.ErrNotFound) {
+		return g.p.spentRefreshToken(ctx, c.c, id, secret)
 	} else if err != nil {
 		return err
+	}
+	if old.ClientID != c.c.ClientID {
+		return errInvalidGrant.withCause(errors.New("refresh token of another client"))
 	}
 	user, err := g.p.opts.Store.GetUser(ctx, g.p.opts.Realm, old.UserID)
 	if err == nil && user.Status != storage.StatusActive {
 		err = storage.ErrNotFound
 	}
-	if err != nil {
-		// The rotation already happened: end the grant, since its new
-		// token will never be handed out.
-		_ = g.p.opts.State.RevokeRefreshToken(ctx, next.id())
-		if errors.Is(err, storage.ErrNotFound) {
-			return errInvalidGrant.withCause(errors.New("user gone or disabled"))
-		}
+	if errors.Is(err, storage.ErrNotFound) {
+		_ = g.p.opts.State.RevokeRefreshToken(ctx, id)
+		return errInvalidGrant.withCause(errors.New("user gone or disabled"))
+	} else if err != nil {
 		return err
 	}
 	userRes, err := g.p.userResources(ctx, user.ID)
@@ -281,6 +300,20 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	}
 	scopes, err := grantScopes(intersect(old.Scopes, clientAllowed(c.c, userRes)), requested)
 	if err != nil {
+		return err
+	}
+	next, err := presented.next()
+	if err != nil {
+		return err
+	}
+	now := g.p.now()
+	// The rotation checks the secret again, atomically: of two requests
+	// that both got this far with the same token, one wins.
+	if _, err = g.p.opts.State.RotateRefreshToken(ctx, id, secret, storage.RefreshToken{
+		Secret: next.secretDigest(), ClientID: c.c.ClientID, IssuedAt: now, ExpiresAt: now.Add(g.p.refreshTTL(c.c)),
+	}); errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrRefreshReused) {
+		return errInvalidGrant.withCause(err)
+	} else if err != nil {
 		return err
 	}
 	s.user = &user

@@ -127,6 +127,10 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		// Narrowing on refresh is allowed, widening is not.
 		third := e.Token(&c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.Str("refresh_token")}, "scope": {"users-read"}})
 		require.Equal(t, "users-read", third.Str("scope"))
+		// A refused request leaves the token usable: it must not spend it,
+		// or the client's next try would look like a stolen token's reuse.
+		wide := e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {third.Str("refresh_token")}, "scope": {"users-read users-write"}})
+		require.Equal(t, "invalid_scope", wide.Str("error"), wide.Raw)
 
 		// Losing a group takes effect at the next refresh.
 		require.NoError(t, e.Store.RevokeGroupResource(ctx, apptest.System, storage.DefaultRealm, g.ID, "groups-read"))
@@ -152,6 +156,35 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
 		require.Equal(t, "invalid_grant", r.Str("error"))
 		require.Equal(t, http.StatusUnauthorized, userinfo(e, fourth.Str("access_token")).Status)
+	})
+}
+
+// A user who is disabled loses their grants: refreshing fails, and
+// enabling them again does not bring the grant back.
+func TestRefreshEndsWithTheUser(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		owner := e.User("owner", "")
+		frank := e.User("frank", "frank-password-1", e.Group("g", "users-read").ID)
+		c := e.Client("console", owner.ID, []string{"users-read"})
+		first := e.Login(&c, "frank", "frank-password-1", nil)
+		require.Equal(t, http.StatusOK, first.Status, first.Raw)
+		e.Remember(first.Str("refresh_token"))
+		setStatus := func(status storage.Status) {
+			_, err := e.Store.UpdateUser(ctx, apptest.System, storage.DefaultRealm, frank.ID, func(u *storage.User) error {
+				u.Status = status
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		setStatus(storage.StatusDisabled)
+		refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}}
+		r := e.Post(oauth.PathToken, &c, refresh)
+		require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
+		setStatus(storage.StatusActive)
+		r = e.Post(oauth.PathToken, &c, refresh)
+		require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
+		require.Equal(t, http.StatusOK, e.Login(&c, "frank", "frank-password-1", nil).Status, "a new login works")
 	})
 }
 
