@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // Error names the setting at fault: its YAML key and environment variable.
@@ -86,8 +88,8 @@ var checks = []check{
 	{"http.idle_timeout", positive(func(c Config) int64 { return int64(c.HTTP.IdleTimeout) })},
 	{"http.shutdown_timeout", positive(func(c Config) int64 { return int64(c.HTTP.ShutdownTimeout) })},
 	{"http.max_body_bytes", between(func(c Config) int64 { return c.HTTP.MaxBodyBytes }, 1<<10, 16<<20)},
-	{"token.access_ttl", between(func(c Config) int64 { return int64(c.Token.AccessTTL.Seconds()) }, 60, 86400)},
-	{"token.refresh_ttl", between(func(c Config) int64 { return int64(c.Token.RefreshTTL.Seconds()) }, 60, 366*86400)},
+	{"token.access_ttl", between(func(c Config) int64 { return int64(c.Token.AccessTTL.Seconds()) }, 60, int64(storage.MaxAccessTokenTTL.Seconds()))},
+	{"token.refresh_ttl", between(func(c Config) int64 { return int64(c.Token.RefreshTTL.Seconds()) }, 60, int64(storage.MaxRefreshTokenTTL.Seconds()))},
 	{"token.signing_alg", oneOf(func(c Config) string { return c.Token.SigningAlg }, "ES256", "RS256", "EdDSA")},
 	{"token.audience", func(c Config) error {
 		if c.Token.Audience != "" && strings.TrimSpace(c.Token.Audience) != c.Token.Audience {

@@ -26,6 +26,22 @@ type TokenRef struct {
 	IssuedAt time.Time // iat; compared against "revoked before" marks
 }
 
+// Limits on token lifetimes: the configuration's defaults and a client's
+// overrides both stay within them, so token state knows how long what it
+// keeps about a token can matter.
+const (
+	// MaxAccessTokenTTL bounds an access token's lifetime.
+	MaxAccessTokenTTL = 24 * time.Hour
+	// MaxRefreshTokenTTL bounds a refresh token's lifetime (each rotation
+	// starts a new one).
+	MaxRefreshTokenTTL = 366 * 24 * time.Hour
+	// RefreshReuseGrace is how long after a rotation the previous secret
+	// is refused without counting as a reuse: two requests of one client
+	// that raced with the same token (two browser tabs, a retry after a
+	// lost answer) must not end the grant the winner just received.
+	RefreshReuseGrace = 10 * time.Second
+)
+
 // RefreshToken is the server-side record of a grant's refresh token. A
 // refresh token is a handle, the same for every rotation of one grant,
 // and a secret, new at every rotation. The record is kept under a digest
@@ -34,14 +50,18 @@ type TokenRef struct {
 // grant however often it is refreshed, and a leaked Redis dump yields no
 // usable token. Presenting the handle with an earlier secret is a reuse.
 type RefreshToken struct {
-	ID        string // digest of the handle, unique; the record's key
-	Secret    string // digest of the current token's secret
-	FamilyID  string // the grant's public id (the access tokens' sid)
-	ClientID  string
-	UserID    string
-	Scopes    []string // granted scopes, carried to the next rotation
-	IssuedAt  time.Time
-	ExpiresAt time.Time
+	ID     string // digest of the handle, unique; the record's key
+	Secret string // digest of the current token's secret
+	// PrevSecret is the digest of the secret the last rotation replaced,
+	// empty before the first: within RefreshReuseGrace of IssuedAt it is
+	// refused without counting as a reuse.
+	PrevSecret string
+	FamilyID   string // the grant's public id (the access tokens' sid)
+	ClientID   string
+	UserID     string
+	Scopes     []string // granted scopes, carried to the next rotation
+	IssuedAt   time.Time
+	ExpiresAt  time.Time
 }
 
 // TokenState keeps the short-lived state of tokens, shared by every node.
@@ -75,17 +95,25 @@ type TokenState interface {
 	GetRefreshToken(ctx context.Context, id, secret string) (RefreshToken, error)
 	// RotateRefreshToken atomically checks that secret is the current
 	// secret of record id and replaces it with next.Secret, next.IssuedAt
-	// and next.ExpiresAt, returning the record as it was. Exactly one of
-	// two concurrent rotations with the same secret succeeds. Presenting
-	// any other secret is a reuse of an earlier token (only holders of
-	// the family's tokens know the handle): it revokes the whole family
-	// and returns ErrRefreshReused. An unknown, expired or revoked record
-	// returns ErrNotFound. If next.ClientID differs from the record's
-	// ClientID, nothing changes and ErrNotFound is returned: a client
-	// cannot consume, or learn anything about, another client's token.
+	// and next.ExpiresAt (keeping the replaced secret as PrevSecret),
+	// returning the record as it was. Exactly one of two concurrent
+	// rotations with the same secret succeeds. The previous secret,
+	// presented less than RefreshReuseGrace after the rotation that
+	// replaced it (by next.IssuedAt), returns ErrNotFound and changes
+	// nothing: that is the loser of such a race. Presenting any other
+	// secret is a reuse of an earlier token (only holders of the family's
+	// tokens know the handle): it revokes the whole family and returns
+	// ErrRefreshReused. An unknown, expired or revoked record returns
+	// ErrNotFound. If next.ClientID differs from the record's ClientID,
+	// nothing changes and ErrNotFound is returned: a client cannot
+	// consume, or learn anything about, another client's token.
 	RotateRefreshToken(ctx context.Context, id, secret string, next RefreshToken) (RefreshToken, error)
 	// RevokeRefreshToken revokes the whole family of record id.
 	// Idempotent: an unknown id is not an error.
+	//
+	// A family's revocation, by this method or by a reuse, is kept for
+	// MaxAccessTokenTTL, however short the record's own lifetime: the
+	// family's access tokens must stay revoked until they expire.
 	RevokeRefreshToken(ctx context.Context, id string) error
 
 	// MarkOnce records key until exp and reports whether this was the first

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -389,4 +390,24 @@ func TestAudit(t *testing.T) {
 		require.Equal(t, "audited", e["target_id"])
 		requireProblem(t, f.call(http.MethodGet, "/admin/audit?since=yesterday", f.adminToken, nil), 400, "invalid-field")
 	})
+}
+
+// Revoking a user's tokens holds for as long as any of their refresh
+// tokens could live, also when a client's refresh lifetime is longer than
+// the server's default: the mark must not expire before the grant does.
+func TestRevokedGrantStaysRevoked(t *testing.T) {
+	s := apptest.Start(t, apptest.Memory)
+	f := setup(t, s)
+	u := f.User("olga", "olga-password-1", f.Group("g", "users-read").ID)
+	c := f.Client("long-lived", f.admin.ID, []string{"users-read"}, func(c *storage.Client) { c.RefreshTokenTTL = 365 * 24 * time.Hour })
+	login := f.Login(&c, "olga", "olga-password-1", nil)
+	require.Equal(t, http.StatusOK, login.Status, login.Raw)
+	f.Clock.Advance(time.Second)
+	require.Equal(t, http.StatusNoContent, f.call(http.MethodDelete, "/admin/users/"+u.ID+"/tokens", f.adminToken, nil).Status)
+	refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {login.Str("refresh_token")}}
+	for _, after := range []time.Duration{0, 31 * 24 * time.Hour, 300 * 24 * time.Hour} {
+		f.Clock.Advance(after)
+		r := f.Post("/oauth2/token", &c, refresh)
+		require.Equal(t, "invalid_grant", r.Str("error"), "after %v: %s", after, r.Raw)
+	}
 }

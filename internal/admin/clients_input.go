@@ -19,8 +19,8 @@ import (
 // Bounds of per-client token lifetimes, in seconds.
 const (
 	minTTL        = 60
-	maxAccessTTL  = 24 * 60 * 60
-	maxRefreshTTL = 365 * 24 * 60 * 60
+	maxAccessTTL  = int(storage.MaxAccessTokenTTL / time.Second)
+	maxRefreshTTL = 365 * 24 * 60 * 60 // within storage.MaxRefreshTokenTTL
 	maxJWKSBytes  = 16 << 10
 	maxJWKSKeys   = 10
 )

@@ -116,7 +116,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	})
 	api := admin.New(admin.Options{
 		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,
-		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: maxLifetime,
+		// A client's own refresh lifetime may exceed the default: marks
+		// must outlast every refresh record they cover, or the grants of
+		// a revoked user would come back when the mark expired.
+		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		Logger: o.Logger, Now: o.Now,
 	})
 	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil

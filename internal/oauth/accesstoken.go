@@ -196,7 +196,9 @@ func (t refreshToken) String() string {
 func parseRefreshToken(s string) (t refreshToken, ok bool) {
 	rest, ok := strings.CutPrefix(s, refreshTokenPrefix)
 	var b [48]byte
-	if !ok || base64.RawURLEncoding.DecodedLen(len(rest)) != len(b) {
+	// The length is checked on the text: the decoder skips CR and LF, and
+	// one token must have one spelling.
+	if !ok || len(rest) != base64.RawURLEncoding.EncodedLen(len(b)) {
 		return t, false
 	}
 	if n, err := base64.RawURLEncoding.Decode(b[:], []byte(rest)); err != nil || n != len(b) {

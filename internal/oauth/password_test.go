@@ -142,7 +142,8 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		r := e.Post(oauth.PathToken, &other, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {fourth.Str("refresh_token")}})
 		require.Equal(t, "invalid_grant", r.Str("error"))
 		// Nor do tokens we never issued.
-		for _, bogus := range []string{"ghr_", "ghr_" + strings.Repeat("A", 64), fourth.Str("refresh_token") + "A", "x" + fourth.Str("refresh_token")} {
+		for _, bogus := range []string{"ghr_", "ghr_" + strings.Repeat("A", 64), fourth.Str("refresh_token") + "A", "x" + fourth.Str("refresh_token"),
+			fourth.Str("refresh_token")[:20] + "\n" + fourth.Str("refresh_token")[20:]} {
 			r = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {bogus}})
 			require.Equal(t, "invalid_grant", r.Str("error"), bogus)
 		}
@@ -197,25 +198,32 @@ func TestConcurrentRefreshOnlyOneWins(t *testing.T) {
 		require.Equal(t, http.StatusOK, first.Status, first.Raw)
 
 		const n = 10
-		statuses := make([]int, n)
+		answers := make([]apptest.Response, n)
 		var wg sync.WaitGroup
 		for i := range n {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				r := e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
-				statuses[i] = r.Status
-				e.Remember(r.Str("refresh_token"), r.Str("access_token"))
+				answers[i] = e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+				e.Remember(answers[i].Str("refresh_token"), answers[i].Str("access_token"))
 			}()
 		}
 		wg.Wait()
-		ok := 0
-		for _, s := range statuses {
-			if s == http.StatusOK {
-				ok++
+		var won []apptest.Response
+		for _, r := range answers {
+			if r.Status == http.StatusOK {
+				won = append(won, r)
+			} else {
+				require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
 			}
 		}
-		require.Equal(t, 1, ok, "statuses: %v", statuses)
+		require.Len(t, won, 1)
+		// The losers were refused, not taken for thieves: what the winner
+		// got is good (two tabs of one app must not log the user out).
+		require.Equal(t, http.StatusOK, userinfo(e, won[0].Str("access_token")).Status)
+		next := e.Post(oauth.PathToken, &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {won[0].Str("refresh_token")}})
+		require.Equal(t, http.StatusOK, next.Status, next.Raw)
+		e.Remember(next.Str("refresh_token"), next.Str("access_token"))
 	})
 }
 

@@ -40,9 +40,14 @@ type Store struct {
 	stamps   Stamps
 	reader   stampReader
 	retrying atomic.Bool // a failed stamp raise is being retried
+	dirty    atomic.Bool // a change failed to raise the stamp since the last attempt
 
 	mu      sync.Mutex
 	entries map[key]entry
+	// gen counts the times this node dropped its entries because a stamp
+	// raise failed. A load that began before such a drop may have read
+	// the old state, and the stamp has not moved to tell: it is not kept.
+	gen uint64
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -93,6 +98,7 @@ func cached[T any](ctx context.Context, s *Store, k key, load func() (T, error),
 	}
 	s.mu.Lock()
 	e, hit := s.entries[k]
+	gen := s.gen
 	s.mu.Unlock()
 	if hit && e.stamp == stamp {
 		return clone(e.value.(T)), nil
@@ -102,6 +108,10 @@ func cached[T any](ctx context.Context, s *Store, k key, load func() (T, error),
 		return v, err
 	}
 	s.mu.Lock()
+	if s.gen != gen {
+		s.mu.Unlock()
+		return v, nil
+	}
 	if len(s.entries) >= maxEntries {
 		clear(s.entries)
 	}
@@ -172,6 +182,7 @@ func (s *Store) changed(ctx context.Context, err error) error {
 	if _, err := s.stamps.BumpChangeStamp(ctx); err != nil {
 		s.mu.Lock()
 		clear(s.entries)
+		s.gen++
 		s.mu.Unlock()
 		s.retryBump()
 		return fmt.Errorf("change saved, but caches on other nodes may serve the old state for now: %w", err)
@@ -179,22 +190,35 @@ func (s *Store) changed(ctx context.Context, err error) error {
 	return nil
 }
 
-// retryBump raises the stamp once token state answers again; one retry
-// loop at a time.
+// retryBump raises the stamp once token state answers again. One retry
+// loop runs at a time; a change that fails while it runs marks the state
+// dirty, and the loop does not stop before an attempt that began after
+// the last such mark has succeeded: that raise is seen after the change.
 func (s *Store) retryBump() {
+	s.dirty.Store(true)
 	if !s.retrying.CompareAndSwap(false, true) {
 		return
 	}
 	go func() {
-		defer s.retrying.Store(false)
-		for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		wait := 100 * time.Millisecond
+		for {
 			time.Sleep(wait)
+			s.dirty.Store(false) // this attempt covers every change failed so far
 			ctx, cancel := context.WithTimeout(context.Background(), bumpTimeout)
 			_, err := s.stamps.BumpChangeStamp(ctx)
 			cancel()
-			if err == nil {
+			if err != nil {
+				s.dirty.Store(true)
+				wait = min(2*wait, 5*time.Second)
+				continue
+			}
+			s.retrying.Store(false)
+			// A change that failed after the attempt began and found the
+			// loop still running left it to us.
+			if !s.dirty.Load() || !s.retrying.CompareAndSwap(false, true) {
 				return
 			}
+			wait = 100 * time.Millisecond
 		}
 	}()
 }

@@ -90,3 +90,55 @@ func TestFailedStampRaiseIsRetried(t *testing.T) {
 		return err == nil && now > before
 	}, 10*time.Second, 10*time.Millisecond)
 }
+
+// heldStore holds the first GetUser after it has read, until released.
+type heldStore struct {
+	storage.Store
+	once    atomic.Bool
+	read    chan struct{}
+	release chan struct{}
+}
+
+func (h *heldStore) GetUser(ctx context.Context, realm, id string) (storage.User, error) {
+	u, err := h.Store.GetUser(ctx, realm, id)
+	if h.once.CompareAndSwap(false, true) {
+		close(h.read)
+		<-h.release
+	}
+	return u, err
+}
+
+// A read that began before a change whose stamp raise failed may carry the
+// old state; since the stamp did not move, keeping it would serve the old
+// state on this node until it does.
+func TestReadsInFlightAcrossAFailedRaiseAreNotKept(t *testing.T) {
+	stamps := &flakyStamps{TokenState: memory.NewTokenState(nil)}
+	inner := &heldStore{Store: memory.New(), read: make(chan struct{}), release: make(chan struct{})}
+	s := New(inner, stamps)
+	u := newUser(t, s)
+	ctx, err := s.Begin(context.Background())
+	require.NoError(t, err)
+
+	done := make(chan storage.User)
+	go func() {
+		got, err := s.GetUser(ctx, storage.DefaultRealm, u.ID)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- got
+	}()
+	<-inner.read
+	stamps.down.Store(true)
+	_, err = s.UpdateUser(context.Background(), system, storage.DefaultRealm, u.ID, func(u *storage.User) error {
+		u.Status = storage.StatusDisabled
+		return nil
+	})
+	require.Error(t, err)
+	close(inner.release)
+	require.Equal(t, storage.StatusActive, (<-done).Status, "the read in flight saw the old state")
+
+	got, err := s.GetUser(ctx, storage.DefaultRealm, u.ID)
+	require.NoError(t, err)
+	require.Equal(t, storage.StatusDisabled, got.Status, "and it was not kept")
+	stamps.down.Store(false)
+}

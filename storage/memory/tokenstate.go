@@ -194,23 +194,22 @@ func (s *TokenState) RotateRefreshToken(_ context.Context, id, secret string, ne
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 	}
 	if !sameSecret(r.Secret, secret) {
-		s.revokeFamily(id, r)
+		if r.PrevSecret != "" && sameSecret(r.PrevSecret, secret) && next.IssuedAt.Before(r.IssuedAt.Add(storage.RefreshReuseGrace)) {
+			return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+		}
+		s.revokeFamily(now, id, r)
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
 	}
 	rotated := r
-	rotated.Secret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, next.IssuedAt, next.ExpiresAt
+	rotated.Secret, rotated.PrevSecret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, r.Secret, next.IssuedAt, next.ExpiresAt
 	s.refresh[id] = rotated
 	return copyRefresh(r), nil
 }
 
-// maxFamilyLifetime bounds how long a family revocation is kept: past
-// the record's expiry, for the access tokens issued with it.
-const maxFamilyLifetime = 400 * 24 * time.Hour
-
 // revokeFamily kills record id and the access tokens of its family;
 // callers hold the lock.
-func (s *TokenState) revokeFamily(id string, r storage.RefreshToken) {
-	s.families[r.FamilyID] = r.ExpiresAt.Add(maxFamilyLifetime)
+func (s *TokenState) revokeFamily(now time.Time, id string, r storage.RefreshToken) {
+	s.families[r.FamilyID] = now.Add(storage.MaxAccessTokenTTL)
 	delete(s.refresh, id)
 }
 
@@ -219,7 +218,7 @@ func (s *TokenState) RevokeRefreshToken(_ context.Context, id string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.refresh[id]; ok {
-		s.revokeFamily(id, r)
+		s.revokeFamily(s.now(), id, r)
 	}
 	return nil
 }

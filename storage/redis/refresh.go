@@ -14,7 +14,8 @@ import (
 )
 
 // A refresh record is one compact string, fields separated by US (0x1f):
-// family, client_id, user id, iat (ms), exp (ms), secret digest, scopes.
+// family, client_id, user id, iat (ms), exp (ms), secret digest, previous
+// secret digest, scopes.
 // A string costs far less Redis memory than a hash of the same fields.
 // There is one per live grant: rotation rewrites it in place.
 const sep = "\x1f"
@@ -22,12 +23,12 @@ const sep = "\x1f"
 func encodeRecord(r storage.RefreshToken) string {
 	return strings.Join([]string{r.FamilyID, r.ClientID, r.UserID,
 		strconv.FormatInt(r.IssuedAt.UnixMilli(), 10), strconv.FormatInt(r.ExpiresAt.UnixMilli(), 10),
-		r.Secret, strings.Join(r.Scopes, " ")}, sep)
+		r.Secret, r.PrevSecret, strings.Join(r.Scopes, " ")}, sep)
 }
 
 func decodeRecord(id, v string) (storage.RefreshToken, error) {
 	f := strings.Split(v, sep)
-	if len(f) != 7 {
+	if len(f) != 8 {
 		return storage.RefreshToken{}, fmt.Errorf("corrupt refresh record")
 	}
 	iat, err1 := strconv.ParseInt(f[3], 10, 64)
@@ -36,9 +37,9 @@ func decodeRecord(id, v string) (storage.RefreshToken, error) {
 		return storage.RefreshToken{}, fmt.Errorf("corrupt refresh record")
 	}
 	r := storage.RefreshToken{ID: id, FamilyID: f[0], ClientID: f[1], UserID: f[2],
-		IssuedAt: time.UnixMilli(iat), ExpiresAt: time.UnixMilli(exp), Secret: f[5], Scopes: []string{}}
-	if f[6] != "" {
-		r.Scopes = strings.Split(f[6], " ")
+		IssuedAt: time.UnixMilli(iat), ExpiresAt: time.UnixMilli(exp), Secret: f[5], PrevSecret: f[6], Scopes: []string{}}
+	if f[7] != "" {
+		r.Scopes = strings.Split(f[7], " ")
 	}
 	return r, nil
 }
@@ -47,7 +48,7 @@ func decodeRecord(id, v string) (storage.RefreshToken, error) {
 // revoked, or a "revoked before" mark on its user or client covers it.
 const luaRecord = `
 local function parse(v)
-  return string.match(v, '^([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31([^\31]*)\31(.*)$')
+  return string.match(v, '^([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31([^\31]*)\31([^\31]*)\31(.*)$')
 end
 local function dead(p, fam, client, user, iat)
   if redis.call('EXISTS', p .. 'f:' .. fam) == 1 then return true end
@@ -57,9 +58,8 @@ local function dead(p, fam, client, user, iat)
   if m and tonumber(iat) <= tonumber(m) then return true end
   return false
 end
-local function revokeFamily(p, key, fam, iat, exp)
-  local ttl = math.max(tonumber(exp) - tonumber(iat), 1000)
-  redis.call('SET', p .. 'f:' .. fam, '1', 'PX', ttl)
+local function revokeFamily(p, key, fam, keep)
+  redis.call('SET', p .. 'f:' .. fam, '1', 'PX', keep)
   redis.call('DEL', key)
 end
 `
@@ -73,29 +73,38 @@ if not fam or dead(ARGV[1], fam, client, user, iat) then return false end
 return v`)
 
 // rotateScript replaces the secret of KEYS[1] if ARGV[5] is the current
-// one, and revokes the family if it is not. The comparison need not be
-// constant-time: only holders of the family's tokens know the handle, and
-// their first wrong secret ends the family, so there is nothing to time.
+// one (ARGV: prefix, client, next iat, next exp, secret, next secret,
+// grace, family keep; times in ms). The previous secret within the grace
+// is refused as missing; any other secret revokes the family. The
+// comparisons need not be constant-time: only holders of the family's
+// tokens know the handle, and their first wrong secret ends the family,
+// so there is nothing to time.
 var rotateScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 'missing' end
-local fam, client, user, iat, exp, secret, scopes = parse(v)
+local fam, client, user, iat, exp, secret, prev, scopes = parse(v)
 if not fam or client ~= ARGV[2] or dead(ARGV[1], fam, client, user, iat) then return 'missing' end
 if secret ~= ARGV[5] then
-  revokeFamily(ARGV[1], KEYS[1], fam, iat, exp)
+  if prev ~= '' and prev == ARGV[5] and tonumber(ARGV[3]) < tonumber(iat) + tonumber(ARGV[7]) then return 'missing' end
+  revokeFamily(ARGV[1], KEYS[1], fam, ARGV[8])
   return 'reused'
 end
-redis.call('SET', KEYS[1], fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. ARGV[6] .. '\31' .. scopes, 'PXAT', ARGV[4])
+redis.call('SET', KEYS[1], fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. ARGV[6] .. '\31' .. secret .. '\31' .. scopes, 'PXAT', ARGV[4])
 return v`)
 
-// revokeScript revokes the family of a record.
+// revokeScript revokes the family of a record (ARGV: prefix, family keep
+// in ms).
 var revokeScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
-local fam, client, user, iat, exp = parse(v)
+local fam = parse(v)
 if not fam then return 0 end
-revokeFamily(ARGV[1], KEYS[1], fam, iat, exp)
+revokeFamily(ARGV[1], KEYS[1], fam, ARGV[2])
 return 1`)
+
+// familyKeep is how long a family's revocation is kept: as long as the
+// longest-lived access token issued with it.
+var familyKeep = storage.MaxAccessTokenTTL.Milliseconds()
 
 func (s *TokenState) recordKey(id string) string { return s.prefix + "t:" + id }
 
@@ -133,7 +142,8 @@ func (s *TokenState) GetRefreshToken(ctx context.Context, id, secret string) (st
 // RotateRefreshToken implements storage.TokenState: one atomic script.
 func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
 	v, err := rotateScript.Run(ctx, s.rdb, []string{s.recordKey(id)},
-		s.prefix, next.ClientID, next.IssuedAt.UnixMilli(), next.ExpiresAt.UnixMilli(), secret, next.Secret).Text()
+		s.prefix, next.ClientID, next.IssuedAt.UnixMilli(), next.ExpiresAt.UnixMilli(), secret, next.Secret,
+		storage.RefreshReuseGrace.Milliseconds(), familyKeep).Text()
 	if err != nil {
 		return storage.RefreshToken{}, unavailable("rotate refresh token", err)
 	}
@@ -148,7 +158,7 @@ func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, 
 
 // RevokeRefreshToken implements storage.TokenState.
 func (s *TokenState) RevokeRefreshToken(ctx context.Context, id string) error {
-	if err := revokeScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix).Err(); err != nil && !isNil(err) {
+	if err := revokeScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix, familyKeep).Err(); err != nil && !isNil(err) {
 		return unavailable("revoke refresh token", err)
 	}
 	return nil

@@ -35,7 +35,9 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"RevokeSubject", testRevokeSubject},
 		{"RefreshLifecycle", testRefreshLifecycle},
 		{"RefreshReuseRevokesFamily", testRefreshReuse},
+		{"RefreshReuseGrace", testRefreshReuseGrace},
 		{"RefreshConcurrentRotation", testRefreshConcurrent},
+		{"RefreshFamilyOutlivesRecord", testRefreshFamilyOutlivesRecord},
 		{"RefreshRevocation", testRefreshRevocation},
 		{"RefreshExpiry", testRefreshExpiry},
 		{"MarkOnce", testMarkOnce},
@@ -185,12 +187,48 @@ func testRefreshReuse(t *testing.T, h TokenStateHarness) {
 	_, err = s.GetRefreshToken(ctx, "a", "a-s2")
 	require.ErrorIs(t, err, storage.ErrNotFound, "the newest token of the family is dead too")
 	_, err = s.RotateRefreshToken(ctx, "a", "a-s2", rotation("a-y", "app", now))
-	require.Error(t, err)
+	require.ErrorIs(t, err, storage.ErrNotFound, "the record is gone")
 	_, err = s.GetRefreshToken(ctx, "a", "a-x")
 	require.ErrorIs(t, err, storage.ErrNotFound, "nothing was created by the reuse")
 	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
 	require.NoError(t, err)
 	require.True(t, revoked, "the family's access tokens die with it")
+}
+
+// The previous secret, shortly after its rotation, is the loser of a
+// race with the same token: refused, but the winner's grant lives. Later,
+// or any other secret, it is a reuse.
+func testRefreshReuseGrace(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now().Truncate(time.Millisecond)
+	require.NoError(t, s.CreateRefreshToken(ctx, record("g", "app", "u1", now, time.Hour)))
+	_, err := s.RotateRefreshToken(ctx, "g", "g-s0", rotation("g-s1", "app", now))
+	require.NoError(t, err)
+	got, err := s.GetRefreshToken(ctx, "g", "g-s1")
+	require.NoError(t, err)
+	require.Equal(t, "g-s0", got.PrevSecret)
+
+	almost := now.Add(storage.RefreshReuseGrace - time.Millisecond)
+	_, err = s.RotateRefreshToken(ctx, "g", "g-s0", rotation("g-x", "app", almost))
+	require.ErrorIs(t, err, storage.ErrNotFound, "the race's loser is refused")
+	_, err = s.GetRefreshToken(ctx, "g", "g-s1")
+	require.NoError(t, err, "the winner's token lives")
+	_, err = s.GetRefreshToken(ctx, "g", "g-x")
+	require.ErrorIs(t, err, storage.ErrNotFound, "the loser created nothing")
+
+	_, err = s.RotateRefreshToken(ctx, "g", "g-s0", rotation("g-x", "app", now.Add(storage.RefreshReuseGrace)))
+	require.ErrorIs(t, err, storage.ErrRefreshReused, "after the grace it is a reuse")
+	_, err = s.GetRefreshToken(ctx, "g", "g-s1")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	// Within the grace, a secret that never was the previous one is a
+	// reuse all the same.
+	require.NoError(t, s.CreateRefreshToken(ctx, record("h", "app", "u1", now, time.Hour)))
+	_, err = s.RotateRefreshToken(ctx, "h", "h-s0", rotation("h-s1", "app", now))
+	require.NoError(t, err)
+	_, err = s.RotateRefreshToken(ctx, "h", "h-other", rotation("h-x", "app", now))
+	require.ErrorIs(t, err, storage.ErrRefreshReused)
 }
 
 func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
@@ -201,23 +239,48 @@ func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
 	const n = 20
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	wins := 0
+	var winners []string
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := s.RotateRefreshToken(ctx, "root", "root-s0", rotation("next-"+string(rune('a'+i)), "app", now))
+			next := fmt.Sprintf("next-%d", i)
+			_, err := s.RotateRefreshToken(ctx, "root", "root-s0", rotation(next, "app", now))
 			if err == nil {
 				mu.Lock()
-				wins++
+				winners = append(winners, next)
 				mu.Unlock()
-			} else if !errors.Is(err, storage.ErrRefreshReused) && !errors.Is(err, storage.ErrNotFound) {
-				t.Errorf("unexpected error: %v", err)
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				t.Errorf("a loser within the grace must not be taken for a reuse: %v", err)
 			}
 		}()
 	}
 	wg.Wait()
-	require.Equal(t, 1, wins, "exactly one concurrent rotation succeeds")
+	require.Len(t, winners, 1, "exactly one concurrent rotation succeeds")
+	_, err := s.GetRefreshToken(ctx, "root", winners[0])
+	require.NoError(t, err, "the winner's token lives")
+	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-root", IssuedAt: now})
+	require.NoError(t, err)
+	require.False(t, revoked, "and so do its access tokens")
+}
+
+// A family's revocation outlives a short-lived record: the access tokens
+// issued with it may live longer than the refresh token.
+func testRefreshFamilyOutlivesRecord(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	require.NoError(t, s.CreateRefreshToken(ctx, record("brief", "app", "u1", now, short)))
+	require.NoError(t, s.RevokeRefreshToken(ctx, "brief"))
+	require.NoError(t, s.CreateRefreshToken(ctx, record("reused", "app", "u1", now, short)))
+	_, err := s.RotateRefreshToken(ctx, "reused", "wrong", rotation("x", "app", now))
+	require.ErrorIs(t, err, storage.ErrRefreshReused)
+	h.Advance(t, 1500*time.Millisecond)
+	for _, fam := range []string{"fam-brief", "fam-reused"} {
+		revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: fam, IssuedAt: now})
+		require.NoError(t, err)
+		require.True(t, revoked, fam)
+	}
 }
 
 func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
