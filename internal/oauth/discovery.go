@@ -103,7 +103,7 @@ func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 		TokenAuthSigningAlgs:     assertionAlgs,
 		IntrospectionAuthMethods: clientAuthMethods,
 		IntrospectionAuthSigning: assertionAlgs,
-		RevocationAuthMethods:    clientAuthMethods,
+		RevocationAuthMethods:    tokenAuth,
 		RevocationAuthSigning:    assertionAlgs,
 	})
 }

@@ -80,7 +80,7 @@ func (p *Provider) introspectAccess(ctx context.Context, r *http.Request, form u
 			return inactive, err
 		}
 	}
-	caller, err := p.authenticateCaller(ctx, r, form)
+	caller, err := p.authenticateCaller(ctx, r, form, false)
 	if err != nil {
 		return inactive, err
 	}
@@ -102,7 +102,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 	if err != nil {
 		return inactive, err
 	}
-	caller, err := p.authenticateCaller(ctx, r, form)
+	caller, err := p.authenticateCaller(ctx, r, form, false)
 	if err != nil {
 		return inactive, err
 	}
@@ -155,15 +155,14 @@ func postForm(w http.ResponseWriter, r *http.Request) (url.Values, error) {
 
 // authenticateCaller authenticates the client calling the introspection
 // or revocation endpoint; ctx must carry the request's storage view.
-func (p *Provider) authenticateCaller(ctx context.Context, r *http.Request, form url.Values) (storage.Client, error) {
+// Public clients are let in only where allowPublic says so.
+func (p *Provider) authenticateCaller(ctx context.Context, r *http.Request, form url.Values, allowPublic bool) (storage.Client, error) {
 	res, err := p.auth.Authenticate(ctx, r, form)
 	if err != nil {
 		return storage.Client{}, err
 	}
 	p.touched.touch(res.Client.ClientID, res.SecretID)
-	if res.Method == storage.AuthMethodNone {
-		// Public clients hold no credentials; letting them introspect or
-		// revoke by client_id alone would let anyone do so.
+	if res.Method == storage.AuthMethodNone && !allowPublic {
 		return storage.Client{}, errInvalidClient.withCause(errors.New("public client at introspection or revocation"))
 	}
 	return res.Client, nil

@@ -292,3 +292,55 @@ func TestRehashOnLogin(t *testing.T) {
 		require.Equal(t, http.StatusOK, e.Login(&c, "kate", "kate-password-1", nil).Status, "the upgraded verifier still logs in")
 	})
 }
+
+// A public client (allowed by configuration) logs users in with its
+// client_id alone, and may end the grants it holds (RFC 7009 §2.1), but
+// not another client's; introspection stays closed to it.
+func TestPublicClientRevokesItsOwnTokens(t *testing.T) {
+	e := apptest.Start(t, apptest.Real, func(o *app.Options) { o.AllowPublicPasswordGrant = true })
+	owner := e.User("owner", "")
+	e.User("gina", "gina-password-1", e.Group("g", "users-read").ID)
+	public := func(c *storage.Client) { c.TokenEndpointAuthMethod = storage.AuthMethodNone }
+	e.Client("spa", owner.ID, []string{"users-read"}, public)
+	e.Client("other-spa", owner.ID, []string{"users-read"}, public)
+	as := func(clientID string, form url.Values) url.Values {
+		form.Set("client_id", clientID)
+		return form
+	}
+	login := func() apptest.Response {
+		wire := e.LoginPassword("gina", "gina-password-1")
+		r := e.Post(oauth.PathToken, nil, as("spa", url.Values{"grant_type": {"password"}, "username": {"gina"}, "password": {wire}}))
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		e.Remember(r.Str("access_token"), r.Str("refresh_token"))
+		return r
+	}
+	first := login()
+	refresh := as("spa", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {first.Str("refresh_token")}})
+
+	r := e.Post(oauth.PathRevoke, nil, as("other-spa", url.Values{"token": {first.Str("refresh_token")}}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.Post(oauth.PathIntrospect, nil, as("spa", url.Values{"token": {first.Str("access_token")}}))
+	require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
+	require.Equal(t, "invalid_client", r.Str("error"))
+
+	second := e.Post(oauth.PathToken, nil, refresh)
+	require.Equal(t, http.StatusOK, second.Status, "another client's revocation changed nothing: %s", second.Raw)
+	e.Remember(second.Str("access_token"), second.Str("refresh_token"))
+
+	r = e.Post(oauth.PathRevoke, nil, as("spa", url.Values{"token": {second.Str("refresh_token")}}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.Post(oauth.PathToken, nil, as("spa", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {second.Str("refresh_token")}}))
+	require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
+	require.Equal(t, http.StatusUnauthorized, userinfo(e, second.Str("access_token")).Status, "the grant's access tokens end with it")
+
+	// Discovery says so.
+	d := e.Do(mustGet(t, e.URL+"/.well-known/openid-configuration"))
+	require.Contains(t, d.Body["revocation_endpoint_auth_methods_supported"], "none")
+	require.NotContains(t, d.Body["introspection_endpoint_auth_methods_supported"], "none")
+}
+
+func mustGet(t *testing.T, u string) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, u, nil)
+	require.NoError(t, err)
+	return req
+}

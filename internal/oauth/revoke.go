@@ -25,7 +25,11 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, err)
 		return
 	}
-	caller, err := p.authenticateCaller(ctx, r, form)
+	// A public client may revoke its own tokens (RFC 7009 §2.1): it proves
+	// nothing but its client_id, yet revoking needs the token itself, and
+	// whoever holds a token could use it rather than end it. Introspection
+	// stays closed to them: it would answer for tokens one merely found.
+	caller, err := p.authenticateCaller(ctx, r, form, p.opts.AllowPublicPasswordGrant)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

@@ -96,9 +96,9 @@ func TestMemoryPerEntry(t *testing.T) {
 	now := time.Now()
 	jti := "Q2hhbmdlIG1lIGluIGEgd2Vl" // 22 characters, as the server issues
 	require.NoError(t, s.RevokeToken(ctx, jti, now.Add(15*time.Minute)))
-	id := "3q2-7wAAAAAAAAAAAAAAAA" // digests of the handle and secret: 22 characters each
+	id := "3q2-7wAAAAAAAAAAAAAAAA" // digests of the handle and secrets: 22 characters each
 	require.NoError(t, s.CreateRefreshToken(ctx, storage.RefreshToken{
-		ID: id, Secret: "c2VjcmV0IGRpZ2VzdCAxMj", FamilyID: "Zm9vYmFyYmF6cXV4cXV1eA", ClientID: "reports-app",
+		ID: id, Secret: "c2VjcmV0IGRpZ2VzdCAxMj", PrevSecret: "cHJldmlvdXMgZGlnZXN0MT", FamilyID: "Zm9vYmFyYmF6cXV4cXV1eA", ClientID: "reports-app",
 		UserID: "0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f", Scopes: []string{"users-read", "groups-read"},
 		IssuedAt: now, ExpiresAt: now.Add(30 * 24 * time.Hour),
 	}))
