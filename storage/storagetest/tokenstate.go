@@ -125,6 +125,15 @@ func record(id, client, user string, iat time.Time, ttl time.Duration) storage.R
 		Scopes: []string{"users-read", "groups-read"}, IssuedAt: iat, ExpiresAt: iat.Add(ttl)}
 }
 
+// familyTokenRevoked reports whether an access token of user u1 and client
+// app, issued at iat with refresh-token family fam, is revoked.
+func familyTokenRevoked(t *testing.T, s storage.TokenState, fam string, iat time.Time) bool {
+	t.Helper()
+	revoked, _, err := s.IsRevoked(context.Background(), storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: fam, IssuedAt: iat})
+	require.NoError(t, err)
+	return revoked
+}
+
 // rotation is what the token endpoint passes to RotateRefreshToken.
 func rotation(secret, client string, iat time.Time) storage.RefreshToken {
 	return storage.RefreshToken{Secret: secret, ClientID: client, IssuedAt: iat, ExpiresAt: iat.Add(time.Hour)}
@@ -190,9 +199,7 @@ func testRefreshReuse(t *testing.T, h TokenStateHarness) {
 	require.ErrorIs(t, err, storage.ErrNotFound, "the record is gone")
 	_, err = s.GetRefreshToken(ctx, "a", "a-x")
 	require.ErrorIs(t, err, storage.ErrNotFound, "nothing was created by the reuse")
-	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
-	require.NoError(t, err)
-	require.True(t, revoked, "the family's access tokens die with it")
+	require.True(t, familyTokenRevoked(t, s, "fam-a", now), "the family's access tokens die with it")
 }
 
 // The previous secret, shortly after its rotation, is the loser of a
@@ -259,9 +266,7 @@ func testRefreshConcurrent(t *testing.T, h TokenStateHarness) {
 	require.Len(t, winners, 1, "exactly one concurrent rotation succeeds")
 	_, err := s.GetRefreshToken(ctx, "root", winners[0])
 	require.NoError(t, err, "the winner's token lives")
-	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-root", IssuedAt: now})
-	require.NoError(t, err)
-	require.False(t, revoked, "and so do its access tokens")
+	require.False(t, familyTokenRevoked(t, s, "fam-root", now), "and so do its access tokens")
 }
 
 // A family's revocation outlives a short-lived record: the access tokens
@@ -277,9 +282,7 @@ func testRefreshFamilyOutlivesRecord(t *testing.T, h TokenStateHarness) {
 	require.ErrorIs(t, err, storage.ErrRefreshReused)
 	h.Advance(t, 1500*time.Millisecond)
 	for _, fam := range []string{"fam-brief", "fam-reused"} {
-		revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: fam, IssuedAt: now})
-		require.NoError(t, err)
-		require.True(t, revoked, fam)
+		require.True(t, familyTokenRevoked(t, s, fam, now), fam)
 	}
 }
 
@@ -295,12 +298,8 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 	require.NoError(t, s.RevokeRefreshToken(ctx, "unknown"))
 	// Access tokens issued with the family die with it; others live.
-	revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-a", IssuedAt: now})
-	require.NoError(t, err)
-	require.True(t, revoked)
-	revoked, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "at", UserID: "u1", ClientID: "app", FamilyID: "fam-other", IssuedAt: now})
-	require.NoError(t, err)
-	require.False(t, revoked)
+	require.True(t, familyTokenRevoked(t, s, "fam-a", now))
+	require.False(t, familyTokenRevoked(t, s, "fam-other", now))
 
 	// "Revoked before" marks kill the records they cover.
 	require.NoError(t, s.CreateRefreshToken(ctx, record("u", "app", "u2", now, time.Hour)))
