@@ -26,4 +26,8 @@ var (
 	// ErrRefreshReused means a refresh token that was already rotated was
 	// presented again; its whole family has been revoked.
 	ErrRefreshReused = errors.New("refresh token reused")
+	// ErrLastAdministrator means the change would leave the realm without
+	// an active member of the administrators group: nobody could manage
+	// it any more. Backends decide it inside the changing transaction.
+	ErrLastAdministrator = errors.New("last active administrator")
 )

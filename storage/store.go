@@ -166,4 +166,8 @@ type KeyStore interface {
 type AuditStore interface {
 	// ListAudit lists entries newest first.
 	ListAudit(ctx context.Context, realm string, f AuditFilter, opts ListOptions) (Page[AuditEntry], error)
+	// AppendAudit records an entry that goes with no change of the store,
+	// such as a refused management action. e.ID and e.Time are set by the
+	// backend.
+	AppendAudit(ctx context.Context, realm string, e AuditEntry) error
 }

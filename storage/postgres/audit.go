@@ -64,3 +64,10 @@ func (s *Store) ListAudit(ctx context.Context, realm string, f storage.AuditFilt
 	}
 	return out, nil
 }
+
+// AppendAudit implements storage.AuditStore.
+func (s *Store) AppendAudit(ctx context.Context, realm string, e storage.AuditEntry) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		return audit(ctx, tx, realm, e.Actor, e.Action, e.TargetType, e.TargetID, e.Details)
+	})
+}
