@@ -20,8 +20,9 @@ import (
 // fixture is a server with an administrator and a token for it.
 type fixture struct {
 	*apptest.Server
-	admin      storage.User
-	adminToken string // client_credentials token of a client owned by the admin: every resource
+	admin       storage.User
+	adminClient apptest.Client // all-scopes client owned by the admin
+	adminToken  string         // client_credentials token of adminClient: every resource at setup
 }
 
 func setup(t *testing.T, s *apptest.Server) *fixture {
@@ -31,7 +32,14 @@ func setup(t *testing.T, s *apptest.Server) *fixture {
 	admin := s.User("root", "root-password-1", admins.ID)
 	c := s.Client("admin-cli", admin.ID, nil, func(c *storage.Client) { c.AllScopes = true })
 	tok := s.Token(&c, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
-	return &fixture{Server: s, admin: admin, adminToken: tok}
+	return &fixture{Server: s, admin: admin, adminClient: c, adminToken: tok}
+}
+
+// freshAdminToken returns a new token of the admin client, carrying every
+// resource that exists now.
+func (f *fixture) freshAdminToken() string {
+	f.T.Helper()
+	return f.Token(&f.adminClient, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
 }
 
 // tokenFor returns a user token carrying exactly the given resources.
@@ -100,6 +108,11 @@ func TestResourcesAndLanguages(t *testing.T) {
 		requireProblem(t, f.call(http.MethodPost, "/admin/resources", tok, map[string]any{"name": "has space"}), 400, "invalid-field")
 		requireProblem(t, f.call(http.MethodPost, "/admin/resources", tok, map[string]any{"name": "x", "bogus": 1}), 400, "malformed-request")
 		requireProblem(t, f.call(http.MethodPost, "/admin/resources", tok, `{"name":`), 400, "malformed-request")
+		// The token was issued before reports-read existed and does not
+		// carry it: acting on it (rewording, deleting) needs it held.
+		requireProblem(t, f.call(http.MethodPatch, "/admin/resources/reports-read", tok, map[string]any{"description": "Reports"}), 422, "delegation-ceiling")
+		requireProblem(t, f.call(http.MethodDelete, "/admin/resources/reports-read", tok, nil), 422, "delegation-ceiling")
+		tok = f.freshAdminToken()
 		r = f.call(http.MethodPatch, "/admin/resources/reports-read", tok, map[string]any{"description": "Reports"})
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		require.Equal(t, "Reports", r.Str("description"))

@@ -9,14 +9,15 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/credential"
-	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// TokenVerifier checks bearer tokens; *oauth.Provider satisfies it.
+// TokenVerifier checks bearer tokens and says what they may do now; the
+// OAuth provider satisfies it.
 type TokenVerifier interface {
-	VerifyAccessToken(ctx context.Context, token string) (context.Context, oauth.Principal, error)
+	VerifyAccessToken(ctx context.Context, token string) (context.Context, authz.Principal, error)
 }
 
 // Options configures the API. Every field without a documented default is
@@ -39,7 +40,8 @@ type Options struct {
 
 // API serves the management REST API.
 type API struct {
-	opts Options
+	opts   Options
+	powers authz.Powers
 }
 
 // New builds the API.
@@ -53,24 +55,28 @@ func New(opts Options) *API {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &API{opts: opts}
+	return &API{opts: opts, powers: authz.Powers{Store: opts.Store, Realm: opts.Realm}}
 }
 
 // handler is a management API handler: it returns an error instead of
 // writing one, so that every error goes through writeProblem.
-type handler func(w http.ResponseWriter, r *http.Request, p oauth.Principal) error
+type handler func(w http.ResponseWriter, r *http.Request, p authz.Principal) error
 
 // route registers h for method and path (below /admin), guarded by the
 // admin resource need ("" for routes any signed-in caller may use).
 func (a *API) route(r *mux.Router, method, path, need string, h handler) {
-	r.Handle(path, a.guard(need, h)).Methods(method)
+	r.Handle(path, a.guard(method+" /admin"+path, need, h)).Methods(method)
 }
 
 // guard authenticates the bearer token and checks the admin resource
-// before calling h.
-func (a *API) guard(need string, h handler) http.Handler {
+// before calling h. Every refusal for want of power — a missing resource
+// (403), the delegation ceiling (422), the last administrator (409) — is
+// written to the audit log: refused attempts are what an auditor looks
+// for first.
+func (a *API) guard(route, need string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, p, err := a.authenticate(r)
+		authenticated := err == nil
 		if err == nil && need != "" && !p.Has(need) {
 			err = forbidden(need)
 		}
@@ -78,6 +84,9 @@ func (a *API) guard(need string, h handler) http.Handler {
 			err = h(w, r.WithContext(ctx), p)
 		}
 		if err != nil {
+			if authenticated {
+				a.auditRefusal(ctx, r, route, p, err)
+			}
 			a.writeProblem(ctx, w, err)
 		}
 	})

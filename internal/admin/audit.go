@@ -1,12 +1,15 @@
 package admin
 
 import (
+	"context"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -31,7 +34,7 @@ func (a *API) registerAuditRoutes(r *mux.Router) {
 
 // handleAuditList lists audit entries newest first, filtered by actor,
 // target and a time range (since inclusive, until exclusive, RFC 3339).
-func (a *API) handleAuditList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleAuditList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -60,4 +63,47 @@ func parseTime(s, field string) (time.Time, error) {
 		return time.Time{}, invalidField(field, field+" must be an RFC 3339 timestamp.")
 	}
 	return t, nil
+}
+
+// Audit action of a refused management request.
+const actionDenied = "access.denied"
+
+// auditRefusal records a request refused for want of power: 403, the
+// delegation ceiling, or the last administrator. Other errors (bad input,
+// not found, outages) are not refusals and are not recorded. The entry
+// names the route template, never the raw path or body.
+func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p authz.Principal, err error) {
+	pr := toProblem(err)
+	refused := pr.Status == http.StatusForbidden || pr.Type == typePrefix+"delegation-ceiling" || pr.Type == typePrefix+"last-administrator"
+	if !refused {
+		return
+	}
+	targetType, targetID := refusalTarget(route, pathVars(r), p)
+	e := storage.AuditEntry{
+		Actor: p.Actor(), Action: actionDenied, TargetType: targetType, TargetID: targetID,
+		Details: map[string]string{"route": route, "problem": strings.TrimPrefix(pr.Type, typePrefix), "status": strconv.Itoa(pr.Status)},
+	}
+	// The refusal stands whether or not it could be recorded.
+	if err := a.opts.Store.AppendAudit(context.WithoutCancel(ctx), a.opts.Realm, e); err != nil {
+		a.opts.Logger.WarnContext(ctx, "cannot record a refused request in the audit log", "route", route, "error", err)
+	}
+}
+
+// refusalTarget names the entity a refused request addressed.
+func refusalTarget(route string, vars map[string]string, p authz.Principal) (string, string) {
+	switch {
+	case vars["client_id"] != "":
+		return "client", vars["client_id"]
+	case strings.Contains(route, " /admin/groups/"):
+		return "group", vars["id"]
+	case strings.Contains(route, " /admin/users/"):
+		return "user", vars["id"]
+	case strings.Contains(route, " /admin/resources/"):
+		return "resource", vars["name"]
+	case strings.Contains(route, " /admin/languages/"):
+		return "language", vars["code"]
+	case strings.Contains(route, " /admin/me"):
+		return "user", p.UserID
+	}
+	return "realm", ""
 }

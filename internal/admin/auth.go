@@ -6,32 +6,74 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // authenticate returns the principal of the request's bearer token, and
 // the context the request's storage reads are to use (see
-// oauth.Provider.VerifyAccessToken).
-func (a *API) authenticate(r *http.Request) (context.Context, oauth.Principal, error) {
+// the OAuth provider's VerifyAccessToken).
+func (a *API) authenticate(r *http.Request) (context.Context, authz.Principal, error) {
 	ctx := r.Context()
 	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "" {
-		return ctx, oauth.Principal{}, unauthorized("A bearer access token is required.")
+		return ctx, authz.Principal{}, unauthorized("A bearer access token is required.")
 	}
 	ctx, p, err := a.opts.Tokens.VerifyAccessToken(ctx, strings.TrimSpace(token))
-	if errors.Is(err, oauth.ErrInvalidToken) {
-		return ctx, oauth.Principal{}, withCause(unauthorized("The access token is invalid, expired or revoked."), err)
+	if errors.Is(err, authz.ErrInvalidToken) {
+		return ctx, authz.Principal{}, withCause(unauthorized("The access token is invalid, expired or revoked."), err)
 	}
 	return ctx, p, err
 }
 
-// requireAll checks the delegation ceiling: the caller must hold every
-// resource it is about to grant to someone else.
-func requireAll(p oauth.Principal, resources []string) error {
-	for _, r := range resources {
-		if !p.Has(r) {
-			return delegationCeiling(r)
-		}
+// requireAll checks the delegation ceiling for what the caller is about
+// to grant: it must hold every resource it gives someone else.
+func requireAll(p authz.Principal, resources []string) error {
+	if r, missing := p.Missing(resources); missing {
+		return delegationCeiling(r)
 	}
 	return nil
+}
+
+// mayActOn checks the rule every management action follows: the caller
+// may act on an entity — change it, take from it, end its tokens, delete
+// it — only if it holds everything the entity can exercise now (power).
+// Otherwise a holder of users-write could reset an administrator's
+// password, and a holder of clients-write could add a secret to an
+// all-scopes client, and sign in with more than they hold.
+func mayActOn(p authz.Principal, power []string) error {
+	if r, missing := p.Missing(power); missing {
+		return actingCeiling(r)
+	}
+	return nil
+}
+
+// mayActOnUser applies mayActOn to a user: their power is every resource
+// they hold through their groups.
+func (a *API) mayActOnUser(ctx context.Context, p authz.Principal, userID string) error {
+	power, err := a.powers.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	return mayActOn(p, power)
+}
+
+// mayActOnClient applies mayActOn to a client: its power is what it can
+// obtain now (authz.Powers.Client).
+func (a *API) mayActOnClient(ctx context.Context, p authz.Principal, c storage.Client) error {
+	power, err := a.powers.Client(ctx, c)
+	if err != nil {
+		return err
+	}
+	return mayActOn(p, power)
+}
+
+// mayActOnGroup applies mayActOn to a group: its power is what it grants,
+// every resource of the realm for administrators.
+func (a *API) mayActOnGroup(ctx context.Context, p authz.Principal, g storage.Group) error {
+	power, err := a.powers.Group(ctx, g)
+	if err != nil {
+		return err
+	}
+	return mayActOn(p, power)
 }

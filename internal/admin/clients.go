@@ -5,11 +5,12 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -86,7 +87,7 @@ func (a *API) registerClientRoutes(r *mux.Router) {
 	a.route(r, http.MethodDelete, "/me/clients/{client_id}/secrets/{id}", "", userOnly(me.handleSecretDelete))
 }
 
-func (c clientRoutes) handleList(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleList(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -102,12 +103,15 @@ func (c clientRoutes) handleList(w http.ResponseWriter, r *http.Request, p oauth
 	return writeList(w, page, toClientJSON)
 }
 
-func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in clientInput
 	if err := decode(r, &in); err != nil {
 		return err
 	}
 	ctx := r.Context()
+	if err := c.maySelfServe(p); err != nil {
+		return err
+	}
 	change, err := c.a.prepareClientChange(ctx, p, in, true)
 	if err != nil {
 		return err
@@ -142,7 +146,7 @@ func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p oau
 	return created(w, c.path(cl.ClientID), toClientJSON(cl))
 }
 
-func (c clientRoutes) handleGet(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleGet(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
@@ -150,7 +154,7 @@ func (c clientRoutes) handleGet(w http.ResponseWriter, r *http.Request, p oauth.
 	return writeJSON(w, http.StatusOK, toClientJSON(cl))
 }
 
-func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in clientInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -159,7 +163,7 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p oaut
 		return invalidField("", "client_id and owner cannot change; add secrets with POST …/secrets.")
 	}
 	ctx := r.Context()
-	before, err := c.load(ctx, p, pathVars(r)["client_id"])
+	before, err := c.loadToChange(ctx, p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
 	}
@@ -168,6 +172,13 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p oaut
 		return err
 	}
 	after, err := c.a.opts.Store.UpdateClient(ctx, p.Actor(), c.a.opts.Realm, before.ClientID, func(cl *storage.Client) error {
+		// The client as it is inside the update: its reach may have grown
+		// since it was loaded.
+		if !sameReach(before, *cl) {
+			if err := c.a.mayActOnClient(ctx, p, *cl); err != nil {
+				return err
+			}
+		}
 		prev := *cl
 		change.apply(cl)
 		return checkClient(p, prev, *cl)
@@ -183,9 +194,9 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p oaut
 	return writeJSON(w, http.StatusOK, toClientJSON(after))
 }
 
-func (c clientRoutes) handleDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	ctx := r.Context()
-	cl, err := c.load(ctx, p, pathVars(r)["client_id"])
+	cl, err := c.loadToChange(ctx, p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
 	}
@@ -198,7 +209,7 @@ func (c clientRoutes) handleDelete(w http.ResponseWriter, r *http.Request, p oau
 	return noContent(w)
 }
 
-func (c clientRoutes) handleSecretList(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleSecretList(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
@@ -210,7 +221,7 @@ func (c clientRoutes) handleSecretList(w http.ResponseWriter, r *http.Request, p
 	return writeList(w, storage.Page[storage.ClientSecret]{Items: secrets}, toSecretJSON)
 }
 
-func (c clientRoutes) handleSecretCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleSecretCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		Verifier string `json:"verifier"`
 	}
@@ -224,7 +235,7 @@ func (c clientRoutes) handleSecretCreate(w http.ResponseWriter, r *http.Request,
 		}
 		return err
 	}
-	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+	cl, err := c.loadToChange(r.Context(), p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
 	}
@@ -238,9 +249,9 @@ func (c clientRoutes) handleSecretCreate(w http.ResponseWriter, r *http.Request,
 	}{s.ID, s.CreatedAt.UTC()})
 }
 
-func (c clientRoutes) handleSecretDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (c clientRoutes) handleSecretDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	v := pathVars(r)
-	cl, err := c.load(r.Context(), p, v["client_id"])
+	cl, err := c.loadToChange(r.Context(), p, v["client_id"])
 	if err != nil {
 		return err
 	}
@@ -250,8 +261,8 @@ func (c clientRoutes) handleSecretDelete(w http.ResponseWriter, r *http.Request,
 	return noContent(w)
 }
 
-func (c clientRoutes) handleTokensDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
-	cl, err := c.load(r.Context(), p, pathVars(r)["client_id"])
+func (c clientRoutes) handleTokensDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
+	cl, err := c.loadToChange(r.Context(), p, pathVars(r)["client_id"])
 	if err != nil {
 		return err
 	}
@@ -263,7 +274,7 @@ func (c clientRoutes) handleTokensDelete(w http.ResponseWriter, r *http.Request,
 
 // load returns the addressed client; in self-service mode a client of
 // another owner does not exist.
-func (c clientRoutes) load(ctx context.Context, p oauth.Principal, id string) (storage.Client, error) {
+func (c clientRoutes) load(ctx context.Context, p authz.Principal, id string) (storage.Client, error) {
 	cl, err := c.a.opts.Store.GetClient(ctx, c.a.opts.Realm, id)
 	if err == nil && c.self && cl.OwnerID != p.UserID {
 		err = storage.ErrNotFound
@@ -272,6 +283,39 @@ func (c clientRoutes) load(ctx context.Context, p oauth.Principal, id string) (s
 		return cl, asNotFound(err, "The client")
 	}
 	return cl, nil
+}
+
+// loadToChange returns the addressed client if the caller may change its
+// credentials or reach: it must hold everything the client can obtain
+// now. Otherwise a holder of clients-write could add a secret version to
+// an administrator's client and obtain its tokens.
+func (c clientRoutes) loadToChange(ctx context.Context, p authz.Principal, id string) (storage.Client, error) {
+	if err := c.maySelfServe(p); err != nil {
+		return storage.Client{}, err
+	}
+	cl, err := c.load(ctx, p, id)
+	if err != nil {
+		return cl, err
+	}
+	return cl, c.a.mayActOnClient(ctx, p, cl)
+}
+
+// maySelfServe refuses, in self-service, a token that carries no admin
+// resource: such a token (say, from signing in through a third-party
+// application) may read and change its user's own profile and password,
+// and must not mint or change credentials for anyone.
+func (c clientRoutes) maySelfServe(p authz.Principal) error {
+	if c.self && len(p.Held) == 0 {
+		return problem(http.StatusForbidden, "admin-scope-required", "Forbidden",
+			"Managing API clients needs a token that carries at least one admin resource; this token carries none.")
+	}
+	return nil
+}
+
+// sameReach reports whether a and b can obtain the same: the fields that
+// decide a client's power.
+func sameReach(a, b storage.Client) bool {
+	return a.AllScopes == b.AllScopes && a.OwnerID == b.OwnerID && slices.Equal(a.Scopes, b.Scopes)
 }
 
 func (c clientRoutes) path(clientID string) string {
@@ -288,7 +332,7 @@ func (a *API) revokeClient(ctx context.Context, clientID string) error {
 
 // userOnly refuses client tokens: self-service acts for a signed-in user.
 func userOnly(h handler) handler {
-	return func(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+	return func(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 		if p.ClientToken {
 			return problem(http.StatusForbidden, "user-token-required", "Forbidden", "Self-service requires a user's access token, not a client's.")
 		}

@@ -12,7 +12,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gatehouse/gatehouse/clienthash"
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -54,7 +54,7 @@ type clientChange struct {
 
 // prepareClientChange validates in. Checks that need the resulting client
 // as a whole (method and credentials fit together) run in checkClient.
-func (a *API) prepareClientChange(ctx context.Context, p oauth.Principal, in clientInput, create bool) (clientChange, error) {
+func (a *API) prepareClientChange(ctx context.Context, p authz.Principal, in clientInput, create bool) (clientChange, error) {
 	c := clientChange{in: in}
 	if create && (in.Name == nil) {
 		return c, invalidField("name", "The field name is required.")
@@ -145,7 +145,7 @@ func (c clientChange) apply(cl *storage.Client) {
 
 // checkClient validates the client as a whole after a change, and the
 // delegation ceiling for scopes it gains.
-func checkClient(p oauth.Principal, before, after storage.Client) error {
+func checkClient(p authz.Principal, before, after storage.Client) error {
 	for _, s := range after.Scopes {
 		if !slices.Contains(before.Scopes, s) && !p.Has(s) {
 			return delegationCeiling(s)

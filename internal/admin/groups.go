@@ -3,13 +3,12 @@ package admin
 import (
 	"context"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -75,7 +74,7 @@ func (in groupInput) validate(create bool) error {
 	return nil
 }
 
-func (a *API) handleGroupList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleGroupList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -87,7 +86,7 @@ func (a *API) handleGroupList(w http.ResponseWriter, r *http.Request, _ oauth.Pr
 	return writeList(w, page, toGroupJSON)
 }
 
-func (a *API) handleGroupCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in groupInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -115,7 +114,7 @@ func (a *API) handleGroupCreate(w http.ResponseWriter, r *http.Request, p oauth.
 	return created(w, "/admin/groups/"+g.ID, toGroupJSON(g))
 }
 
-func (a *API) handleGroupGet(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleGroupGet(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	g, err := a.group(r.Context(), pathVars(r)["id"])
 	if err != nil {
 		return err
@@ -123,7 +122,7 @@ func (a *API) handleGroupGet(w http.ResponseWriter, r *http.Request, _ oauth.Pri
 	return writeJSON(w, http.StatusOK, toGroupJSON(g))
 }
 
-func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in groupInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -132,7 +131,11 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p oauth.P
 		return err
 	}
 	id := pathVars(r)["id"]
-	if _, err := a.group(r.Context(), id); err != nil {
+	before, err := a.group(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.mayActOnGroup(r.Context(), p, before); err != nil {
 		return err
 	}
 	if in.Resources != nil {
@@ -141,6 +144,11 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p oauth.P
 		}
 	}
 	g, err := a.opts.Store.UpdateGroup(r.Context(), p.Actor(), a.opts.Realm, id, func(g *storage.Group) error {
+		// Checked again against the group as it is inside the update, in
+		// case it gained a grant since it was loaded above.
+		if err := mayActOn(p, g.Resources); err != nil {
+			return err
+		}
 		if in.Name != nil {
 			g.Name = *in.Name
 		}
@@ -148,12 +156,8 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p oauth.P
 			g.Description = *in.Description
 		}
 		if in.Resources != nil {
-			// Only what is added counts against the ceiling; anyone with
-			// groups-write may take resources away.
-			for _, res := range *in.Resources {
-				if !slices.Contains(g.Resources, res) && !p.Has(res) {
-					return delegationCeiling(res)
-				}
+			if err := requireAll(p, *in.Resources); err != nil {
+				return err
 			}
 			g.Resources = *in.Resources
 		}
@@ -165,9 +169,13 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p oauth.P
 	return writeJSON(w, http.StatusOK, toGroupJSON(g))
 }
 
-func (a *API) handleGroupDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	id := pathVars(r)["id"]
-	if _, err := a.group(r.Context(), id); err != nil {
+	g, err := a.group(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := a.mayActOnGroup(r.Context(), p, g); err != nil {
 		return err
 	}
 	if err := a.opts.Store.DeleteGroup(r.Context(), p.Actor(), a.opts.Realm, id); err != nil {
@@ -176,13 +184,17 @@ func (a *API) handleGroupDelete(w http.ResponseWriter, r *http.Request, p oauth.
 	return noContent(w)
 }
 
-func (a *API) handleGroupResourcePut(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupResourcePut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	v := pathVars(r)
-	if _, err := a.group(r.Context(), v["id"]); err != nil {
+	g, err := a.group(r.Context(), v["id"])
+	if err != nil {
 		return err
 	}
 	if err := a.resourcesExist(r.Context(), "name", []string{v["name"]}); err != nil {
 		return asNotFoundResource(err)
+	}
+	if err := a.mayActOnGroup(r.Context(), p, g); err != nil {
+		return err
 	}
 	if err := requireAll(p, []string{v["name"]}); err != nil {
 		return err
@@ -193,9 +205,13 @@ func (a *API) handleGroupResourcePut(w http.ResponseWriter, r *http.Request, p o
 	return noContent(w)
 }
 
-func (a *API) handleGroupResourceDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupResourceDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	v := pathVars(r)
-	if _, err := a.group(r.Context(), v["id"]); err != nil {
+	g, err := a.group(r.Context(), v["id"])
+	if err != nil {
+		return err
+	}
+	if err := a.mayActOnGroup(r.Context(), p, g); err != nil {
 		return err
 	}
 	if err := a.opts.Store.RevokeGroupResource(r.Context(), p.Actor(), a.opts.Realm, v["id"], v["name"]); err != nil {
@@ -204,7 +220,7 @@ func (a *API) handleGroupResourceDelete(w http.ResponseWriter, r *http.Request, 
 	return noContent(w)
 }
 
-func (a *API) handleGroupMemberList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleGroupMemberList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	id := pathVars(r)["id"]
 	if _, err := a.group(r.Context(), id); err != nil {
 		return err
@@ -220,7 +236,7 @@ func (a *API) handleGroupMemberList(w http.ResponseWriter, r *http.Request, _ oa
 	return writeList(w, page, toUserJSON)
 }
 
-func (a *API) handleGroupMemberPut(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupMemberPut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	v := pathVars(r)
 	g, err := a.group(r.Context(), v["id"])
 	if err != nil {
@@ -238,12 +254,21 @@ func (a *API) handleGroupMemberPut(w http.ResponseWriter, r *http.Request, p oau
 	return noContent(w)
 }
 
-func (a *API) handleGroupMemberDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleGroupMemberDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	v := pathVars(r)
-	if _, err := a.group(r.Context(), v["id"]); err != nil {
+	g, err := a.group(r.Context(), v["id"])
+	if err != nil {
 		return err
 	}
 	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
+		return err
+	}
+	// Taking a member out takes the group's grants from them: the caller
+	// must hold what the group grants and everything the member holds.
+	if err := a.mayActOnGroup(r.Context(), p, g); err != nil {
+		return err
+	}
+	if err := a.mayActOnUser(r.Context(), p, v["user_id"]); err != nil {
 		return err
 	}
 	if err := a.opts.Store.RemoveGroupMember(r.Context(), p.Actor(), a.opts.Realm, v["id"], v["user_id"]); err != nil {
@@ -267,16 +292,12 @@ func (a *API) group(ctx context.Context, id string) (storage.Group, error) {
 // mayGrantGroup checks the delegation ceiling for making someone a member
 // of g: the caller must hold every resource the group grants, for the
 // administrators group every resource of the realm.
-func (a *API) mayGrantGroup(ctx context.Context, p oauth.Principal, g storage.Group) error {
-	res := g.Resources
-	if g.AllResources {
-		all, err := storage.ResourceNames(ctx, a.opts.Store, a.opts.Realm)
-		if err != nil {
-			return err
-		}
-		res = all
+func (a *API) mayGrantGroup(ctx context.Context, p authz.Principal, g storage.Group) error {
+	power, err := a.powers.Group(ctx, g)
+	if err != nil {
+		return err
 	}
-	return requireAll(p, res)
+	return requireAll(p, power)
 }
 
 // resourcesExist answers 422 naming field when a resource does not exist.

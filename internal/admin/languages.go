@@ -6,7 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -29,7 +29,7 @@ func (a *API) registerLanguageRoutes(r *mux.Router) {
 	a.route(r, http.MethodDelete, "/languages/{code}", "languages-write", a.handleLanguageDelete)
 }
 
-func (a *API) handleLanguageList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleLanguageList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -41,7 +41,7 @@ func (a *API) handleLanguageList(w http.ResponseWriter, r *http.Request, _ oauth
 	return writeList(w, page, toLanguageJSON)
 }
 
-func (a *API) handleLanguageCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleLanguageCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		Code string `json:"code"`
 		Name string `json:"name"`
@@ -63,7 +63,7 @@ func (a *API) handleLanguageCreate(w http.ResponseWriter, r *http.Request, p oau
 	return created(w, "/admin/languages/"+l.Code, toLanguageJSON(l))
 }
 
-func (a *API) handleLanguageGet(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleLanguageGet(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	l, err := a.opts.Store.GetLanguage(r.Context(), a.opts.Realm, pathVars(r)["code"])
 	if err != nil {
 		return asNotFound(err, "The language")
@@ -71,7 +71,7 @@ func (a *API) handleLanguageGet(w http.ResponseWriter, r *http.Request, _ oauth.
 	return writeJSON(w, http.StatusOK, toLanguageJSON(l))
 }
 
-func (a *API) handleLanguagePatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleLanguagePatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		Name *string `json:"name"`
 	}
@@ -95,7 +95,7 @@ func (a *API) handleLanguagePatch(w http.ResponseWriter, r *http.Request, p oaut
 	return writeJSON(w, http.StatusOK, toLanguageJSON(l))
 }
 
-func (a *API) handleLanguageDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleLanguageDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	if err := a.opts.Store.DeleteLanguage(r.Context(), p.Actor(), a.opts.Realm, pathVars(r)["code"]); err != nil {
 		return asNotFound(err, "The language")
 	}

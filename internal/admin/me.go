@@ -6,8 +6,8 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/internal/credential"
-	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -18,7 +18,7 @@ func (a *API) registerMeRoutes(r *mux.Router) {
 	a.route(r, http.MethodPut, "/me/password", "", userOnly(a.handleMePassword))
 }
 
-func (a *API) handleMeGet(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleMeGet(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	u, err := a.user(r.Context(), p.UserID)
 	if err != nil {
 		return err
@@ -28,7 +28,7 @@ func (a *API) handleMeGet(w http.ResponseWriter, r *http.Request, p oauth.Princi
 
 // handleMePatch lets a user change their display name and language; the
 // rest of their profile is an administrator's business.
-func (a *API) handleMePatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleMePatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		DisplayName *string `json:"display_name"`
 		Language    *string `json:"language"`
@@ -51,14 +51,14 @@ func (a *API) handleMePatch(w http.ResponseWriter, r *http.Request, p oauth.Prin
 	return writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
-func (a *API) handleMeResources(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleMeResources(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	return a.writeUserResources(w, r.Context(), p.UserID)
 }
 
 // handleMePassword changes the caller's own password. It requires the old
 // password's client-side hash, so that a stolen access token alone cannot
 // take over the account; every token of the user is revoked afterwards.
-func (a *API) handleMePassword(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleMePassword(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		OldPassword string        `json:"old_password"`
 		Password    passwordInput `json:"password"`

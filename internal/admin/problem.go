@@ -80,6 +80,17 @@ func delegationCeiling(resource string) *Problem {
 	return semantic("delegation-ceiling", "", "You cannot grant the admin resource "+resource+" because you do not hold it.")
 }
 
+// actingCeiling refuses an action on an entity that can exercise more
+// than the caller holds.
+func actingCeiling(resource string) *Problem {
+	return semantic("delegation-ceiling", "", "You cannot change this entity: it can exercise the admin resource "+resource+", which you do not hold.")
+}
+
+func lastAdministrator() *Problem {
+	return problem(http.StatusConflict, "last-administrator", "Conflict",
+		"The realm must keep at least one active administrator; this change would leave none.")
+}
+
 var (
 	errUnavailable = problem(http.StatusServiceUnavailable, "unavailable", "Service unavailable",
 		"A backing service is unavailable; retry shortly.")
@@ -99,6 +110,8 @@ func toProblem(err error) *Problem {
 		return withCause(conflict("", "An entity with that name or id already exists."), err)
 	case errors.Is(err, storage.ErrMissingReference):
 		return withCause(semantic("missing-reference", "", "A referenced user, group, resource or language does not exist."), err)
+	case errors.Is(err, storage.ErrLastAdministrator):
+		return withCause(lastAdministrator(), err)
 	case errors.Is(err, storage.ErrInUse):
 		return withCause(problem(http.StatusConflict, "in-use", "Conflict", "The entity is built in or still in use."), err)
 	case errors.Is(err, storage.ErrUnavailable):

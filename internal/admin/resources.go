@@ -6,7 +6,7 @@ import (
 
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -30,7 +30,7 @@ func (a *API) registerResourceRoutes(r *mux.Router) {
 	a.route(r, http.MethodDelete, "/resources/{name}", "resources-write", a.handleResourceDelete)
 }
 
-func (a *API) handleResourceList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleResourceList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -42,7 +42,7 @@ func (a *API) handleResourceList(w http.ResponseWriter, r *http.Request, _ oauth
 	return writeList(w, page, toResourceJSON)
 }
 
-func (a *API) handleResourceCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleResourceCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		Name        string `json:"name"`
 		Description string `json:"description"`
@@ -63,7 +63,7 @@ func (a *API) handleResourceCreate(w http.ResponseWriter, r *http.Request, p oau
 	return created(w, "/admin/resources/"+res.Name, toResourceJSON(res))
 }
 
-func (a *API) handleResourceGet(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleResourceGet(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	res, err := a.opts.Store.GetResource(r.Context(), a.opts.Realm, pathVars(r)["name"])
 	if err != nil {
 		return asNotFound(err, "The resource")
@@ -71,7 +71,7 @@ func (a *API) handleResourceGet(w http.ResponseWriter, r *http.Request, _ oauth.
 	return writeJSON(w, http.StatusOK, toResourceJSON(res))
 }
 
-func (a *API) handleResourcePatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleResourcePatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in struct {
 		Description *string `json:"description"`
 	}
@@ -84,6 +84,11 @@ func (a *API) handleResourcePatch(w http.ResponseWriter, r *http.Request, p oaut
 		}
 	}
 	res, err := a.opts.Store.UpdateResource(r.Context(), p.Actor(), a.opts.Realm, pathVars(r)["name"], func(res *storage.Resource) error {
+		// A resource's description tells administrators what granting it
+		// means: only those who hold it may rewrite that.
+		if err := mayActOn(p, []string{res.Name}); err != nil {
+			return err
+		}
 		if in.Description != nil {
 			res.Description = *in.Description
 		}
@@ -95,8 +100,17 @@ func (a *API) handleResourcePatch(w http.ResponseWriter, r *http.Request, p oaut
 	return writeJSON(w, http.StatusOK, toResourceJSON(res))
 }
 
-func (a *API) handleResourceDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
-	err := a.opts.Store.DeleteResource(r.Context(), p.Actor(), a.opts.Realm, pathVars(r)["name"])
+func (a *API) handleResourceDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
+	name := pathVars(r)["name"]
+	if _, err := a.opts.Store.GetResource(r.Context(), a.opts.Realm, name); err != nil {
+		return asNotFound(err, "The resource")
+	}
+	// Deleting a resource takes it from every group and client: only what
+	// the caller holds may be taken away.
+	if err := mayActOn(p, []string{name}); err != nil {
+		return err
+	}
+	err := a.opts.Store.DeleteResource(r.Context(), p.Actor(), a.opts.Realm, name)
 	if err != nil {
 		return asNotFound(err, "The resource")
 	}

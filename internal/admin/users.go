@@ -8,7 +8,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
-	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -42,7 +42,7 @@ func (a *API) registerUserRoutes(r *mux.Router) {
 	a.route(r, http.MethodDelete, "/users/{id}/tokens", "tokens-revoke", a.handleUserTokensDelete)
 }
 
-func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	opts, err := listOptions(r)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ oauth.Pri
 	return writeList(w, page, toUserJSON)
 }
 
-func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in userInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -88,7 +88,7 @@ func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p oauth.P
 	return created(w, "/admin/users/"+u.ID, toUserJSON(u))
 }
 
-func (a *API) handleUserGet(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleUserGet(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	u, err := a.user(r.Context(), pathVars(r)["id"])
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func (a *API) handleUserGet(w http.ResponseWriter, r *http.Request, _ oauth.Prin
 	return writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
-func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in userInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -106,7 +106,7 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p oauth.Pr
 	if err != nil {
 		return err
 	}
-	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+	if err := a.mayActOnUser(ctx, p, target.ID); err != nil {
 		return err
 	}
 	if in.Groups != nil {
@@ -123,7 +123,15 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p oauth.Pr
 	if err != nil {
 		return asConflict(asNotFound(err, "The user"), "username", "A user with that username already exists.")
 	}
-	if (in.Status != nil && u.Status == storage.StatusDisabled) || in.Password != nil {
+	if in.Status != nil && u.Status == storage.StatusDisabled {
+		clients, err := a.ownedClients(ctx, u.ID)
+		if err == nil {
+			err = a.endUser(ctx, u.ID, clients)
+		}
+		if err != nil {
+			return err
+		}
+	} else if in.Password != nil {
 		if err := a.revokeUser(ctx, u.ID); err != nil {
 			return err
 		}
@@ -131,22 +139,28 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p oauth.Pr
 	return writeJSON(w, http.StatusOK, toUserJSON(u))
 }
 
-func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	ctx := r.Context()
 	target, err := a.user(ctx, pathVars(r)["id"])
 	if err != nil {
 		return err
 	}
-	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+	if err := a.mayActOnUser(ctx, p, target.ID); err != nil {
 		return err
 	}
-	// Revoke first: if the delete fails, the user merely has to sign in
-	// again; the other way round, live tokens could outlive their user.
-	if err := a.revokeUser(ctx, target.ID); err != nil {
+	clients, err := a.ownedClients(ctx, target.ID)
+	if err != nil {
 		return err
 	}
+	// Delete first, so that a refused delete (the last administrator)
+	// leaves the user's tokens alone. The verifier refuses tokens of a
+	// user or client owner that is gone, so live tokens cannot outlive
+	// their user in the meantime; the marks keep them dead for good.
 	if err := a.opts.Store.DeleteUser(ctx, p.Actor(), a.opts.Realm, target.ID); err != nil {
 		return asNotFound(err, "The user")
+	}
+	if err := a.endUser(ctx, target.ID, clients); err != nil {
+		return err
 	}
 	return noContent(w)
 }
@@ -156,7 +170,7 @@ type effectiveResourceJSON struct {
 	Groups []string `json:"groups"`
 }
 
-func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	u, err := a.user(r.Context(), pathVars(r)["id"])
 	if err != nil {
 		return err
@@ -176,7 +190,7 @@ func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, use
 	return writeJSON(w, http.StatusOK, out)
 }
 
-func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
 	u, err := a.user(r.Context(), pathVars(r)["id"])
 	if err != nil {
 		return err
@@ -188,7 +202,7 @@ func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ oauth.P
 	return writeList(w, storage.Page[storage.Group]{Items: groups}, toGroupJSON)
 }
 
-func (a *API) handleUserPassword(w http.ResponseWriter, r *http.Request, p oauth.Principal) error {
+func (a *API) handleUserPassword(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	var in passwordInput
 	if err := decode(r, &in); err != nil {
 		return err
@@ -198,7 +212,7 @@ func (a *API) handleUserPassword(w http.ResponseWriter, r *http.Request, p oauth
 	if err != nil {
 		return err
 	}
-	if err := a.mayManageUser(ctx, p, target.ID); err != nil {
+	if err := a.mayActOnUser(ctx, p, target.ID); err != nil {
 		return err
 	}
 	if err := a.setPassword(ctx, p.Actor(), target.ID, in); err != nil {
@@ -207,9 +221,12 @@ func (a *API) handleUserPassword(w http.ResponseWriter, r *http.Request, p oauth
 	return noContent(w)
 }
 
-func (a *API) handleUserTokensDelete(w http.ResponseWriter, r *http.Request, _ oauth.Principal) error {
+func (a *API) handleUserTokensDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
 	u, err := a.user(r.Context(), pathVars(r)["id"])
 	if err != nil {
+		return err
+	}
+	if err := a.mayActOnUser(r.Context(), p, u.ID); err != nil {
 		return err
 	}
 	if err := a.revokeUser(r.Context(), u.ID); err != nil {
@@ -230,25 +247,9 @@ func (a *API) user(ctx context.Context, id string) (storage.User, error) {
 	return u, nil
 }
 
-// mayManageUser checks the delegation ceiling for changing a user: the
-// caller must hold every resource the user holds. Otherwise a users-write
-// holder could set an administrator's password and sign in as them.
-func (a *API) mayManageUser(ctx context.Context, p oauth.Principal, userID string) error {
-	eff, err := a.opts.Store.UserResources(ctx, a.opts.Realm, userID)
-	if err != nil {
-		return err
-	}
-	for _, e := range eff {
-		if !p.Has(e.Name) {
-			return delegationCeiling(e.Name)
-		}
-	}
-	return nil
-}
-
 // mayJoinGroups checks the delegation ceiling for adding a user to groups
 // and that they exist.
-func (a *API) mayJoinGroups(ctx context.Context, p oauth.Principal, ids []string) error {
+func (a *API) mayJoinGroups(ctx context.Context, p authz.Principal, ids []string) error {
 	if len(ids) > maxListItems {
 		return invalidField("groups", "Too many groups.")
 	}
@@ -264,6 +265,44 @@ func (a *API) mayJoinGroups(ctx context.Context, p oauth.Principal, ids []string
 		}
 	}
 	return nil
+}
+
+// endUser revokes every token of a user who was disabled or deleted, and
+// every token of every client they own (clients: their client_ids, read
+// before a delete): a client never does more than its owner, and an owner
+// who cannot act any more leaves clients that cannot either. The marks
+// keep those tokens dead after the owner is re-enabled; meanwhile the
+// token endpoint and the verifier refuse the clients by their owner's
+// status, on every node, so a failure here leaves nothing usable.
+func (a *API) endUser(ctx context.Context, userID string, clients []string) error {
+	if err := a.revokeUser(ctx, userID); err != nil {
+		return err
+	}
+	for _, id := range clients {
+		if err := a.revokeClient(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ownedClients returns the client_ids of the clients userID owns.
+func (a *API) ownedClients(ctx context.Context, userID string) ([]string, error) {
+	var ids []string
+	opts := storage.ListOptions{Limit: storage.MaxListLimit}
+	for {
+		page, err := a.opts.Store.ListClients(ctx, a.opts.Realm, userID, opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range page.Items {
+			ids = append(ids, c.ClientID)
+		}
+		if page.NextCursor == "" {
+			return ids, nil
+		}
+		opts.Cursor = page.NextCursor
+	}
 }
 
 // revokeUser revokes every token of the user issued up to now.

@@ -49,12 +49,19 @@ func (g grantBase) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.
 	return nil
 }
 
-// start checks that the client may use the grant and returns the parts
-// of the request the handler works on.
-func (g grantBase) start(ar fosite.AccessRequester, allowPublic bool) (*client, *session, error) {
+// start checks that the client may use the grant — registered for it,
+// and owned by an active user: a client of a disabled or deleted owner
+// gets no token for anyone — and returns the parts of the request the
+// handler works on.
+func (g grantBase) start(ctx context.Context, ar fosite.AccessRequester, allowPublic bool) (*client, *session, error) {
 	c, s := requestParts(ar)
 	if !slices.Contains(c.c.GrantTypes, g.name) || (c.IsPublic() && !allowPublic) {
 		return nil, nil, errUnauthorizedClient
+	}
+	if err := g.p.ownerActive(ctx, c.c); errors.Is(err, errOwnerInactive) {
+		return nil, nil, errUnauthorizedClient.withCause(err)
+	} else if err != nil {
+		return nil, nil, err
 	}
 	s.grant = g.name
 	return c, s, nil
@@ -76,7 +83,7 @@ func grant(ar fosite.AccessRequester, s *session, scopes []string) {
 type clientCredentialsGrant struct{ grantBase }
 
 func (g *clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	c, s, err := g.start(ar, false)
+	c, s, err := g.start(ctx, ar, false)
 	if err != nil {
 		return err
 	}
@@ -121,7 +128,7 @@ func (p *Provider) spentRefreshToken(ctx context.Context, c storage.Client, id, 
 type passwordGrant struct{ grantBase }
 
 func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	c, s, err := g.start(ar, g.p.opts.AllowPublicPasswordGrant)
+	c, s, err := g.start(ctx, ar, g.p.opts.AllowPublicPasswordGrant)
 	if err != nil {
 		return err
 	}
@@ -252,7 +259,7 @@ func (p *Provider) refreshTTL(c storage.Client) time.Duration {
 type refreshGrant struct{ grantBase }
 
 func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	c, s, err := g.start(ar, g.p.opts.AllowPublicPasswordGrant)
+	c, s, err := g.start(ctx, ar, g.p.opts.AllowPublicPasswordGrant)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -63,17 +64,18 @@ func (p *Provider) handleIntrospect(w http.ResponseWriter, r *http.Request) {
 // introspectAccess makes one token-state round trip: the revocation check
 // brings the change stamp under which the caller is authenticated from
 // cached storage. The caller is authenticated before anything about the
-// token is answered.
+// token is answered. The token is judged by the same verifier as at the
+// management API: a token whose user, client or client owner is no longer
+// active is inactive, and scope is what the token may do now (see
+// docs/operations.md, "Permissions now and in tokens").
 func (p *Provider) introspectAccess(ctx context.Context, r *http.Request, form url.Values, token string) (introspection, error) {
 	c, parseErr := p.parseAccessToken(token)
 	revoked := true
 	if parseErr == nil {
-		var stamp int64
 		var err error
-		if revoked, stamp, err = p.opts.State.IsRevoked(ctx, c.ref()); err != nil {
+		if ctx, revoked, err = p.revocationView(ctx, c); err != nil {
 			return inactive, err
 		}
-		ctx = p.opts.Views.At(ctx, stamp)
 	} else {
 		var err error
 		if ctx, err = p.opts.Views.Begin(ctx); err != nil {
@@ -90,8 +92,14 @@ func (p *Provider) introspectAccess(ctx context.Context, r *http.Request, form u
 	if ok, err := p.mayInspect(ctx, caller, c.ClientID); err != nil || !ok {
 		return inactive, err
 	}
+	pr, err := p.principal(ctx, c)
+	if errors.Is(err, authz.ErrInvalidToken) {
+		return inactive, nil
+	} else if err != nil {
+		return inactive, err
+	}
 	return introspection{
-		Active: true, Scope: c.Scope, ClientID: c.ClientID, TokenType: "Bearer",
+		Active: true, Scope: strings.Join(pr.Held, " "), ClientID: c.ClientID, TokenType: "Bearer",
 		Exp: c.Expiry, Iat: c.IssuedAt, Sub: c.Subject, Aud: strings.Join(c.Audience, " "),
 		Iss: c.Issuer, JTI: c.JTI, Locale: c.Locale,
 	}, nil
@@ -117,6 +125,17 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 		return inactive, err
 	}
 	if ok, err := p.mayInspect(ctx, caller, rec.ClientID); err != nil || !ok {
+		return inactive, err
+	}
+	// A grant whose client, client owner or user is no longer active
+	// cannot be refreshed: it is not active either.
+	cl, err := p.activeClient(ctx, rec.ClientID)
+	if err == nil {
+		_, err = p.userAllowed(ctx, cl, rec.UserID)
+	}
+	if errors.Is(err, authz.ErrInvalidToken) || errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {
+		return inactive, nil
+	} else if err != nil {
 		return inactive, err
 	}
 	return introspection{

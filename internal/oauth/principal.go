@@ -6,75 +6,114 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// ErrInvalidToken is returned by VerifyAccessToken for every access token
-// that is not acceptable: malformed, badly signed, foreign, expired or
-// revoked. Callers answer 401 without saying which.
-var ErrInvalidToken = errors.New("invalid access token")
-
-// Principal is who an access token speaks for.
-type Principal struct {
-	// UserID is the acting user: the token's user for user tokens, the
-	// client's owner for client tokens.
-	UserID string
-	// ClientID is the client the token was issued to.
-	ClientID string
-	// ClientToken is true for client_credentials tokens, which act on the
-	// client's own behalf.
-	ClientToken bool
-	// Scopes are the admin resources the token may use.
-	Scopes []string
-	// TokenID is the token's jti.
-	TokenID string
-}
-
-// Has reports whether the token carries the admin resource.
-func (p Principal) Has(resource string) bool { return contains(p.Scopes, resource) }
-
-// Actor returns who to record in the audit log for changes made with the
-// token.
-func (p Principal) Actor() storage.Actor {
-	if p.ClientToken {
-		return storage.Actor{Type: storage.ActorClient, ID: p.ClientID}
-	}
-	return storage.Actor{Type: storage.ActorUser, ID: p.UserID}
-}
-
-// VerifyAccessToken checks a bearer access token for a resource served by
-// Gatehouse itself (the management API): signature, issuer, audience,
-// lifetime and revocation. A token-state outage returns an error wrapping
-// storage.ErrUnavailable, never a guess.
+// VerifyAccessToken is the one verifier of access tokens presented to
+// Gatehouse itself: the management API, /userinfo and, in parts,
+// introspection. It checks signature, issuer, audience, lifetime and
+// revocation, then that the token's user, client and client owner are
+// all still active, and returns what the token may do now. Every failure
+// wraps authz.ErrInvalidToken; a token-state outage returns an error
+// wrapping storage.ErrUnavailable instead, never a guess.
 //
 // The returned context carries the request's view of cached storage,
 // begun in the same round trip as the revocation check: the caller's
-// reads under it see every change acknowledged before it was made.
-func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (context.Context, Principal, error) {
+// reads under it see every change acknowledged before it was made, and
+// the status and permission reads here cost no round trip while nothing
+// changed.
+func (p *Provider) VerifyAccessToken(ctx context.Context, token string) (context.Context, authz.Principal, error) {
 	c, err := p.parseAccessToken(token)
 	if err != nil {
-		return ctx, Principal{}, fmt.Errorf("%w: %w", ErrInvalidToken, err)
+		return ctx, authz.Principal{}, fmt.Errorf("%w: %w", authz.ErrInvalidToken, err)
 	}
-	revoked, stamp, err := p.opts.State.IsRevoked(ctx, c.ref())
+	ctx, revoked, err := p.revocationView(ctx, c)
 	if err != nil {
-		return ctx, Principal{}, err
+		return ctx, authz.Principal{}, err
 	}
 	if revoked {
-		return ctx, Principal{}, fmt.Errorf("%w: revoked", ErrInvalidToken)
+		return ctx, authz.Principal{}, fmt.Errorf("%w: revoked", authz.ErrInvalidToken)
 	}
-	ctx = p.opts.Views.At(ctx, stamp)
-	pr := Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken(), UserID: c.Subject}
+	pr, err := p.principal(ctx, c)
+	return ctx, pr, err
+}
+
+// revocationView checks the token's revocation and begins the request's
+// view of cached storage under the change stamp read in the same round
+// trip.
+func (p *Provider) revocationView(ctx context.Context, c *accessClaims) (context.Context, bool, error) {
+	revoked, stamp, err := p.opts.State.IsRevoked(ctx, c.ref())
+	if err != nil {
+		return ctx, false, err
+	}
+	return p.opts.Views.At(ctx, stamp), revoked, nil
+}
+
+// principal checks that everything a verified, unrevoked token stands on
+// is still active — its client, the client's owner and, for user tokens,
+// the user — and computes what the token holds now: its scope cut down to
+// the current resources of its user (user tokens) or to the client's
+// current ceiling (client tokens). A disabled owner ends the tokens of
+// every client they own at once, on every node, since every node reads
+// the status under the request's change stamp.
+func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Principal, error) {
+	cl, err := p.activeClient(ctx, c.ClientID)
+	if err != nil {
+		return authz.Principal{}, err
+	}
+	pr := authz.Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken()}
 	if c.Scope != "" {
 		pr.Scopes = strings.Split(c.Scope, " ")
 	}
+	var allowed []string
 	if pr.ClientToken {
-		cl, err := p.opts.Store.GetClient(ctx, p.opts.Realm, c.ClientID)
-		if errors.Is(err, storage.ErrNotFound) {
-			return ctx, Principal{}, fmt.Errorf("%w: client gone", ErrInvalidToken)
-		} else if err != nil {
-			return ctx, Principal{}, err
-		}
 		pr.UserID = cl.OwnerID
+		allowed, err = p.clientCeiling(ctx, cl)
+	} else {
+		pr.UserID = c.Subject
+		allowed, err = p.userAllowed(ctx, cl, c.Subject)
 	}
-	return ctx, pr, nil
+	if errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {
+		return authz.Principal{}, fmt.Errorf("%w: %w", authz.ErrInvalidToken, err)
+	} else if err != nil {
+		return authz.Principal{}, err
+	}
+	pr.Held = authz.Intersect(pr.Scopes, allowed)
+	return pr, nil
+}
+
+// errUserInactive means a user token's user is disabled or gone.
+var errUserInactive = errors.New("user is not active")
+
+// activeClient loads a token's client; a deleted or disabled client makes
+// the token invalid.
+func (p *Provider) activeClient(ctx context.Context, clientID string) (storage.Client, error) {
+	cl, err := p.opts.Store.GetClient(ctx, p.opts.Realm, clientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && cl.Status != storage.StatusActive) {
+		return cl, fmt.Errorf("%w: client gone or disabled", authz.ErrInvalidToken)
+	}
+	return cl, err
+}
+
+// userAllowed returns what a user token issued through client c may hold
+// now: the user's current resources ∩ what the client may request. The
+// user and the client's owner must both be active: a client of a disabled
+// owner serves nobody (errOwnerInactive), a disabled user has no tokens
+// (errUserInactive).
+func (p *Provider) userAllowed(ctx context.Context, c storage.Client, userID string) ([]string, error) {
+	if err := p.ownerActive(ctx, c); err != nil {
+		return nil, err
+	}
+	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, userID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Status != storage.StatusActive) {
+		return nil, errUserInactive
+	} else if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	res, err := p.userResources(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	return clientAllowed(c, res), nil
 }

@@ -30,20 +30,30 @@ func clientAllowed(c storage.Client, ceiling []string) []string {
 // clientCeiling returns what a client may hold right now: its allowed
 // scopes cut down to its owner's current resources. A client never does
 // more than its owner; if the owner lost a group or was disabled, the
-// client loses that access at its next token request.
+// client loses that access at its next request.
 func (p *Provider) clientCeiling(ctx context.Context, c storage.Client) ([]string, error) {
-	owner, err := p.opts.Store.GetUser(ctx, p.opts.Realm, c.OwnerID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner.Status != storage.StatusActive) {
-		return nil, errOwnerInactive
+	if err := p.ownerActive(ctx, c); err != nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("load owner of client: %w", err)
-	}
-	ownerRes, err := p.userResources(ctx, owner.ID)
+	ownerRes, err := p.userResources(ctx, c.OwnerID)
 	if err != nil {
 		return nil, err
 	}
 	return clientAllowed(c, ownerRes), nil
+}
+
+// ownerActive returns errOwnerInactive when the client's owner is
+// disabled or gone: such a client gets no token for anyone, and the
+// tokens it holds are refused.
+func (p *Provider) ownerActive(ctx context.Context, c storage.Client) error {
+	owner, err := p.opts.Store.GetUser(ctx, p.opts.Realm, c.OwnerID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && owner.Status != storage.StatusActive) {
+		return errOwnerInactive
+	}
+	if err != nil {
+		return fmt.Errorf("load owner of client: %w", err)
+	}
+	return nil
 }
 
 // userResources returns the names of the user's effective admin resources,

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -33,23 +34,16 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	c, err := p.parseAccessToken(token)
-	if err != nil || !c.isUserToken() {
+	ctx, pr, err := p.VerifyAccessToken(ctx, token)
+	if errors.Is(err, authz.ErrInvalidToken) || (err == nil && pr.ClientToken) {
 		p.writeBearerError(w, "invalid_token")
 		return
-	}
-	revoked, stamp, err := p.opts.State.IsRevoked(ctx, c.ref())
-	if err != nil {
+	} else if err != nil {
 		p.writeError(ctx, w, err)
 		return
 	}
-	if revoked {
-		p.writeBearerError(w, "invalid_token")
-		return
-	}
-	ctx = p.opts.Views.At(ctx, stamp)
-	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, c.Subject)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && u.Status != storage.StatusActive) {
+	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, pr.UserID)
+	if errors.Is(err, storage.ErrNotFound) {
 		p.writeBearerError(w, "invalid_token")
 		return
 	} else if err != nil {

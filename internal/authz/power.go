@@ -1,0 +1,60 @@
+package authz
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Powers computes what an entity can exercise now: the set of admin
+// resources a caller must hold to act on it. Reads go through the store
+// the caller hands in (the caching store, under the request's change
+// stamp), so deciding costs no round trip while nothing changed.
+type Powers struct {
+	Store storage.Store
+	Realm string
+}
+
+// User returns the resources the user holds through their groups.
+func (w Powers) User(ctx context.Context, userID string) ([]string, error) {
+	eff, err := w.Store.UserResources(ctx, w.Realm, userID)
+	if err != nil {
+		return nil, fmt.Errorf("load user resources: %w", err)
+	}
+	names := make([]string, len(eff))
+	for i, r := range eff {
+		names[i] = r.Name
+	}
+	return names, nil
+}
+
+// Client returns what the client can obtain: every resource of the realm
+// for an all-scopes client (whatever its owner holds today, it follows the
+// owner's future groups), otherwise its allowed scopes ∩ its owner's
+// current resources. The owner's status does not lower it: a client of a
+// disabled owner can obtain all of it again once the owner is re-enabled.
+func (w Powers) Client(ctx context.Context, c storage.Client) ([]string, error) {
+	if c.AllScopes {
+		return w.All(ctx)
+	}
+	owner, err := w.User(ctx, c.OwnerID)
+	if err != nil {
+		return nil, err
+	}
+	return Intersect(c.Scopes, owner), nil
+}
+
+// Group returns what the group grants: every resource of the realm for
+// a group with AllResources (administrators).
+func (w Powers) Group(ctx context.Context, g storage.Group) ([]string, error) {
+	if g.AllResources {
+		return w.All(ctx)
+	}
+	return g.Resources, nil
+}
+
+// All returns every resource of the realm.
+func (w Powers) All(ctx context.Context) ([]string, error) {
+	return storage.ResourceNames(ctx, w.Store, w.Realm)
+}
