@@ -30,7 +30,9 @@ type vectors struct {
 	} `json:"client_secret"`
 }
 
-// sharedVectors is the normative file beside the repository (../shared).
+// sharedVectors is where the normative vectors sit when the repository is
+// checked out beside them; testdata/vectors.json is this repository's copy
+// (docs/client-side-hashing.md).
 var sharedVectors = filepath.Join("..", "..", "shared", "vectors", "client-side-hashing.json")
 
 func load(t *testing.T, path string) vectors {

@@ -122,8 +122,8 @@ type vector struct {
 	S, W, V  string
 }
 
-// vectors reads the repository's copy of
-// shared/vectors/client-side-hashing.json.
+// vectors reads the repository's copy of the normative client-side
+// hashing vectors (docs/client-side-hashing.md).
 func vectors(t testing.TB) map[string]vector {
 	t.Helper()
 	raw, err := os.ReadFile("../../clienthash/testdata/vectors.json")
