@@ -86,6 +86,12 @@ func actingCeiling(resource string) *Problem {
 	return semantic("delegation-ceiling", "", "You cannot change this entity: it can exercise the admin resource "+resource+", which you do not hold.")
 }
 
+// invalidUsername answers a username with no canonical form (RFC 8265
+// UsernameCaseMapped).
+func invalidUsername(cause error) *Problem {
+	return withCause(invalidField("username", "The username has no canonical form: see RFC 8265 (PRECIS UsernameCaseMapped)."), cause)
+}
+
 func lastAdministrator() *Problem {
 	return problem(http.StatusConflict, "last-administrator", "Conflict",
 		"The realm must keep at least one active administrator; this change would leave none.")
@@ -110,6 +116,8 @@ func toProblem(err error) *Problem {
 		return withCause(conflict("", "An entity with that name or id already exists."), err)
 	case errors.Is(err, storage.ErrMissingReference):
 		return withCause(semantic("missing-reference", "", "A referenced user, group, resource or language does not exist."), err)
+	case errors.Is(err, storage.ErrInvalidUsername):
+		return invalidUsername(err)
 	case errors.Is(err, storage.ErrLastAdministrator):
 		return withCause(lastAdministrator(), err)
 	case errors.Is(err, storage.ErrInUse):

@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // Size limits of management API input.
@@ -50,6 +52,9 @@ var usernamePattern = regexp.MustCompile(`^[\p{L}\p{N}][\p{L}\p{N}._@+-]*$`)
 func validateUsername(u string) error {
 	if u == "" || utf8.RuneCountInString(u) > maxNameLen || !usernamePattern.MatchString(u) {
 		return invalidField("username", "A username is 1 to 64 letters, digits or . _ @ + -, starting with a letter or digit.")
+	}
+	if _, err := storage.CanonicalUsername(u); err != nil {
+		return invalidUsername(err)
 	}
 	return nil
 }
