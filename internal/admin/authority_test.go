@@ -40,7 +40,7 @@ const (
 type authority struct {
 	*fixture
 	tokens map[string]string
-	users  map[string]string // caller user ids
+	users  map[string]string        // caller user ids
 	groups map[string]storage.Group // by power
 	n      int
 }
