@@ -131,10 +131,3 @@ func page[T any](items []T, sortKey func(T) string, opts storage.ListOptions) (s
 	}
 	return out, nil
 }
-
-func changed(fields ...string) map[string]string {
-	if len(fields) == 0 {
-		return nil
-	}
-	return map[string]string{"changed": strings.Join(fields, ",")}
-}

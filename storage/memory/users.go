@@ -60,10 +60,10 @@ func (s *Store) CreateUser(_ context.Context, a storage.Actor, realm string, u s
 	u = copyUser(u)
 	u.CreatedAt, u.UpdatedAt = s.stamp(), s.stamp()
 	s.users[key{realm, u.ID}] = u
-	s.record(realm, a, "user.create", "user", u.ID, map[string]string{"username": u.Username})
+	s.record(realm, a, storage.ActionUserCreate, storage.TargetUser, u.ID, map[string]string{"username": u.Username})
 	for _, g := range groups {
 		s.members[key{realm, g}][u.ID] = true
-		s.record(realm, a, "group.member.add", "group", g, map[string]string{"user": u.ID})
+		s.record(realm, a, storage.ActionGroupMemberAdd, storage.TargetGroup, g, map[string]string{"user": u.ID})
 	}
 	return copyUser(u), nil
 }
@@ -132,32 +132,8 @@ func (s *Store) UpdateUser(_ context.Context, a storage.Actor, realm, id string,
 		return storage.User{}, err
 	}
 	s.users[k] = copyUser(next)
-	s.record(realm, a, "user.update", "user", id, changed(userChanges(u, next)...))
+	s.record(realm, a, storage.ActionUserUpdate, storage.TargetUser, id, storage.ChangeDetails(storage.UserChanges(u, next)))
 	return next, nil
-}
-
-// userChanges names the fields that differ, never their secret values.
-func userChanges(a, b storage.User) []string {
-	var out []string
-	if a.Username != b.Username {
-		out = append(out, "username")
-	}
-	if a.Email != b.Email {
-		out = append(out, "email")
-	}
-	if a.DisplayName != b.DisplayName {
-		out = append(out, "display_name")
-	}
-	if a.Language != b.Language {
-		out = append(out, "language")
-	}
-	if a.Status != b.Status {
-		out = append(out, "status")
-	}
-	if (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash) {
-		out = append(out, "password")
-	}
-	return out
 }
 
 // DeleteUser implements storage.UserStore.
@@ -178,10 +154,10 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 		if ck.realm == realm && c.OwnerID == id {
 			delete(s.clients, ck)
 			delete(s.secrets, ck)
-			s.record(realm, a, "client.delete", "client", c.ClientID, map[string]string{"reason": "owner deleted"})
+			s.record(realm, a, storage.ActionClientDelete, storage.TargetClient, c.ClientID, map[string]string{"reason": "owner deleted"})
 		}
 	}
-	s.record(realm, a, "user.delete", "user", id, nil)
+	s.record(realm, a, storage.ActionUserDelete, storage.TargetUser, id, nil)
 	return nil
 }
 

@@ -75,7 +75,7 @@ func (s *Store) CreateGroup(ctx context.Context, a storage.Actor, realm string, 
 		if out, err = s.getGroup(ctx, tx, realm, g.ID, false); err != nil {
 			return err
 		}
-		return audit(ctx, tx, realm, a, "group.create", "group", g.ID, map[string]string{"name": g.Name, "resources": strings.Join(out.Resources, " ")})
+		return audit(ctx, tx, realm, a, storage.ActionGroupCreate, storage.TargetGroup, g.ID, map[string]string{"name": g.Name, "resources": strings.Join(out.Resources, " ")})
 	})
 	return out, err
 }
@@ -136,17 +136,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a storage.Actor, realm, id stri
 		if out, err = s.getGroup(ctx, tx, realm, id, false); err != nil {
 			return err
 		}
-		var ch []string
-		if cur.Name != out.Name {
-			ch = append(ch, "name")
-		}
-		if cur.Description != out.Description {
-			ch = append(ch, "description")
-		}
-		if !slices.Equal(cur.Resources, out.Resources) {
-			ch = append(ch, "resources")
-		}
-		return audit(ctx, tx, realm, a, "group.update", "group", id, changed(ch...))
+		return audit(ctx, tx, realm, a, storage.ActionGroupUpdate, storage.TargetGroup, id, storage.ChangeDetails(storage.GroupChanges(cur, out)))
 	})
 	return out, err
 }
@@ -164,31 +154,31 @@ func (s *Store) DeleteGroup(ctx context.Context, a storage.Actor, realm, id stri
 		if _, err := tx.Exec(ctx, `DELETE FROM groups WHERE realm_id = $1 AND id = $2`, realm, id); err != nil {
 			return mapErr(err, "group "+id, true)
 		}
-		return audit(ctx, tx, realm, a, "group.delete", "group", id, map[string]string{"name": g.Name})
+		return audit(ctx, tx, realm, a, storage.ActionGroupDelete, storage.TargetGroup, id, map[string]string{"name": g.Name})
 	})
 }
 
 // AddGroupMember implements storage.GroupStore.
 func (s *Store) AddGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.link(ctx, a, realm, groupID, "user", userID, "group.member.add",
+	return s.link(ctx, a, realm, groupID, "user", userID, storage.ActionGroupMemberAdd,
 		`INSERT INTO group_members (realm_id, group_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`)
 }
 
 // RemoveGroupMember implements storage.GroupStore.
 func (s *Store) RemoveGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.link(ctx, a, realm, groupID, "user", userID, "group.member.remove",
+	return s.link(ctx, a, realm, groupID, "user", userID, storage.ActionGroupMemberRemove,
 		`DELETE FROM group_members WHERE realm_id = $1 AND group_id = $2 AND user_id = $3`)
 }
 
 // GrantGroupResource implements storage.GroupStore.
 func (s *Store) GrantGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.link(ctx, a, realm, groupID, "resource", resource, "group.resource.grant",
+	return s.link(ctx, a, realm, groupID, "resource", resource, storage.ActionGroupResourceGrant,
 		`INSERT INTO group_resources (realm_id, group_id, resource) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`)
 }
 
 // RevokeGroupResource implements storage.GroupStore.
 func (s *Store) RevokeGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.link(ctx, a, realm, groupID, "resource", resource, "group.resource.revoke",
+	return s.link(ctx, a, realm, groupID, "resource", resource, storage.ActionGroupResourceRevoke,
 		`DELETE FROM group_resources WHERE realm_id = $1 AND group_id = $2 AND resource = $3`)
 }
 
@@ -223,7 +213,7 @@ func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind,
 				return mapErr(err, "group "+groupID, false)
 			}
 		}
-		return audit(ctx, tx, realm, a, action, "group", groupID, map[string]string{kind: other})
+		return audit(ctx, tx, realm, a, action, storage.TargetGroup, groupID, map[string]string{kind: other})
 	})
 }
 

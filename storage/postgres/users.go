@@ -70,7 +70,7 @@ func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u
 		if err != nil {
 			return mapErr(err, "user "+u.Username, false)
 		}
-		if err := audit(ctx, tx, realm, a, "user.create", "user", out.ID, map[string]string{"username": out.Username}); err != nil {
+		if err := audit(ctx, tx, realm, a, storage.ActionUserCreate, storage.TargetUser, out.ID, map[string]string{"username": out.Username}); err != nil {
 			return err
 		}
 		for _, g := range groups {
@@ -80,7 +80,7 @@ func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u
 			if _, err := tx.Exec(ctx, `INSERT INTO group_members (realm_id, group_id, user_id) VALUES ($1, $2, $3)`, realm, g, out.ID); err != nil {
 				return mapErr(err, "group "+g, false)
 			}
-			if err := audit(ctx, tx, realm, a, "group.member.add", "group", g, map[string]string{"user": out.ID}); err != nil {
+			if err := audit(ctx, tx, realm, a, storage.ActionGroupMemberAdd, storage.TargetGroup, g, map[string]string{"user": out.ID}); err != nil {
 				return err
 			}
 		}
@@ -169,26 +169,9 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 		if err != nil {
 			return mapErr(err, "user "+next.Username, false)
 		}
-		return audit(ctx, tx, realm, a, "user.update", "user", id, changed(userChanges(cur, out)...))
+		return audit(ctx, tx, realm, a, storage.ActionUserUpdate, storage.TargetUser, id, storage.ChangeDetails(storage.UserChanges(cur, out)))
 	})
 	return out, err
-}
-
-// userChanges names the fields that differ, never their secret values.
-func userChanges(a, b storage.User) []string {
-	var out []string
-	add := func(name string, differs bool) {
-		if differs {
-			out = append(out, name)
-		}
-	}
-	add("username", a.Username != b.Username)
-	add("email", a.Email != b.Email)
-	add("display_name", a.DisplayName != b.DisplayName)
-	add("language", a.Language != b.Language)
-	add("status", a.Status != b.Status)
-	add("password", (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash))
-	return out
 }
 
 // DeleteUser implements storage.UserStore.
@@ -213,11 +196,11 @@ func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id strin
 			return errorf("user "+id, storage.ErrNotFound)
 		}
 		for _, c := range owned {
-			if err := audit(ctx, tx, realm, a, "client.delete", "client", c, map[string]string{"reason": "owner deleted"}); err != nil {
+			if err := audit(ctx, tx, realm, a, storage.ActionClientDelete, storage.TargetClient, c, map[string]string{"reason": "owner deleted"}); err != nil {
 				return err
 			}
 		}
-		return audit(ctx, tx, realm, a, "user.delete", "user", id, nil)
+		return audit(ctx, tx, realm, a, storage.ActionUserDelete, storage.TargetUser, id, nil)
 	})
 }
 
