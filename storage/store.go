@@ -51,15 +51,23 @@ type LanguageStore interface {
 // UserStore manages users and their group memberships.
 type UserStore interface {
 	// CreateUser creates u (ID generated when empty) as a member of groups.
-	// Returns ErrAlreadyExists for a taken username or id, and
-	// ErrMissingReference for an unknown language or group.
+	// Usernames are unique per realm by canonical form (CanonicalUsername):
+	// two spellings with one canonical form are one account. u.Username is
+	// stored as typed, for display. Returns an error wrapping
+	// ErrInvalidUsername for a username without a canonical form,
+	// ErrAlreadyExists for a taken username or id, and ErrMissingReference
+	// for an unknown language or group.
 	CreateUser(ctx context.Context, actor Actor, realm string, u User, groups []string) (User, error)
 	GetUser(ctx context.Context, realm, id string) (User, error)
-	// GetUserByUsername matches case-insensitively.
+	// GetUserByUsername finds the user whose username has the canonical
+	// form of username, whatever its spelling. A username without a
+	// canonical form names nobody: ErrNotFound.
 	GetUserByUsername(ctx context.Context, realm, username string) (User, error)
+	// ListUsers lists users ordered by canonical username.
 	ListUsers(ctx context.Context, realm string, f UserFilter, opts ListOptions) (Page[User], error)
 	// UpdateUser may change every field but ID and timestamps, including
-	// Username (ErrAlreadyExists if taken) and Password.
+	// Username (ErrInvalidUsername and ErrAlreadyExists as for CreateUser)
+	// and Password.
 	UpdateUser(ctx context.Context, actor Actor, realm, id string, fn func(*User) error) (User, error)
 	// DeleteUser deletes the user with their memberships and the clients
 	// they own.
@@ -104,7 +112,7 @@ type GroupStore interface {
 	// ErrNotFound if the group or the user does not exist.
 	AddGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
 	RemoveGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
-	// ListGroupMembers lists the members ordered by username.
+	// ListGroupMembers lists the members ordered by canonical username.
 	ListGroupMembers(ctx context.Context, realm, groupID string, opts ListOptions) (Page[User], error)
 
 	// GrantGroupResource and RevokeGroupResource are idempotent. They return

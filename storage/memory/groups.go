@@ -184,7 +184,7 @@ func (s *Store) ListGroupMembers(_ context.Context, realm, groupID string, opts 
 	for id := range m {
 		items = append(items, copyUser(s.users[key{realm, id}]))
 	}
-	return page(items, userSortKey, opts)
+	return page(items, s.userSortKey(realm), opts)
 }
 
 // GrantGroupResource implements storage.GroupStore.

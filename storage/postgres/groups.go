@@ -227,8 +227,8 @@ func (s *Store) ListGroupMembers(ctx context.Context, realm, groupID string, opt
 		return storage.Page[storage.User]{}, err
 	}
 	limit := opts.EffectiveLimit()
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users JOIN group_members m ON m.user_id = users.id
-		WHERE users.realm_id = $1 AND m.group_id = $2 AND lower(username) COLLATE "C" > $3
-		ORDER BY lower(username) COLLATE "C" LIMIT $4`, realm, groupID, after, limit+1)
+	rows, err := s.pool.Query(ctx, `SELECT `+userListCols+` FROM users JOIN group_members m ON m.user_id = users.id
+		WHERE users.realm_id = $1 AND m.group_id = $2 AND username_canonical COLLATE "C" > $3
+		ORDER BY username_canonical COLLATE "C" LIMIT $4`, realm, groupID, after, limit+1)
 	return collectUsers(rows, err, limit)
 }

@@ -32,6 +32,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Seed", testSeed},
 		{"Languages", testLanguages},
 		{"Users", testUsers},
+		{"CanonicalUsernames", testCanonicalUsernames},
 		{"UserFiltersAndPages", testUserFiltersAndPages},
 		{"UserConcurrentUpdates", testUserConcurrentUpdates},
 		{"Resources", testResources},
