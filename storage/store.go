@@ -49,6 +49,15 @@ type LanguageStore interface {
 }
 
 // UserStore manages users and their group memberships.
+//
+// At least one active member of the administrators group (the built-in
+// group with AllResources) remains: a change that would take the number of
+// active administrators from one or more to zero (UpdateUser setting a
+// status other than active, DeleteUser, GroupStore.RemoveGroupMember on
+// that group) returns an error wrapping ErrLastAdministrator and changes
+// nothing. The count is decided inside the changing transaction, so that
+// two administrators taking each other away at once cannot both succeed.
+// A realm with no active administrator (before bootstrap) refuses nothing.
 type UserStore interface {
 	// CreateUser creates u (ID generated when empty) as a member of groups.
 	// Usernames are unique per realm by canonical form (CanonicalUsername):
@@ -67,10 +76,12 @@ type UserStore interface {
 	ListUsers(ctx context.Context, realm string, f UserFilter, opts ListOptions) (Page[User], error)
 	// UpdateUser may change every field but ID and timestamps, including
 	// Username (ErrInvalidUsername and ErrAlreadyExists as for CreateUser)
-	// and Password.
+	// and Password. Disabling the last active administrator returns
+	// ErrLastAdministrator.
 	UpdateUser(ctx context.Context, actor Actor, realm, id string, fn func(*User) error) (User, error)
 	// DeleteUser deletes the user with their memberships and the clients
-	// they own.
+	// they own. Deleting the last active administrator returns
+	// ErrLastAdministrator.
 	DeleteUser(ctx context.Context, actor Actor, realm, id string) error
 
 	// UserGroups lists the groups the user belongs to, by name.
@@ -110,6 +121,9 @@ type GroupStore interface {
 
 	// AddGroupMember and RemoveGroupMember are idempotent. They return
 	// ErrNotFound if the group or the user does not exist.
+	// RemoveGroupMember returns ErrLastAdministrator when it would remove
+	// the last active administrator from the administrators group (see
+	// UserStore).
 	AddGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
 	RemoveGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
 	// ListGroupMembers lists the members ordered by canonical username.

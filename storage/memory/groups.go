@@ -152,7 +152,8 @@ func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key{realm, groupID}
-	if _, ok := s.groups[k]; !ok {
+	g, ok := s.groups[k]
+	if !ok {
 		return fmt.Errorf("group %s: %w", groupID, storage.ErrNotFound)
 	}
 	if _, ok := s.users[key{realm, userID}]; !ok {
@@ -160,6 +161,9 @@ func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member
 	}
 	if s.members[k][userID] == member {
 		return nil
+	}
+	if !member && g.AllResources && s.lastActiveAdmin(realm, userID) {
+		return lastAdminError(userID)
 	}
 	action := storage.ActionGroupMemberAdd
 	if member {
@@ -222,4 +226,31 @@ func (s *Store) setGrant(a storage.Actor, realm, groupID, resource string, grant
 	s.groups[k] = g
 	s.record(realm, a, action, storage.TargetGroup, groupID, map[string]string{"resource": resource})
 	return nil
+}
+
+// lastActiveAdmin reports whether the user is the only active member of
+// the realm's administrators group (the one with AllResources), so that
+// disabling, deleting or removing them would leave nobody able to manage
+// the realm. Callers hold the lock; holding it for the whole change is
+// what makes the decision safe against concurrent changes.
+func (s *Store) lastActiveAdmin(realm, userID string) bool {
+	var members map[string]bool
+	for k, g := range s.groups {
+		if k.realm == realm && g.AllResources {
+			members = s.members[k]
+		}
+	}
+	if !members[userID] || s.users[key{realm, userID}].Status != storage.StatusActive {
+		return false
+	}
+	for id := range members {
+		if id != userID && s.users[key{realm, id}].Status == storage.StatusActive {
+			return false
+		}
+	}
+	return true
+}
+
+func lastAdminError(userID string) error {
+	return fmt.Errorf("user %s: %w", userID, storage.ErrLastAdministrator)
 }

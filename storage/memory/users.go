@@ -157,6 +157,9 @@ func (s *Store) UpdateUser(_ context.Context, a storage.Actor, realm, id string,
 	if err != nil {
 		return storage.User{}, err
 	}
+	if next.Status != storage.StatusActive && s.lastActiveAdmin(realm, id) {
+		return storage.User{}, lastAdminError(id)
+	}
 	s.users[k] = copyUser(next)
 	s.usernames[k] = canonical
 	s.record(realm, a, storage.ActionUserUpdate, storage.TargetUser, id, storage.ChangeDetails(storage.UserChanges(u, next)))
@@ -170,6 +173,9 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 	k := key{realm, id}
 	if _, ok := s.users[k]; !ok {
 		return fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
+	}
+	if s.lastActiveAdmin(realm, id) {
+		return lastAdminError(id)
 	}
 	delete(s.users, k)
 	delete(s.usernames, k)

@@ -185,8 +185,18 @@ func (s *Store) RevokeGroupResource(ctx context.Context, a storage.Actor, realm,
 // link adds or removes a membership or grant idempotently: ErrNotFound if
 // the group or the other side does not exist, an audit row only when
 // something changed.
+// Removing a member takes the administrators lock first (see
+// lockAdministrators).
 func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind, other, action, sql string) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		removesMember := action == storage.ActionGroupMemberRemove
+		var admins string
+		if removesMember {
+			var err error
+			if admins, err = lockAdministrators(ctx, tx, realm); err != nil {
+				return err
+			}
+		}
 		if _, err := s.getGroup(ctx, tx, realm, groupID, false); err != nil {
 			return err
 		}
@@ -200,6 +210,11 @@ func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind,
 		var one int
 		if err := tx.QueryRow(ctx, exists, realm, other).Scan(&one); err != nil {
 			return mapErr(err, kind+" "+other, false)
+		}
+		if removesMember && strings.EqualFold(groupID, admins) {
+			if err := refuseLastAdmin(ctx, tx, realm, admins, other); err != nil {
+				return err
+			}
 		}
 		tag, err := tx.Exec(ctx, sql, realm, groupID, other)
 		if err != nil {

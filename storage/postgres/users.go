@@ -181,6 +181,10 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 	}
 	var out storage.User
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		admins, err := lockAdministrators(ctx, tx, realm)
+		if err != nil {
+			return err
+		}
 		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND id = $2 FOR UPDATE`, realm, id))
 		if err != nil {
 			return mapErr(err, "user "+id, false)
@@ -196,6 +200,11 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 		canonical, err := storage.CanonicalUsername(next.Username)
 		if err != nil {
 			return fmt.Errorf("username %q: %w", next.Username, err)
+		}
+		if next.Status != storage.StatusActive {
+			if err := refuseLastAdmin(ctx, tx, realm, admins, id); err != nil {
+				return err
+			}
 		}
 		lang, err := canonicalLanguage(ctx, tx, realm, next.Language)
 		if err != nil {
@@ -220,6 +229,13 @@ func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id strin
 		return errorf("user "+id, storage.ErrNotFound)
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		admins, err := lockAdministrators(ctx, tx, realm)
+		if err != nil {
+			return err
+		}
+		if err := refuseLastAdmin(ctx, tx, realm, admins, id); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `DELETE FROM clients WHERE realm_id = $1 AND owner_id = $2 RETURNING client_id`, realm, id)
 		if err != nil {
 			return mapErr(err, "clients of user "+id, true)

@@ -39,6 +39,8 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
 		{"EffectiveResources", testEffectiveResources},
+		{"LastAdministrator", testLastAdministrator},
+		{"LastAdministratorRace", testLastAdministratorRace},
 		{"GroupCascades", testGroupCascades},
 		{"Clients", testClients},
 		{"ClientSecrets", testClientSecrets},
