@@ -46,6 +46,7 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"ClientSecrets", testClientSecrets},
 		{"UserDeleteCascades", testUserDeleteCascades},
 		{"Audit", testAudit},
+		{"AppendAudit", testAppendAudit},
 		{"OtherRealm", testOtherRealm},
 	}
 	for _, tc := range tests {
