@@ -4,11 +4,22 @@
 //
 // Every table carries realm_id, so that tenancy can come later without a
 // schema rewrite; composite foreign keys keep references inside a realm.
+//
+// Not every version is a file here. Version 2 (00002_username_canonical)
+// is a Go migration, registered with the goose provider by
+// storage/postgres, because it computes storage.CanonicalUsername (PRECIS
+// UsernameCaseMapped, RFC 8265 §3.3) for every existing user, which SQL
+// cannot do, and this package imports no project code. It adds
+// users.username_canonical, unique per realm in place of the unique index
+// on lower(username). Users whose usernames share a canonical form, or
+// have none, are not merged: the migration fails naming them and changes
+// nothing, and succeeds once they are renamed. The next SQL file is
+// 00003_*.sql.
 package migrations
 
 import "embed"
 
-// FS holds the migration files, named NNNNN_description.sql.
+// FS holds the SQL migration files, named NNNNN_description.sql.
 //
 //go:embed *.sql
 var FS embed.FS

@@ -12,8 +12,8 @@ const (
 )
 
 // ListOptions selects one page of a list. Lists have a stable order (by the
-// entity's natural key: name, code, username, client_id, or time then id for
-// the audit log); Cursor is opaque and comes from a previous Page.
+// entity's natural key: name, code, canonical username, client_id, or time
+// then id for the audit log); Cursor is opaque and comes from a previous Page.
 type ListOptions struct {
 	Limit  int    // 0 means DefaultListLimit; values above MaxListLimit are clamped
 	Cursor string // empty for the first page
@@ -36,8 +36,9 @@ type Page[T any] struct {
 	NextCursor string
 }
 
-// UserFilter narrows ListUsers. Empty fields do not filter. Username and
-// Email match exactly, case-insensitively.
+// UserFilter narrows ListUsers. Empty fields do not filter. Username
+// matches by canonical form (CanonicalUsername; one without a canonical
+// form matches nobody), Email exactly but case-insensitively.
 type UserFilter struct {
 	Username string
 	Email    string

@@ -49,20 +49,39 @@ type LanguageStore interface {
 }
 
 // UserStore manages users and their group memberships.
+//
+// At least one active member of the administrators group (the built-in
+// group with AllResources) remains: a change that would take the number of
+// active administrators from one or more to zero (UpdateUser setting a
+// status other than active, DeleteUser, GroupStore.RemoveGroupMember on
+// that group) returns an error wrapping ErrLastAdministrator and changes
+// nothing. The count is decided inside the changing transaction, so that
+// two administrators taking each other away at once cannot both succeed.
+// A realm with no active administrator (before bootstrap) refuses nothing.
 type UserStore interface {
 	// CreateUser creates u (ID generated when empty) as a member of groups.
-	// Returns ErrAlreadyExists for a taken username or id, and
-	// ErrMissingReference for an unknown language or group.
+	// Usernames are unique per realm by canonical form (CanonicalUsername):
+	// two spellings with one canonical form are one account. u.Username is
+	// stored as typed, for display. Returns an error wrapping
+	// ErrInvalidUsername for a username without a canonical form,
+	// ErrAlreadyExists for a taken username or id, and ErrMissingReference
+	// for an unknown language or group.
 	CreateUser(ctx context.Context, actor Actor, realm string, u User, groups []string) (User, error)
 	GetUser(ctx context.Context, realm, id string) (User, error)
-	// GetUserByUsername matches case-insensitively.
+	// GetUserByUsername finds the user whose username has the canonical
+	// form of username, whatever its spelling. A username without a
+	// canonical form names nobody: ErrNotFound.
 	GetUserByUsername(ctx context.Context, realm, username string) (User, error)
+	// ListUsers lists users ordered by canonical username.
 	ListUsers(ctx context.Context, realm string, f UserFilter, opts ListOptions) (Page[User], error)
 	// UpdateUser may change every field but ID and timestamps, including
-	// Username (ErrAlreadyExists if taken) and Password.
+	// Username (ErrInvalidUsername and ErrAlreadyExists as for CreateUser)
+	// and Password. Disabling the last active administrator returns
+	// ErrLastAdministrator.
 	UpdateUser(ctx context.Context, actor Actor, realm, id string, fn func(*User) error) (User, error)
 	// DeleteUser deletes the user with their memberships and the clients
-	// they own.
+	// they own. Deleting the last active administrator returns
+	// ErrLastAdministrator.
 	DeleteUser(ctx context.Context, actor Actor, realm, id string) error
 
 	// UserGroups lists the groups the user belongs to, by name.
@@ -102,9 +121,12 @@ type GroupStore interface {
 
 	// AddGroupMember and RemoveGroupMember are idempotent. They return
 	// ErrNotFound if the group or the user does not exist.
+	// RemoveGroupMember returns ErrLastAdministrator when it would remove
+	// the last active administrator from the administrators group (see
+	// UserStore).
 	AddGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
 	RemoveGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
-	// ListGroupMembers lists the members ordered by username.
+	// ListGroupMembers lists the members ordered by canonical username.
 	ListGroupMembers(ctx context.Context, realm, groupID string, opts ListOptions) (Page[User], error)
 
 	// GrantGroupResource and RevokeGroupResource are idempotent. They return

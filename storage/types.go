@@ -49,7 +49,7 @@ type PasswordVerifier struct {
 // console; that is decided by the admin-login resource, not here.
 type User struct {
 	ID          string // UUID
-	Username    string // unique per realm, case-insensitively
+	Username    string // as typed; unique per realm by CanonicalUsername
 	Email       string // optional
 	DisplayName string
 	Language    string // a Language code of the realm

@@ -49,8 +49,9 @@ var actor = storage.System("bootstrap")
 // Run creates the administrator (a member of the administrators group)
 // and an admin client that may request every resource of the realm. It
 // returns an error wrapping ErrExists if the username is taken; it never
-// touches an existing user. If the client cannot be created, the new
-// user is removed again, so that Run can simply be retried.
+// touches an existing user. If the client cannot be created or the user
+// cannot join the administrators group, the new user is removed again, so
+// that Run can simply be retried.
 func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHasher, in Input) (Result, error) {
 	if in.Realm == "" {
 		in.Realm = storage.DefaultRealm
@@ -89,10 +90,13 @@ func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHa
 	if err != nil {
 		return Result{}, err
 	}
+	// The user joins the administrators group last: until then, removing
+	// a half-created administrator is not refused as taking away the
+	// realm's last active administrator (storage.ErrLastAdministrator).
 	user, err := store.CreateUser(ctx, actor, in.Realm, storage.User{
 		Username: in.Username, DisplayName: "Administrator", Language: realm.DefaultLanguage,
 		Status: storage.StatusActive, Password: verifier,
-	}, []string{admins.ID})
+	}, nil)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// Another bootstrap took the username between the check and now.
 		return Result{}, fmt.Errorf("%s: %w", in.Username, ErrExists)
@@ -103,6 +107,11 @@ func Run(ctx context.Context, store storage.Store, hasher *credential.PasswordHa
 	res.AdminUserID = user.ID
 
 	res.AdminClientID, res.AdminClientSecret, err = createClient(ctx, store, in.Realm, user.ID)
+	if err == nil {
+		if err = store.AddGroupMember(ctx, actor, in.Realm, admins.ID, user.ID); err != nil {
+			err = fmt.Errorf("make %s an administrator: %w", in.Username, err)
+		}
+	}
 	if err != nil {
 		if derr := store.DeleteUser(ctx, actor, in.Realm, user.ID); derr != nil {
 			err = fmt.Errorf("%w (and removing the half-created administrator failed: %v)", err, derr)

@@ -5,7 +5,8 @@
 //
 // Correctness across nodes rests on two rules. Every change made through
 // the wrapper raises the stamp after it is committed and before the caller
-// can acknowledge it. And a request reads the stamp once, at its start
+// can acknowledge it (writes.go lists the few methods that need not, and
+// why). And a request reads the stamp once, at its start
 // (Begin), and uses only cache entries loaded under that same stamp; an
 // entry loaded under an older stamp is reloaded. So a token request that
 // starts after a change was acknowledged sees the change on every node, at
@@ -16,7 +17,6 @@ package storecache
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,9 +34,12 @@ type Stamps interface {
 // reload per entry, never a wrong answer.
 const maxEntries = 50_000
 
-// Store is a caching storage.Store.
+// Store is a caching storage.Store. It delegates every method by name,
+// embedding nothing: a method added to storage.Store fails to compile here
+// until it is delegated, and whoever adds it decides whether it raises the
+// stamp (writes.go) or may be cached (reads.go).
 type Store struct {
-	storage.Store
+	inner    storage.Store
 	stamps   Stamps
 	reader   stampReader
 	retrying atomic.Bool // a failed stamp raise is being retried
@@ -63,7 +66,7 @@ type entry struct {
 
 // New wraps inner.
 func New(inner storage.Store, stamps Stamps) *Store {
-	s := &Store{Store: inner, stamps: stamps, entries: map[key]entry{}}
+	s := &Store{inner: inner, stamps: stamps, entries: map[key]entry{}}
 	s.reader.read = stamps.ChangeStamp
 	return s
 }
@@ -123,47 +126,6 @@ func cached[T any](ctx context.Context, s *Store, k key, load func() (T, error),
 	return v, nil
 }
 
-// GetClient implements storage.Store.
-func (s *Store) GetClient(ctx context.Context, realm, clientID string) (storage.Client, error) {
-	return cached(ctx, s, key{"client", realm, clientID}, func() (storage.Client, error) {
-		return s.Store.GetClient(ctx, realm, clientID)
-	}, cloneClient)
-}
-
-// ActiveClientSecrets implements storage.Store.
-func (s *Store) ActiveClientSecrets(ctx context.Context, realm, clientID string) ([]storage.ClientSecret, error) {
-	return cached(ctx, s, key{"secrets", realm, clientID}, func() ([]storage.ClientSecret, error) {
-		return s.Store.ActiveClientSecrets(ctx, realm, clientID)
-	}, slices.Clone[[]storage.ClientSecret])
-}
-
-// GetUser implements storage.Store.
-func (s *Store) GetUser(ctx context.Context, realm, id string) (storage.User, error) {
-	return cached(ctx, s, key{"user", realm, id}, func() (storage.User, error) {
-		return s.Store.GetUser(ctx, realm, id)
-	}, cloneUser)
-}
-
-// UserResources implements storage.Store.
-func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
-	return cached(ctx, s, key{"resources", realm, userID}, func() ([]storage.EffectiveResource, error) {
-		return s.Store.UserResources(ctx, realm, userID)
-	}, slices.Clone[[]storage.EffectiveResource])
-}
-
-func cloneClient(c storage.Client) storage.Client {
-	c.Scopes, c.GrantTypes, c.JWKS = slices.Clone(c.Scopes), slices.Clone(c.GrantTypes), slices.Clone(c.JWKS)
-	return c
-}
-
-func cloneUser(u storage.User) storage.User {
-	if u.Password != nil {
-		p := *u.Password
-		u.Password = &p
-	}
-	return u
-}
-
 // bumpTimeout bounds raising the stamp after a change.
 const bumpTimeout = 5 * time.Second
 
@@ -221,107 +183,4 @@ func (s *Store) retryBump() {
 			wait = 100 * time.Millisecond
 		}
 	}()
-}
-
-func changed1[T any](s *Store, ctx context.Context, v T, err error) (T, error) {
-	return v, s.changed(ctx, err)
-}
-
-// Every mutating method raises the stamp, except TouchClientSecret (which
-// the embedded store serves): it records use and changes nothing a token
-// request decides on.
-
-func (s *Store) CreateLanguage(ctx context.Context, a storage.Actor, realm string, l storage.Language) (storage.Language, error) {
-	v, err := s.Store.CreateLanguage(ctx, a, realm, l)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) UpdateLanguage(ctx context.Context, a storage.Actor, realm, code string, fn func(*storage.Language) error) (storage.Language, error) {
-	v, err := s.Store.UpdateLanguage(ctx, a, realm, code, fn)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeleteLanguage(ctx context.Context, a storage.Actor, realm, code string) error {
-	return s.changed(ctx, s.Store.DeleteLanguage(ctx, a, realm, code))
-}
-
-func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u storage.User, groups []string) (storage.User, error) {
-	v, err := s.Store.CreateUser(ctx, a, realm, u, groups)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id string, fn func(*storage.User) error) (storage.User, error) {
-	v, err := s.Store.UpdateUser(ctx, a, realm, id, fn)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id string) error {
-	return s.changed(ctx, s.Store.DeleteUser(ctx, a, realm, id))
-}
-
-func (s *Store) CreateResource(ctx context.Context, a storage.Actor, realm string, r storage.Resource) (storage.Resource, error) {
-	v, err := s.Store.CreateResource(ctx, a, realm, r)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) UpdateResource(ctx context.Context, a storage.Actor, realm, name string, fn func(*storage.Resource) error) (storage.Resource, error) {
-	v, err := s.Store.UpdateResource(ctx, a, realm, name, fn)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeleteResource(ctx context.Context, a storage.Actor, realm, name string) error {
-	return s.changed(ctx, s.Store.DeleteResource(ctx, a, realm, name))
-}
-
-func (s *Store) CreateGroup(ctx context.Context, a storage.Actor, realm string, g storage.Group) (storage.Group, error) {
-	v, err := s.Store.CreateGroup(ctx, a, realm, g)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) UpdateGroup(ctx context.Context, a storage.Actor, realm, id string, fn func(*storage.Group) error) (storage.Group, error) {
-	v, err := s.Store.UpdateGroup(ctx, a, realm, id, fn)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeleteGroup(ctx context.Context, a storage.Actor, realm, id string) error {
-	return s.changed(ctx, s.Store.DeleteGroup(ctx, a, realm, id))
-}
-
-func (s *Store) AddGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.changed(ctx, s.Store.AddGroupMember(ctx, a, realm, groupID, userID))
-}
-
-func (s *Store) RemoveGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.changed(ctx, s.Store.RemoveGroupMember(ctx, a, realm, groupID, userID))
-}
-
-func (s *Store) GrantGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.changed(ctx, s.Store.GrantGroupResource(ctx, a, realm, groupID, resource))
-}
-
-func (s *Store) RevokeGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.changed(ctx, s.Store.RevokeGroupResource(ctx, a, realm, groupID, resource))
-}
-
-func (s *Store) CreateClient(ctx context.Context, a storage.Actor, realm string, c storage.Client, verifiers [][]byte) (storage.Client, error) {
-	v, err := s.Store.CreateClient(ctx, a, realm, c, verifiers)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) UpdateClient(ctx context.Context, a storage.Actor, realm, clientID string, fn func(*storage.Client) error) (storage.Client, error) {
-	v, err := s.Store.UpdateClient(ctx, a, realm, clientID, fn)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeleteClient(ctx context.Context, a storage.Actor, realm, clientID string) error {
-	return s.changed(ctx, s.Store.DeleteClient(ctx, a, realm, clientID))
-}
-
-func (s *Store) AddClientSecret(ctx context.Context, a storage.Actor, realm, clientID string, verifier []byte) (storage.ClientSecret, error) {
-	v, err := s.Store.AddClientSecret(ctx, a, realm, clientID, verifier)
-	return changed1(s, ctx, v, err)
-}
-
-func (s *Store) DeactivateClientSecret(ctx context.Context, a storage.Actor, realm, clientID, secretID string) error {
-	return s.changed(ctx, s.Store.DeactivateClientSecret(ctx, a, realm, clientID, secretID))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"strconv"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -48,6 +49,6 @@ func (s *Store) ListAudit(_ context.Context, realm string, f storage.AuditFilter
 func (s *Store) AppendAudit(_ context.Context, realm string, e storage.AuditEntry) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.record(realm, e.Actor, e.Action, e.TargetType, e.TargetID, e.Details)
+	s.record(realm, e.Actor, e.Action, e.TargetType, e.TargetID, maps.Clone(e.Details))
 	return nil
 }

@@ -40,7 +40,7 @@ func (s *Store) CreateClient(_ context.Context, a storage.Actor, realm string, c
 	c = copyClient(c)
 	c.CreatedAt, c.UpdatedAt = s.stamp(), s.stamp()
 	s.clients[k] = c
-	s.record(realm, a, "client.create", "client", c.ClientID, map[string]string{"owner": c.OwnerID, "name": c.Name})
+	s.record(realm, a, storage.ActionClientCreate, storage.TargetClient, c.ClientID, map[string]string{"owner": c.OwnerID, "name": c.Name})
 	for _, v := range verifiers {
 		s.addSecret(a, realm, c.ClientID, v)
 	}
@@ -90,27 +90,8 @@ func (s *Store) UpdateClient(_ context.Context, a storage.Actor, realm, clientID
 	}
 	next = copyClient(next)
 	s.clients[k] = next
-	s.record(realm, a, "client.update", "client", clientID, changed(clientChanges(c, next)...))
+	s.record(realm, a, storage.ActionClientUpdate, storage.TargetClient, clientID, storage.ChangeDetails(storage.ClientChanges(c, next)))
 	return copyClient(next), nil
-}
-
-func clientChanges(a, b storage.Client) []string {
-	var out []string
-	add := func(name string, differs bool) {
-		if differs {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("scopes", !slices.Equal(a.Scopes, b.Scopes))
-	add("all_scopes", a.AllScopes != b.AllScopes)
-	add("grant_types", !slices.Equal(a.GrantTypes, b.GrantTypes))
-	add("token_endpoint_auth_method", a.TokenEndpointAuthMethod != b.TokenEndpointAuthMethod)
-	add("jwks", string(a.JWKS) != string(b.JWKS))
-	add("access_token_ttl", a.AccessTokenTTL != b.AccessTokenTTL)
-	add("refresh_token_ttl", a.RefreshTokenTTL != b.RefreshTokenTTL)
-	add("status", a.Status != b.Status)
-	return out
 }
 
 // DeleteClient implements storage.ClientStore.
@@ -123,7 +104,7 @@ func (s *Store) DeleteClient(_ context.Context, a storage.Actor, realm, clientID
 	}
 	delete(s.clients, k)
 	delete(s.secrets, k)
-	s.record(realm, a, "client.delete", "client", clientID, nil)
+	s.record(realm, a, storage.ActionClientDelete, storage.TargetClient, clientID, nil)
 	return nil
 }
 
@@ -132,7 +113,7 @@ func (s *Store) addSecret(a storage.Actor, realm, clientID string, verifier []by
 	sec := storage.ClientSecret{ID: uuid.NewString(), ClientID: clientID, Verifier: slices.Clone(verifier), CreatedAt: s.stamp()}
 	k := key{realm, clientID}
 	s.secrets[k] = append(s.secrets[k], sec)
-	s.record(realm, a, "client.secret.add", "client", clientID, map[string]string{"secret": sec.ID})
+	s.record(realm, a, storage.ActionClientSecretAdd, storage.TargetClient, clientID, map[string]string{"secret": sec.ID})
 	return sec
 }
 
@@ -195,7 +176,7 @@ func (s *Store) DeactivateClientSecret(_ context.Context, a storage.Actor, realm
 			if list[i].DeactivatedAt == nil {
 				t := s.stamp()
 				list[i].DeactivatedAt = &t
-				s.record(realm, a, "client.secret.deactivate", "client", clientID, map[string]string{"secret": secretID})
+				s.record(realm, a, storage.ActionClientSecretDeactivate, storage.TargetClient, clientID, map[string]string{"secret": secretID})
 			}
 			return nil
 		}

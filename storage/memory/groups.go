@@ -51,7 +51,7 @@ func (s *Store) CreateGroup(_ context.Context, a storage.Actor, realm string, g 
 	g.CreatedAt, g.UpdatedAt = s.stamp(), s.stamp()
 	s.groups[key{realm, g.ID}] = g
 	s.members[key{realm, g.ID}] = map[string]bool{}
-	s.record(realm, a, "group.create", "group", g.ID, map[string]string{"name": g.Name, "resources": strings.Join(g.Resources, " ")})
+	s.record(realm, a, storage.ActionGroupCreate, storage.TargetGroup, g.ID, map[string]string{"name": g.Name, "resources": strings.Join(g.Resources, " ")})
 	return copyGroup(g), nil
 }
 
@@ -116,17 +116,7 @@ func (s *Store) UpdateGroup(_ context.Context, a storage.Actor, realm, id string
 	}
 	next = copyGroup(next)
 	s.groups[k] = next
-	var ch []string
-	if g.Name != next.Name {
-		ch = append(ch, "name")
-	}
-	if g.Description != next.Description {
-		ch = append(ch, "description")
-	}
-	if !slices.Equal(g.Resources, next.Resources) {
-		ch = append(ch, "resources")
-	}
-	s.record(realm, a, "group.update", "group", id, changed(ch...))
+	s.record(realm, a, storage.ActionGroupUpdate, storage.TargetGroup, id, storage.ChangeDetails(storage.GroupChanges(g, next)))
 	return copyGroup(next), nil
 }
 
@@ -144,7 +134,7 @@ func (s *Store) DeleteGroup(_ context.Context, a storage.Actor, realm, id string
 	}
 	delete(s.groups, k)
 	delete(s.members, k)
-	s.record(realm, a, "group.delete", "group", id, map[string]string{"name": g.Name})
+	s.record(realm, a, storage.ActionGroupDelete, storage.TargetGroup, id, map[string]string{"name": g.Name})
 	return nil
 }
 
@@ -162,7 +152,8 @@ func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key{realm, groupID}
-	if _, ok := s.groups[k]; !ok {
+	g, ok := s.groups[k]
+	if !ok {
 		return fmt.Errorf("group %s: %w", groupID, storage.ErrNotFound)
 	}
 	if _, ok := s.users[key{realm, userID}]; !ok {
@@ -171,14 +162,17 @@ func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member
 	if s.members[k][userID] == member {
 		return nil
 	}
-	action := "group.member.add"
+	if !member && g.AllResources && s.lastActiveAdmin(realm, userID) {
+		return lastAdminError(userID)
+	}
+	action := storage.ActionGroupMemberAdd
 	if member {
 		s.members[k][userID] = true
 	} else {
 		delete(s.members[k], userID)
-		action = "group.member.remove"
+		action = storage.ActionGroupMemberRemove
 	}
-	s.record(realm, a, action, "group", groupID, map[string]string{"user": userID})
+	s.record(realm, a, action, storage.TargetGroup, groupID, map[string]string{"user": userID})
 	return nil
 }
 
@@ -194,7 +188,7 @@ func (s *Store) ListGroupMembers(_ context.Context, realm, groupID string, opts 
 	for id := range m {
 		items = append(items, copyUser(s.users[key{realm, id}]))
 	}
-	return page(items, userSortKey, opts)
+	return page(items, s.userSortKey(realm), opts)
 }
 
 // GrantGroupResource implements storage.GroupStore.
@@ -221,15 +215,42 @@ func (s *Store) setGrant(a storage.Actor, realm, groupID, resource string, grant
 	if slices.Contains(g.Resources, resource) == grant {
 		return nil
 	}
-	action := "group.resource.grant"
+	action := storage.ActionGroupResourceGrant
 	if grant {
 		g.Resources = normalize(append(slices.Clone(g.Resources), resource))
 	} else {
 		g.Resources = slices.DeleteFunc(slices.Clone(g.Resources), func(x string) bool { return x == resource })
-		action = "group.resource.revoke"
+		action = storage.ActionGroupResourceRevoke
 	}
 	g.UpdatedAt = s.stamp()
 	s.groups[k] = g
-	s.record(realm, a, action, "group", groupID, map[string]string{"resource": resource})
+	s.record(realm, a, action, storage.TargetGroup, groupID, map[string]string{"resource": resource})
 	return nil
+}
+
+// lastActiveAdmin reports whether the user is the only active member of
+// the realm's administrators group (the one with AllResources), so that
+// disabling, deleting or removing them would leave nobody able to manage
+// the realm. Callers hold the lock; holding it for the whole change is
+// what makes the decision safe against concurrent changes.
+func (s *Store) lastActiveAdmin(realm, userID string) bool {
+	var members map[string]bool
+	for k, g := range s.groups {
+		if k.realm == realm && g.AllResources {
+			members = s.members[k]
+		}
+	}
+	if !members[userID] || s.users[key{realm, userID}].Status != storage.StatusActive {
+		return false
+	}
+	for id := range members {
+		if id != userID && s.users[key{realm, id}].Status == storage.StatusActive {
+			return false
+		}
+	}
+	return true
+}
+
+func lastAdminError(userID string) error {
+	return fmt.Errorf("user %s: %w", userID, storage.ErrLastAdministrator)
 }

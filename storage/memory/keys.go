@@ -42,7 +42,7 @@ func (s *Store) CreateSigningKey(_ context.Context, a storage.Actor, realm strin
 		k.ActivatedAt = &k.CreatedAt
 	}
 	s.keys[kk] = k
-	s.record(realm, a, "key.create", "signing_key", k.KID, map[string]string{"alg": k.Algorithm, "state": string(k.State)})
+	s.record(realm, a, storage.ActionKeyCreate, storage.TargetSigningKey, k.KID, map[string]string{"alg": k.Algorithm, "state": string(k.State)})
 	return copyKey(k), nil
 }
 
@@ -86,7 +86,7 @@ func (s *Store) SetSigningKeyState(_ context.Context, a storage.Actor, realm, ki
 	}
 	k.State = state
 	s.keys[kk] = k
-	s.record(realm, a, "key.state", "signing_key", kid, map[string]string{"state": string(state)})
+	s.record(realm, a, storage.ActionKeyState, storage.TargetSigningKey, kid, map[string]string{"state": string(state)})
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *Store) retireActive(a storage.Actor, realm string, t time.Time) {
 		if kk.realm == realm && k.State == storage.KeyStateActive {
 			k.State, k.RetiredAt = storage.KeyStateRetired, &t
 			s.keys[kk] = k
-			s.record(realm, a, "key.state", "signing_key", k.KID, map[string]string{"state": string(storage.KeyStateRetired)})
+			s.record(realm, a, storage.ActionKeyState, storage.TargetSigningKey, k.KID, map[string]string{"state": string(storage.KeyStateRetired)})
 		}
 	}
 }
@@ -110,6 +110,6 @@ func (s *Store) DeleteSigningKey(_ context.Context, a storage.Actor, realm, kid 
 		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
 	}
 	delete(s.keys, kk)
-	s.record(realm, a, "key.delete", "signing_key", kid, nil)
+	s.record(realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)
 	return nil
 }

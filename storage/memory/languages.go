@@ -25,7 +25,7 @@ func (s *Store) CreateLanguage(_ context.Context, a storage.Actor, realm string,
 	}
 	l.CreatedAt, l.UpdatedAt = s.stamp(), s.stamp()
 	s.languages[k] = l
-	s.record(realm, a, "language.create", "language", l.Code, map[string]string{"name": l.Name})
+	s.record(realm, a, storage.ActionLanguageCreate, storage.TargetLanguage, l.Code, map[string]string{"name": l.Name})
 	return l, nil
 }
 
@@ -68,7 +68,7 @@ func (s *Store) UpdateLanguage(_ context.Context, a storage.Actor, realm, code s
 	}
 	next.Code, next.CreatedAt, next.UpdatedAt = l.Code, l.CreatedAt, s.stamp()
 	s.languages[k] = next
-	s.record(realm, a, "language.update", "language", l.Code, map[string]string{"name": next.Name})
+	s.record(realm, a, storage.ActionLanguageUpdate, storage.TargetLanguage, l.Code, map[string]string{"name": next.Name})
 	return next, nil
 }
 
@@ -90,7 +90,7 @@ func (s *Store) DeleteLanguage(_ context.Context, a storage.Actor, realm, code s
 		}
 	}
 	delete(s.languages, k)
-	s.record(realm, a, "language.delete", "language", l.Code, nil)
+	s.record(realm, a, storage.ActionLanguageDelete, storage.TargetLanguage, l.Code, nil)
 	return nil
 }
 

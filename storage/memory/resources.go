@@ -22,7 +22,7 @@ func (s *Store) CreateResource(_ context.Context, a storage.Actor, realm string,
 	r.BuiltIn = false
 	r.CreatedAt, r.UpdatedAt = s.stamp(), s.stamp()
 	s.resources[k] = r
-	s.record(realm, a, "resource.create", "resource", r.Name, nil)
+	s.record(realm, a, storage.ActionResourceCreate, storage.TargetResource, r.Name, nil)
 	return r, nil
 }
 
@@ -65,7 +65,7 @@ func (s *Store) UpdateResource(_ context.Context, a storage.Actor, realm, name s
 	}
 	next.Name, next.BuiltIn, next.CreatedAt, next.UpdatedAt = r.Name, r.BuiltIn, r.CreatedAt, s.stamp()
 	s.resources[k] = next
-	s.record(realm, a, "resource.update", "resource", name, changed("description"))
+	s.record(realm, a, storage.ActionResourceUpdate, storage.TargetResource, name, storage.ChangeDetails([]string{"description"}))
 	return next, nil
 }
 
@@ -94,7 +94,7 @@ func (s *Store) DeleteResource(_ context.Context, a storage.Actor, realm, name s
 			s.clients[ck] = c
 		}
 	}
-	s.record(realm, a, "resource.delete", "resource", name, nil)
+	s.record(realm, a, storage.ActionResourceDelete, storage.TargetResource, name, nil)
 	return nil
 }
 

@@ -31,6 +31,7 @@ type Store struct {
 	realms    map[string]storage.Realm
 	languages map[key]storage.Language // key: realm, lower(code)
 	users     map[key]storage.User     // key: realm, id
+	usernames map[key]string           // key: realm, id → canonical username
 	resources map[key]storage.Resource // key: realm, name
 	groups    map[key]storage.Group    // key: realm, id
 	members   map[key]map[string]bool  // key: realm, group id → user ids
@@ -55,6 +56,7 @@ func NewWithClock(now func() time.Time) *Store {
 		realms:    map[string]storage.Realm{},
 		languages: map[key]storage.Language{},
 		users:     map[key]storage.User{},
+		usernames: map[key]string{},
 		resources: map[key]storage.Resource{},
 		groups:    map[key]storage.Group{},
 		members:   map[key]map[string]bool{},
@@ -130,11 +132,4 @@ func page[T any](items []T, sortKey func(T) string, opts storage.ListOptions) (s
 		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(sortKey(items[end-1])))
 	}
 	return out, nil
-}
-
-func changed(fields ...string) map[string]string {
-	if len(fields) == 0 {
-		return nil
-	}
-	return map[string]string{"changed": strings.Join(fields, ",")}
 }

@@ -20,23 +20,36 @@ func copyUser(u storage.User) storage.User {
 	return u
 }
 
-// checkUser validates references and uniqueness of u; callers hold the
-// write lock.
-func (s *Store) checkUser(realm string, u *storage.User) error {
+// checkUser validates references and uniqueness of u and returns its
+// canonical username; callers hold the write lock.
+func (s *Store) checkUser(realm string, u *storage.User) (string, error) {
+	canonical, err := storage.CanonicalUsername(u.Username)
+	if err != nil {
+		return "", fmt.Errorf("username %q: %w", u.Username, err)
+	}
 	if _, ok := s.realms[realm]; !ok {
-		return fmt.Errorf("realm %q: %w", realm, storage.ErrMissingReference)
+		return "", fmt.Errorf("realm %q: %w", realm, storage.ErrMissingReference)
 	}
 	l, ok := s.languages[langKey(realm, u.Language)]
 	if !ok {
-		return fmt.Errorf("language %q: %w", u.Language, storage.ErrMissingReference)
+		return "", fmt.Errorf("language %q: %w", u.Language, storage.ErrMissingReference)
 	}
 	u.Language = l.Code
-	for k, other := range s.users {
-		if k.realm == realm && other.ID != u.ID && strings.EqualFold(other.Username, u.Username) {
-			return fmt.Errorf("username %q: %w", u.Username, storage.ErrAlreadyExists)
+	if id, ok := s.userByUsername(realm, canonical); ok && id != u.ID {
+		return "", fmt.Errorf("username %q: %w", u.Username, storage.ErrAlreadyExists)
+	}
+	return canonical, nil
+}
+
+// userByUsername returns the id of the user with the canonical username;
+// callers hold the lock.
+func (s *Store) userByUsername(realm, canonical string) (string, bool) {
+	for k, c := range s.usernames {
+		if k.realm == realm && c == canonical {
+			return k.id, true
 		}
 	}
-	return nil
+	return "", false
 }
 
 // CreateUser implements storage.UserStore.
@@ -49,7 +62,8 @@ func (s *Store) CreateUser(_ context.Context, a storage.Actor, realm string, u s
 	if _, ok := s.users[key{realm, u.ID}]; ok {
 		return storage.User{}, fmt.Errorf("user %s: %w", u.ID, storage.ErrAlreadyExists)
 	}
-	if err := s.checkUser(realm, &u); err != nil {
+	canonical, err := s.checkUser(realm, &u)
+	if err != nil {
 		return storage.User{}, err
 	}
 	for _, g := range groups {
@@ -60,10 +74,11 @@ func (s *Store) CreateUser(_ context.Context, a storage.Actor, realm string, u s
 	u = copyUser(u)
 	u.CreatedAt, u.UpdatedAt = s.stamp(), s.stamp()
 	s.users[key{realm, u.ID}] = u
-	s.record(realm, a, "user.create", "user", u.ID, map[string]string{"username": u.Username})
+	s.usernames[key{realm, u.ID}] = canonical
+	s.record(realm, a, storage.ActionUserCreate, storage.TargetUser, u.ID, map[string]string{"username": u.Username})
 	for _, g := range groups {
 		s.members[key{realm, g}][u.ID] = true
-		s.record(realm, a, "group.member.add", "group", g, map[string]string{"user": u.ID})
+		s.record(realm, a, storage.ActionGroupMemberAdd, storage.TargetGroup, g, map[string]string{"user": u.ID})
 	}
 	return copyUser(u), nil
 }
@@ -83,9 +98,10 @@ func (s *Store) GetUser(_ context.Context, realm, id string) (storage.User, erro
 func (s *Store) GetUserByUsername(_ context.Context, realm, username string) (storage.User, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for k, u := range s.users {
-		if k.realm == realm && strings.EqualFold(u.Username, username) {
-			return copyUser(u), nil
+	// A username without a canonical form names no account.
+	if canonical, err := storage.CanonicalUsername(username); err == nil {
+		if id, ok := s.userByUsername(realm, canonical); ok {
+			return copyUser(s.users[key{realm, id}]), nil
 		}
 	}
 	return storage.User{}, fmt.Errorf("username %q: %w", username, storage.ErrNotFound)
@@ -96,10 +112,17 @@ func (s *Store) ListUsers(_ context.Context, realm string, f storage.UserFilter,
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var items []storage.User
+	canonical := ""
+	if f.Username != "" {
+		var err error
+		if canonical, err = storage.CanonicalUsername(f.Username); err != nil {
+			return storage.Page[storage.User]{Items: []storage.User{}}, nil
+		}
+	}
 	for k, u := range s.users {
 		switch {
 		case k.realm != realm:
-		case f.Username != "" && !strings.EqualFold(u.Username, f.Username):
+		case canonical != "" && s.usernames[k] != canonical:
 		case f.Email != "" && !strings.EqualFold(u.Email, f.Email):
 		case f.Status != "" && u.Status != f.Status:
 		case f.GroupID != "" && !s.members[key{realm, f.GroupID}][u.ID]:
@@ -107,12 +130,14 @@ func (s *Store) ListUsers(_ context.Context, realm string, f storage.UserFilter,
 			items = append(items, copyUser(u))
 		}
 	}
-	return page(items, userSortKey, opts)
+	return page(items, s.userSortKey(realm), opts)
 }
 
-// userSortKey orders users by username, case-insensitively (usernames are
-// unique that way).
-func userSortKey(u storage.User) string { return strings.ToLower(u.Username) }
+// userSortKey orders users by canonical username, which is unique; callers
+// hold the lock.
+func (s *Store) userSortKey(realm string) func(storage.User) string {
+	return func(u storage.User) string { return s.usernames[key{realm, u.ID}] }
+}
 
 // UpdateUser implements storage.UserStore.
 func (s *Store) UpdateUser(_ context.Context, a storage.Actor, realm, id string, fn func(*storage.User) error) (storage.User, error) {
@@ -128,36 +153,17 @@ func (s *Store) UpdateUser(_ context.Context, a storage.Actor, realm, id string,
 		return storage.User{}, err
 	}
 	next.ID, next.CreatedAt, next.UpdatedAt = u.ID, u.CreatedAt, s.stamp()
-	if err := s.checkUser(realm, &next); err != nil {
+	canonical, err := s.checkUser(realm, &next)
+	if err != nil {
 		return storage.User{}, err
 	}
+	if next.Status != storage.StatusActive && s.lastActiveAdmin(realm, id) {
+		return storage.User{}, lastAdminError(id)
+	}
 	s.users[k] = copyUser(next)
-	s.record(realm, a, "user.update", "user", id, changed(userChanges(u, next)...))
+	s.usernames[k] = canonical
+	s.record(realm, a, storage.ActionUserUpdate, storage.TargetUser, id, storage.ChangeDetails(storage.UserChanges(u, next)))
 	return next, nil
-}
-
-// userChanges names the fields that differ, never their secret values.
-func userChanges(a, b storage.User) []string {
-	var out []string
-	if a.Username != b.Username {
-		out = append(out, "username")
-	}
-	if a.Email != b.Email {
-		out = append(out, "email")
-	}
-	if a.DisplayName != b.DisplayName {
-		out = append(out, "display_name")
-	}
-	if a.Language != b.Language {
-		out = append(out, "language")
-	}
-	if a.Status != b.Status {
-		out = append(out, "status")
-	}
-	if (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash) {
-		out = append(out, "password")
-	}
-	return out
 }
 
 // DeleteUser implements storage.UserStore.
@@ -168,7 +174,11 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 	if _, ok := s.users[k]; !ok {
 		return fmt.Errorf("user %s: %w", id, storage.ErrNotFound)
 	}
+	if s.lastActiveAdmin(realm, id) {
+		return lastAdminError(id)
+	}
 	delete(s.users, k)
+	delete(s.usernames, k)
 	for gk, m := range s.members {
 		if gk.realm == realm {
 			delete(m, id)
@@ -178,10 +188,10 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 		if ck.realm == realm && c.OwnerID == id {
 			delete(s.clients, ck)
 			delete(s.secrets, ck)
-			s.record(realm, a, "client.delete", "client", c.ClientID, map[string]string{"reason": "owner deleted"})
+			s.record(realm, a, storage.ActionClientDelete, storage.TargetClient, c.ClientID, map[string]string{"reason": "owner deleted"})
 		}
 	}
-	s.record(realm, a, "user.delete", "user", id, nil)
+	s.record(realm, a, storage.ActionUserDelete, storage.TargetUser, id, nil)
 	return nil
 }
 

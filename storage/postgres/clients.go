@@ -96,7 +96,7 @@ func (s *Store) CreateClient(ctx context.Context, a storage.Actor, realm string,
 		if err := setClientResources(ctx, tx, realm, c.ClientID, c.Scopes); err != nil {
 			return err
 		}
-		if err := audit(ctx, tx, realm, a, "client.create", "client", c.ClientID, map[string]string{"owner": c.OwnerID, "name": c.Name}); err != nil {
+		if err := audit(ctx, tx, realm, a, storage.ActionClientCreate, storage.TargetClient, c.ClientID, map[string]string{"owner": c.OwnerID, "name": c.Name}); err != nil {
 			return err
 		}
 		for _, v := range verifiers {
@@ -168,28 +168,9 @@ func (s *Store) UpdateClient(ctx context.Context, a storage.Actor, realm, client
 		if out, err = s.getClient(ctx, tx, realm, clientID, false); err != nil {
 			return err
 		}
-		return audit(ctx, tx, realm, a, "client.update", "client", clientID, changed(clientChanges(cur, out)...))
+		return audit(ctx, tx, realm, a, storage.ActionClientUpdate, storage.TargetClient, clientID, storage.ChangeDetails(storage.ClientChanges(cur, out)))
 	})
 	return out, err
-}
-
-func clientChanges(a, b storage.Client) []string {
-	var out []string
-	add := func(name string, differs bool) {
-		if differs {
-			out = append(out, name)
-		}
-	}
-	add("name", a.Name != b.Name)
-	add("scopes", !slices.Equal(a.Scopes, b.Scopes))
-	add("all_scopes", a.AllScopes != b.AllScopes)
-	add("grant_types", !slices.Equal(a.GrantTypes, b.GrantTypes))
-	add("token_endpoint_auth_method", a.TokenEndpointAuthMethod != b.TokenEndpointAuthMethod)
-	add("jwks", string(a.JWKS) != string(b.JWKS))
-	add("access_token_ttl", a.AccessTokenTTL != b.AccessTokenTTL)
-	add("refresh_token_ttl", a.RefreshTokenTTL != b.RefreshTokenTTL)
-	add("status", a.Status != b.Status)
-	return out
 }
 
 // DeleteClient implements storage.ClientStore.
@@ -202,7 +183,7 @@ func (s *Store) DeleteClient(ctx context.Context, a storage.Actor, realm, client
 		if tag.RowsAffected() == 0 {
 			return errorf("client "+clientID, storage.ErrNotFound)
 		}
-		return audit(ctx, tx, realm, a, "client.delete", "client", clientID, nil)
+		return audit(ctx, tx, realm, a, storage.ActionClientDelete, storage.TargetClient, clientID, nil)
 	})
 }
 
@@ -220,7 +201,7 @@ func addSecret(ctx context.Context, tx pgx.Tx, a storage.Actor, realm, clientID 
 	if err != nil {
 		return sec, mapErr(err, "secret of client "+clientID, false)
 	}
-	return sec, audit(ctx, tx, realm, a, "client.secret.add", "client", clientID, map[string]string{"secret": sec.ID})
+	return sec, audit(ctx, tx, realm, a, storage.ActionClientSecretAdd, storage.TargetClient, clientID, map[string]string{"secret": sec.ID})
 }
 
 // AddClientSecret implements storage.ClientStore.
@@ -295,7 +276,7 @@ func (s *Store) DeactivateClientSecret(ctx context.Context, a storage.Actor, rea
 		if !wasActive {
 			return nil
 		}
-		return audit(ctx, tx, realm, a, "client.secret.deactivate", "client", clientID, map[string]string{"secret": secretID})
+		return audit(ctx, tx, realm, a, storage.ActionClientSecretDeactivate, storage.TargetClient, clientID, map[string]string{"secret": secretID})
 	})
 }
 

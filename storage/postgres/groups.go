@@ -75,7 +75,7 @@ func (s *Store) CreateGroup(ctx context.Context, a storage.Actor, realm string, 
 		if out, err = s.getGroup(ctx, tx, realm, g.ID, false); err != nil {
 			return err
 		}
-		return audit(ctx, tx, realm, a, "group.create", "group", g.ID, map[string]string{"name": g.Name, "resources": strings.Join(out.Resources, " ")})
+		return audit(ctx, tx, realm, a, storage.ActionGroupCreate, storage.TargetGroup, g.ID, map[string]string{"name": g.Name, "resources": strings.Join(out.Resources, " ")})
 	})
 	return out, err
 }
@@ -136,17 +136,7 @@ func (s *Store) UpdateGroup(ctx context.Context, a storage.Actor, realm, id stri
 		if out, err = s.getGroup(ctx, tx, realm, id, false); err != nil {
 			return err
 		}
-		var ch []string
-		if cur.Name != out.Name {
-			ch = append(ch, "name")
-		}
-		if cur.Description != out.Description {
-			ch = append(ch, "description")
-		}
-		if !slices.Equal(cur.Resources, out.Resources) {
-			ch = append(ch, "resources")
-		}
-		return audit(ctx, tx, realm, a, "group.update", "group", id, changed(ch...))
+		return audit(ctx, tx, realm, a, storage.ActionGroupUpdate, storage.TargetGroup, id, storage.ChangeDetails(storage.GroupChanges(cur, out)))
 	})
 	return out, err
 }
@@ -164,39 +154,49 @@ func (s *Store) DeleteGroup(ctx context.Context, a storage.Actor, realm, id stri
 		if _, err := tx.Exec(ctx, `DELETE FROM groups WHERE realm_id = $1 AND id = $2`, realm, id); err != nil {
 			return mapErr(err, "group "+id, true)
 		}
-		return audit(ctx, tx, realm, a, "group.delete", "group", id, map[string]string{"name": g.Name})
+		return audit(ctx, tx, realm, a, storage.ActionGroupDelete, storage.TargetGroup, id, map[string]string{"name": g.Name})
 	})
 }
 
 // AddGroupMember implements storage.GroupStore.
 func (s *Store) AddGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.link(ctx, a, realm, groupID, "user", userID, "group.member.add",
+	return s.link(ctx, a, realm, groupID, "user", userID, storage.ActionGroupMemberAdd,
 		`INSERT INTO group_members (realm_id, group_id, user_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`)
 }
 
 // RemoveGroupMember implements storage.GroupStore.
 func (s *Store) RemoveGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.link(ctx, a, realm, groupID, "user", userID, "group.member.remove",
+	return s.link(ctx, a, realm, groupID, "user", userID, storage.ActionGroupMemberRemove,
 		`DELETE FROM group_members WHERE realm_id = $1 AND group_id = $2 AND user_id = $3`)
 }
 
 // GrantGroupResource implements storage.GroupStore.
 func (s *Store) GrantGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.link(ctx, a, realm, groupID, "resource", resource, "group.resource.grant",
+	return s.link(ctx, a, realm, groupID, "resource", resource, storage.ActionGroupResourceGrant,
 		`INSERT INTO group_resources (realm_id, group_id, resource) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`)
 }
 
 // RevokeGroupResource implements storage.GroupStore.
 func (s *Store) RevokeGroupResource(ctx context.Context, a storage.Actor, realm, groupID, resource string) error {
-	return s.link(ctx, a, realm, groupID, "resource", resource, "group.resource.revoke",
+	return s.link(ctx, a, realm, groupID, "resource", resource, storage.ActionGroupResourceRevoke,
 		`DELETE FROM group_resources WHERE realm_id = $1 AND group_id = $2 AND resource = $3`)
 }
 
 // link adds or removes a membership or grant idempotently: ErrNotFound if
 // the group or the other side does not exist, an audit row only when
 // something changed.
+// Removing a member takes the administrators lock first (see
+// lockAdministrators).
 func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind, other, action, sql string) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		removesMember := action == storage.ActionGroupMemberRemove
+		var admins string
+		if removesMember {
+			var err error
+			if admins, err = lockAdministrators(ctx, tx, realm); err != nil {
+				return err
+			}
+		}
 		if _, err := s.getGroup(ctx, tx, realm, groupID, false); err != nil {
 			return err
 		}
@@ -211,6 +211,11 @@ func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind,
 		if err := tx.QueryRow(ctx, exists, realm, other).Scan(&one); err != nil {
 			return mapErr(err, kind+" "+other, false)
 		}
+		if removesMember && strings.EqualFold(groupID, admins) {
+			if err := refuseLastAdmin(ctx, tx, realm, admins, other); err != nil {
+				return err
+			}
+		}
 		tag, err := tx.Exec(ctx, sql, realm, groupID, other)
 		if err != nil {
 			return mapErr(err, "group "+groupID, false)
@@ -223,7 +228,7 @@ func (s *Store) link(ctx context.Context, a storage.Actor, realm, groupID, kind,
 				return mapErr(err, "group "+groupID, false)
 			}
 		}
-		return audit(ctx, tx, realm, a, action, "group", groupID, map[string]string{kind: other})
+		return audit(ctx, tx, realm, a, action, storage.TargetGroup, groupID, map[string]string{kind: other})
 	})
 }
 
@@ -237,8 +242,8 @@ func (s *Store) ListGroupMembers(ctx context.Context, realm, groupID string, opt
 		return storage.Page[storage.User]{}, err
 	}
 	limit := opts.EffectiveLimit()
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users JOIN group_members m ON m.user_id = users.id
-		WHERE users.realm_id = $1 AND m.group_id = $2 AND lower(username) COLLATE "C" > $3
-		ORDER BY lower(username) COLLATE "C" LIMIT $4`, realm, groupID, after, limit+1)
+	rows, err := s.pool.Query(ctx, `SELECT `+userListCols+` FROM users JOIN group_members m ON m.user_id = users.id
+		WHERE users.realm_id = $1 AND m.group_id = $2 AND username_canonical COLLATE "C" > $3
+		ORDER BY username_canonical COLLATE "C" LIMIT $4`, realm, groupID, after, limit+1)
 	return collectUsers(rows, err, limit)
 }

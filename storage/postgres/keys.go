@@ -36,7 +36,7 @@ func (s *Store) CreateSigningKey(ctx context.Context, a storage.Actor, realm str
 		if err != nil {
 			return mapErr(err, "signing key "+k.KID, false)
 		}
-		return audit(ctx, tx, realm, a, "key.create", "signing_key", k.KID, map[string]string{"alg": k.Algorithm, "state": string(k.State)})
+		return audit(ctx, tx, realm, a, storage.ActionKeyCreate, storage.TargetSigningKey, k.KID, map[string]string{"alg": k.Algorithm, "state": string(k.State)})
 	})
 	return out, err
 }
@@ -61,7 +61,7 @@ func retireActive(ctx context.Context, tx pgx.Tx, a storage.Actor, realm string,
 	if err != nil {
 		return mapErr(err, "active signing key", false)
 	}
-	return audit(ctx, tx, realm, a, "key.state", "signing_key", kid, map[string]string{"state": string(storage.KeyStateRetired)})
+	return audit(ctx, tx, realm, a, storage.ActionKeyState, storage.TargetSigningKey, kid, map[string]string{"state": string(storage.KeyStateRetired)})
 }
 
 // SetSigningKeyState implements storage.KeyStore.
@@ -88,7 +88,7 @@ func (s *Store) SetSigningKeyState(ctx context.Context, a storage.Actor, realm, 
 		if err != nil {
 			return mapErr(err, "signing key "+kid, false)
 		}
-		return audit(ctx, tx, realm, a, "key.state", "signing_key", kid, map[string]string{"state": string(state)})
+		return audit(ctx, tx, realm, a, storage.ActionKeyState, storage.TargetSigningKey, kid, map[string]string{"state": string(state)})
 	})
 }
 
@@ -102,6 +102,6 @@ func (s *Store) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, ki
 		if tag.RowsAffected() == 0 {
 			return errorf("signing key "+kid, storage.ErrNotFound)
 		}
-		return audit(ctx, tx, realm, a, "key.delete", "signing_key", kid, nil)
+		return audit(ctx, tx, realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)
 	})
 }

@@ -25,7 +25,7 @@ func (s *Store) CreateLanguage(ctx context.Context, a storage.Actor, realm strin
 		if err != nil {
 			return mapErr(err, "language "+l.Code, false)
 		}
-		return audit(ctx, tx, realm, a, "language.create", "language", out.Code, map[string]string{"name": out.Name})
+		return audit(ctx, tx, realm, a, storage.ActionLanguageCreate, storage.TargetLanguage, out.Code, map[string]string{"name": out.Name})
 	})
 	return out, err
 }
@@ -71,7 +71,7 @@ func (s *Store) UpdateLanguage(ctx context.Context, a storage.Actor, realm, code
 		if err != nil {
 			return mapErr(err, "language "+code, false)
 		}
-		return audit(ctx, tx, realm, a, "language.update", "language", cur.Code, map[string]string{"name": out.Name})
+		return audit(ctx, tx, realm, a, storage.ActionLanguageUpdate, storage.TargetLanguage, cur.Code, map[string]string{"name": out.Name})
 	})
 	return out, err
 }
@@ -84,6 +84,6 @@ func (s *Store) DeleteLanguage(ctx context.Context, a storage.Actor, realm, code
 		if err != nil {
 			return mapErr(err, "language "+code, true)
 		}
-		return audit(ctx, tx, realm, a, "language.delete", "language", canonical, nil)
+		return audit(ctx, tx, realm, a, storage.ActionLanguageDelete, storage.TargetLanguage, canonical, nil)
 	})
 }

@@ -37,7 +37,8 @@ func provider(ctx context.Context, dsn string) (p *goose.Provider, close func(),
 		s.Close()
 		return nil, nil, err
 	}
-	p, err = goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	p, err = goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker),
+		goose.WithGoMigrations(canonicalUsernames()))
 	if err != nil {
 		db.Close()
 		s.Close()

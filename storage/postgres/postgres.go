@@ -138,13 +138,6 @@ func finishPage[T any](items []T, limit int, sortKey func(T) string) storage.Pag
 // validID reports whether id can be a UUID; other ids are simply not found.
 func validID(id string) bool { return uuid.Validate(id) == nil }
 
-func changed(fields ...string) map[string]string {
-	if len(fields) == 0 {
-		return nil
-	}
-	return map[string]string{"changed": strings.Join(fields, ",")}
-}
-
 // lowerASCII lower-cases like PostgreSQL's lower() does for the keys used
 // in cursors; keys compare byte-wise (COLLATE "C") on both sides.
 func lowerASCII(s string) string { return strings.ToLower(s) }

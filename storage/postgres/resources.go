@@ -26,7 +26,7 @@ func (s *Store) CreateResource(ctx context.Context, a storage.Actor, realm strin
 		if err != nil {
 			return mapErr(err, "resource "+r.Name, false)
 		}
-		return audit(ctx, tx, realm, a, "resource.create", "resource", out.Name, nil)
+		return audit(ctx, tx, realm, a, storage.ActionResourceCreate, storage.TargetResource, out.Name, nil)
 	})
 	return out, err
 }
@@ -73,7 +73,7 @@ func (s *Store) UpdateResource(ctx context.Context, a storage.Actor, realm, name
 		if err != nil {
 			return mapErr(err, "resource "+name, false)
 		}
-		return audit(ctx, tx, realm, a, "resource.update", "resource", name, changed("description"))
+		return audit(ctx, tx, realm, a, storage.ActionResourceUpdate, storage.TargetResource, name, storage.ChangeDetails([]string{"description"}))
 	})
 	return out, err
 }
@@ -92,6 +92,6 @@ func (s *Store) DeleteResource(ctx context.Context, a storage.Actor, realm, name
 		if _, err := tx.Exec(ctx, `DELETE FROM resources WHERE realm_id = $1 AND name = $2`, realm, name); err != nil {
 			return mapErr(err, "resource "+name, true)
 		}
-		return audit(ctx, tx, realm, a, "resource.delete", "resource", name, nil)
+		return audit(ctx, tx, realm, a, storage.ActionResourceDelete, storage.TargetResource, name, nil)
 	})
 }

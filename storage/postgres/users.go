@@ -2,7 +2,7 @@ package postgres
 
 import (
 	"context"
-	"strings"
+	"fmt"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -13,13 +13,18 @@ import (
 const userCols = `id::text, username, email, display_name, language, status,
 	password_kdf, password_iterations, password_salt, password_hash, created_at, updated_at`
 
-func scanUser(row pgx.Row) (storage.User, error) {
+// userListCols adds the canonical username, the sort key and cursor of
+// user lists.
+const userListCols = userCols + `, username_canonical`
+
+// scanUser scans userCols, then the columns of extra.
+func scanUser(row pgx.Row, extra ...any) (storage.User, error) {
 	var u storage.User
 	var kdf, hash *string
 	var iterations *int
 	var salt []byte
-	err := row.Scan(&u.ID, &u.Username, &u.Email, &u.DisplayName, &u.Language, &u.Status,
-		&kdf, &iterations, &salt, &hash, &u.CreatedAt, &u.UpdatedAt)
+	err := row.Scan(append([]any{&u.ID, &u.Username, &u.Email, &u.DisplayName, &u.Language, &u.Status,
+		&kdf, &iterations, &salt, &hash, &u.CreatedAt, &u.UpdatedAt}, extra...)...)
 	if kdf != nil && iterations != nil && hash != nil {
 		u.Password = &storage.PasswordVerifier{KDF: *kdf, Iterations: *iterations, Salt: salt, Hash: *hash}
 	}
@@ -57,20 +62,24 @@ func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u
 	if !validID(u.ID) {
 		return storage.User{}, errorf("user id", storage.ErrMissingReference)
 	}
+	canonical, err := storage.CanonicalUsername(u.Username)
+	if err != nil {
+		return storage.User{}, fmt.Errorf("username %q: %w", u.Username, err)
+	}
 	var out storage.User
-	err := s.tx(ctx, func(tx pgx.Tx) error {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
 		lang, err := canonicalLanguage(ctx, tx, realm, u.Language)
 		if err != nil {
 			return missingRef(err, "language "+u.Language)
 		}
 		kdf, it, salt, hash := passwordArgs(u)
-		out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (id, realm_id, username, email, display_name, language, status,
-			password_kdf, password_iterations, password_salt, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING `+userCols,
-			u.ID, realm, u.Username, u.Email, u.DisplayName, lang, string(u.Status), kdf, it, salt, hash))
+		out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (id, realm_id, username, username_canonical, email, display_name, language, status,
+			password_kdf, password_iterations, password_salt, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING `+userCols,
+			u.ID, realm, u.Username, canonical, u.Email, u.DisplayName, lang, string(u.Status), kdf, it, salt, hash))
 		if err != nil {
 			return mapErr(err, "user "+u.Username, false)
 		}
-		if err := audit(ctx, tx, realm, a, "user.create", "user", out.ID, map[string]string{"username": out.Username}); err != nil {
+		if err := audit(ctx, tx, realm, a, storage.ActionUserCreate, storage.TargetUser, out.ID, map[string]string{"username": out.Username}); err != nil {
 			return err
 		}
 		for _, g := range groups {
@@ -80,7 +89,7 @@ func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u
 			if _, err := tx.Exec(ctx, `INSERT INTO group_members (realm_id, group_id, user_id) VALUES ($1, $2, $3)`, realm, g, out.ID); err != nil {
 				return mapErr(err, "group "+g, false)
 			}
-			if err := audit(ctx, tx, realm, a, "group.member.add", "group", g, map[string]string{"user": out.ID}); err != nil {
+			if err := audit(ctx, tx, realm, a, storage.ActionGroupMemberAdd, storage.TargetGroup, g, map[string]string{"user": out.ID}); err != nil {
 				return err
 			}
 		}
@@ -100,7 +109,12 @@ func (s *Store) GetUser(ctx context.Context, realm, id string) (storage.User, er
 
 // GetUserByUsername implements storage.UserStore.
 func (s *Store) GetUserByUsername(ctx context.Context, realm, username string) (storage.User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND lower(username) = lower($2)`, realm, username))
+	canonical, err := storage.CanonicalUsername(username)
+	if err != nil {
+		// A username without a canonical form names no account.
+		return storage.User{}, errorf("user "+username, storage.ErrNotFound)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND username_canonical = $2`, realm, canonical))
 	return u, mapErr(err, "user "+username, false)
 }
 
@@ -117,25 +131,47 @@ func (s *Store) ListUsers(ctx context.Context, realm string, f storage.UserFilte
 	if f.GroupID != "" {
 		group = f.GroupID
 	}
+	username := ""
+	if f.Username != "" {
+		if username, err = storage.CanonicalUsername(f.Username); err != nil {
+			return storage.Page[storage.User]{Items: []storage.User{}}, nil
+		}
+	}
 	limit := opts.EffectiveLimit()
-	rows, err := s.pool.Query(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1
-		AND ($2 = '' OR lower(username) = lower($2)) AND ($3 = '' OR lower(email) = lower($3)) AND ($4 = '' OR status = $4)
+	rows, err := s.pool.Query(ctx, `SELECT `+userListCols+` FROM users WHERE realm_id = $1
+		AND ($2 = '' OR username_canonical = $2) AND ($3 = '' OR lower(email) = lower($3)) AND ($4 = '' OR status = $4)
 		AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = $5 AND m.user_id = users.id))
-		AND lower(username) COLLATE "C" > $6
-		ORDER BY lower(username) COLLATE "C" LIMIT $7`,
-		realm, f.Username, f.Email, string(f.Status), group, after, limit+1)
+		AND username_canonical COLLATE "C" > $6
+		ORDER BY username_canonical COLLATE "C" LIMIT $7`,
+		realm, username, f.Email, string(f.Status), group, after, limit+1)
 	return collectUsers(rows, err, limit)
 }
 
+// collectUsers reads rows of userListCols, ordered by canonical username,
+// into a page.
 func collectUsers(rows pgx.Rows, err error, limit int) (storage.Page[storage.User], error) {
 	if err != nil {
 		return storage.Page[storage.User]{}, mapErr(err, "users", false)
 	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.User, error) { return scanUser(r) })
+	type row struct {
+		u         storage.User
+		canonical string
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var out row
+		var err error
+		out.u, err = scanUser(r, &out.canonical)
+		return out, err
+	})
 	if err != nil {
 		return storage.Page[storage.User]{}, mapErr(err, "users", false)
 	}
-	return finishPage(items, limit, func(u storage.User) string { return strings.ToLower(u.Username) }), nil
+	p := finishPage(items, limit, func(r row) string { return r.canonical })
+	out := storage.Page[storage.User]{Items: make([]storage.User, len(p.Items)), NextCursor: p.NextCursor}
+	for i, r := range p.Items {
+		out.Items[i] = r.u
+	}
+	return out, nil
 }
 
 // UpdateUser implements storage.UserStore.
@@ -145,6 +181,10 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 	}
 	var out storage.User
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		admins, err := lockAdministrators(ctx, tx, realm)
+		if err != nil {
+			return err
+		}
 		cur, err := scanUser(tx.QueryRow(ctx, `SELECT `+userCols+` FROM users WHERE realm_id = $1 AND id = $2 FOR UPDATE`, realm, id))
 		if err != nil {
 			return mapErr(err, "user "+id, false)
@@ -157,38 +197,30 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 		if err := fn(&next); err != nil {
 			return err
 		}
+		canonical, err := storage.CanonicalUsername(next.Username)
+		if err != nil {
+			return fmt.Errorf("username %q: %w", next.Username, err)
+		}
+		if next.Status != storage.StatusActive {
+			if err := refuseLastAdmin(ctx, tx, realm, admins, id); err != nil {
+				return err
+			}
+		}
 		lang, err := canonicalLanguage(ctx, tx, realm, next.Language)
 		if err != nil {
 			return missingRef(err, "language "+next.Language)
 		}
 		kdf, it, salt, hash := passwordArgs(next)
 		out, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $3, email = $4, display_name = $5, language = $6, status = $7,
-			password_kdf = $8, password_iterations = $9, password_salt = $10, password_hash = $11, updated_at = now()
+			password_kdf = $8, password_iterations = $9, password_salt = $10, password_hash = $11, username_canonical = $12, updated_at = now()
 			WHERE realm_id = $1 AND id = $2 RETURNING `+userCols,
-			realm, id, next.Username, next.Email, next.DisplayName, lang, string(next.Status), kdf, it, salt, hash))
+			realm, id, next.Username, next.Email, next.DisplayName, lang, string(next.Status), kdf, it, salt, hash, canonical))
 		if err != nil {
 			return mapErr(err, "user "+next.Username, false)
 		}
-		return audit(ctx, tx, realm, a, "user.update", "user", id, changed(userChanges(cur, out)...))
+		return audit(ctx, tx, realm, a, storage.ActionUserUpdate, storage.TargetUser, id, storage.ChangeDetails(storage.UserChanges(cur, out)))
 	})
 	return out, err
-}
-
-// userChanges names the fields that differ, never their secret values.
-func userChanges(a, b storage.User) []string {
-	var out []string
-	add := func(name string, differs bool) {
-		if differs {
-			out = append(out, name)
-		}
-	}
-	add("username", a.Username != b.Username)
-	add("email", a.Email != b.Email)
-	add("display_name", a.DisplayName != b.DisplayName)
-	add("language", a.Language != b.Language)
-	add("status", a.Status != b.Status)
-	add("password", (a.Password == nil) != (b.Password == nil) || (a.Password != nil && a.Password.Hash != b.Password.Hash))
-	return out
 }
 
 // DeleteUser implements storage.UserStore.
@@ -197,6 +229,13 @@ func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id strin
 		return errorf("user "+id, storage.ErrNotFound)
 	}
 	return s.tx(ctx, func(tx pgx.Tx) error {
+		admins, err := lockAdministrators(ctx, tx, realm)
+		if err != nil {
+			return err
+		}
+		if err := refuseLastAdmin(ctx, tx, realm, admins, id); err != nil {
+			return err
+		}
 		rows, err := tx.Query(ctx, `DELETE FROM clients WHERE realm_id = $1 AND owner_id = $2 RETURNING client_id`, realm, id)
 		if err != nil {
 			return mapErr(err, "clients of user "+id, true)
@@ -213,11 +252,11 @@ func (s *Store) DeleteUser(ctx context.Context, a storage.Actor, realm, id strin
 			return errorf("user "+id, storage.ErrNotFound)
 		}
 		for _, c := range owned {
-			if err := audit(ctx, tx, realm, a, "client.delete", "client", c, map[string]string{"reason": "owner deleted"}); err != nil {
+			if err := audit(ctx, tx, realm, a, storage.ActionClientDelete, storage.TargetClient, c, map[string]string{"reason": "owner deleted"}); err != nil {
 				return err
 			}
 		}
-		return audit(ctx, tx, realm, a, "user.delete", "user", id, nil)
+		return audit(ctx, tx, realm, a, storage.ActionUserDelete, storage.TargetUser, id, nil)
 	})
 }
 

@@ -130,37 +130,6 @@ func testUserDeleteCascades(t *testing.T, s storage.Store) {
 	require.Empty(t, members.Items)
 }
 
-func testSigningKeys(t *testing.T, s storage.Store) {
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	for _, kid := range []string{"k1", "k2"} {
-		_, err := s.CreateSigningKey(ctx, actor, realm, storage.SigningKey{KID: kid, Algorithm: "ES256",
-			PrivateKeyEncrypted: []byte("sealed-" + kid), PublicJWK: []byte(`{"kty":"EC"}`), State: storage.KeyStateNext})
-		require.NoError(t, err)
-	}
-	_, err := s.CreateSigningKey(ctx, actor, realm, storage.SigningKey{KID: "k1", Algorithm: "ES256", PrivateKeyEncrypted: []byte("x"), PublicJWK: []byte(`{}`), State: storage.KeyStateNext})
-	require.ErrorIs(t, err, storage.ErrAlreadyExists)
-
-	require.NoError(t, s.SetSigningKeyState(ctx, actor, realm, "k1", storage.KeyStateActive, now))
-	require.NoError(t, s.SetSigningKeyState(ctx, actor, realm, "k2", storage.KeyStateActive, now.Add(time.Second)))
-	keys, err := s.ListSigningKeys(ctx, realm)
-	require.NoError(t, err)
-	require.Len(t, keys, 2)
-	states := map[string]storage.SigningKey{}
-	for _, k := range keys {
-		states[k.KID] = k
-	}
-	require.Equal(t, storage.KeyStateRetired, states["k1"].State, "activating a key retires the active one")
-	require.NotNil(t, states["k1"].RetiredAt)
-	require.Equal(t, storage.KeyStateActive, states["k2"].State)
-	require.NotNil(t, states["k2"].ActivatedAt)
-	require.Equal(t, []byte("sealed-k2"), states["k2"].PrivateKeyEncrypted)
-	require.Equal(t, "k2", keys[0].KID, "newest first")
-
-	require.NoError(t, s.DeleteSigningKey(ctx, actor, realm, "k1"))
-	require.ErrorIs(t, s.DeleteSigningKey(ctx, actor, realm, "k1"), storage.ErrNotFound)
-	require.ErrorIs(t, s.SetSigningKeyState(ctx, actor, realm, "k1", storage.KeyStateActive, now), storage.ErrNotFound)
-}
-
 func testAudit(t *testing.T, s storage.Store) {
 	before := time.Now().Add(-time.Minute)
 	bob := storage.Actor{Type: storage.ActorClient, ID: "bob-client"}

@@ -32,21 +32,45 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Seed", testSeed},
 		{"Languages", testLanguages},
 		{"Users", testUsers},
+		{"CanonicalUsernames", testCanonicalUsernames},
 		{"UserFiltersAndPages", testUserFiltersAndPages},
 		{"UserConcurrentUpdates", testUserConcurrentUpdates},
 		{"Resources", testResources},
 		{"Groups", testGroups},
 		{"Memberships", testMemberships},
 		{"EffectiveResources", testEffectiveResources},
+		{"LastAdministrator", testLastAdministrator},
+		{"LastAdministratorRace", testLastAdministratorRace},
 		{"GroupCascades", testGroupCascades},
 		{"Clients", testClients},
 		{"ClientSecrets", testClientSecrets},
 		{"UserDeleteCascades", testUserDeleteCascades},
-		{"SigningKeys", testSigningKeys},
 		{"Audit", testAudit},
+		{"AppendAudit", testAppendAudit},
 		{"OtherRealm", testOtherRealm},
 	}
 	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+	for _, tc := range keyStoreTests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
+	}
+}
+
+// keyStoreTests prove storage.KeyStore; RunStoreTests runs them too.
+var keyStoreTests = []struct {
+	name string
+	fn   func(t *testing.T, s storage.KeyStore)
+}{
+	{"SigningKeys", testSigningKeys},
+	{"SigningKeyConcurrentActivation", testSigningKeyConcurrentActivation},
+}
+
+// RunKeyStoreTests proves the documented behaviour of storage.KeyStore on
+// stores that keep signing keys only, such as the ephemeral one of
+// internal/keys.
+func RunKeyStoreTests(t *testing.T, newStore func(t *testing.T) storage.KeyStore) {
+	for _, tc := range keyStoreTests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
 	}
 }

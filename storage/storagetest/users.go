@@ -114,6 +114,57 @@ func testUsers(t *testing.T, s storage.Store) {
 	require.ErrorIs(t, err, storage.ErrNotFound)
 }
 
+// Usernames are one account per canonical form (storage.CanonicalUsername):
+// width and case variants collide, any spelling finds the account, and the
+// form as typed is what the user shows.
+func testCanonicalUsernames(t *testing.T, s storage.Store) {
+	u := user(t, s, "Zoë")
+	for _, dup := range []string{"ZOË", "zoë", "Ｚｏë", "Zoe\u0308"} {
+		_, err := s.CreateUser(ctx, actor, realm, storage.User{Username: dup, Language: "en", Status: storage.StatusActive}, nil)
+		require.ErrorIs(t, err, storage.ErrAlreadyExists, "%q", dup)
+		got, err := s.GetUserByUsername(ctx, realm, dup)
+		require.NoError(t, err, "%q", dup)
+		require.Equal(t, u.ID, got.ID, "%q", dup)
+		require.Equal(t, "Zoë", got.Username, "the form as typed is kept")
+		page, err := s.ListUsers(ctx, realm, storage.UserFilter{Username: dup}, storage.ListOptions{})
+		require.NoError(t, err)
+		require.Len(t, page.Items, 1, "%q", dup)
+	}
+
+	// A fullwidth spelling is its own display form, and one account.
+	wide := user(t, s, "ＡＬＩＣＥ")
+	require.Equal(t, "ＡＬＩＣＥ", wide.Username)
+	got, err := s.GetUserByUsername(ctx, realm, "alice")
+	require.NoError(t, err)
+	require.Equal(t, wide.ID, got.ID)
+	_, err = s.CreateUser(ctx, actor, realm, storage.User{Username: "Alice", Language: "en", Status: storage.StatusActive}, nil)
+	require.ErrorIs(t, err, storage.ErrAlreadyExists)
+	bob := user(t, s, "bob")
+	_, err = s.UpdateUser(ctx, actor, realm, bob.ID, func(u *storage.User) error { u.Username = "aLiCe"; return nil })
+	require.ErrorIs(t, err, storage.ErrAlreadyExists, "renaming into a taken canonical form")
+	up, err := s.UpdateUser(ctx, actor, realm, wide.ID, func(u *storage.User) error { u.Username = "Alice"; return nil })
+	require.NoError(t, err, "a user may respell their own username")
+	require.Equal(t, "Alice", up.Username)
+
+	// A username with no canonical form is refused, and names no account.
+	for _, bad := range []string{"", "two words", "tab\there", "\u0000", strings.Repeat("x", storage.MaxUsernameBytes+1)} {
+		_, err := s.CreateUser(ctx, actor, realm, storage.User{Username: bad, Language: "en", Status: storage.StatusActive}, nil)
+		require.ErrorIs(t, err, storage.ErrInvalidUsername, "%q", bad)
+		_, err = s.UpdateUser(ctx, actor, realm, bob.ID, func(u *storage.User) error { u.Username = bad; return nil })
+		require.ErrorIs(t, err, storage.ErrInvalidUsername, "%q", bad)
+		_, err = s.GetUserByUsername(ctx, realm, bad)
+		require.ErrorIs(t, err, storage.ErrNotFound, "%q", bad)
+		if bad != "" { // an empty filter does not filter
+			page, err := s.ListUsers(ctx, realm, storage.UserFilter{Username: bad}, storage.ListOptions{})
+			require.NoError(t, err)
+			require.Empty(t, page.Items)
+		}
+	}
+	got, err = s.GetUser(ctx, realm, bob.ID)
+	require.NoError(t, err)
+	require.Equal(t, "bob", got.Username, "a refused update changes nothing")
+}
+
 func testUserFiltersAndPages(t *testing.T, s storage.Store) {
 	g := group(t, s, "staff")
 	for i := range 7 {
