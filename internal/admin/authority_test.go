@@ -129,20 +129,6 @@ func (a *authority) snapshot(kind, id string) string {
 	return string(b)
 }
 
-// denials counts the audit log's refusals of a target, or of an actor's
-// (a refused create has no target yet).
-func (a *authority) denials(f storage.AuditFilter) int {
-	page, err := a.Store.ListAudit(context.Background(), storage.DefaultRealm, f, storage.ListOptions{Limit: storage.MaxListLimit})
-	require.NoError(a.T, err)
-	n := 0
-	for _, e := range page.Items {
-		if e.Action == "access.denied" {
-			n++
-		}
-	}
-	return n
-}
-
 // action is one management call against a target of a given power.
 type action struct {
 	name string
@@ -445,4 +431,46 @@ func TestCurrentPermissions(t *testing.T) {
 		fresh := f.Token(&c, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
 		require.Equal(t, http.StatusOK, f.call(http.MethodGet, "/admin/users", fresh, nil).Status)
 	})
+}
+
+// The realm keeps an active administrator: disabling, deleting or
+// removing the last one from administrators is 409, audited, and changes
+// nothing. With a second administrator, the first may go.
+func TestLastAdministrator(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		f := setup(t, s)
+		admins, err := f.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)
+		require.NoError(t, err)
+		root := "/admin/users/" + f.admin.ID
+		before := f.denials(storage.AuditFilter{TargetID: f.admin.ID})
+		requireProblem(t, f.call(http.MethodPatch, root, f.adminToken, map[string]any{"status": "disabled"}), http.StatusConflict, "last-administrator")
+		requireProblem(t, f.call(http.MethodDelete, root, f.adminToken, nil), http.StatusConflict, "last-administrator")
+		requireProblem(t, f.call(http.MethodDelete, "/admin/groups/"+admins.ID+"/members/"+f.admin.ID, f.adminToken, nil), http.StatusConflict, "last-administrator")
+		require.Equal(t, before+2, f.denials(storage.AuditFilter{TargetID: f.admin.ID}), "user refusals audited")
+		// Nothing changed: the admin's token still works.
+		require.Equal(t, http.StatusOK, f.call(http.MethodGet, root, f.adminToken, nil).Status)
+
+		second := f.User("second-admin", "second-password", admins.ID)
+		r := f.call(http.MethodPatch, root, f.adminToken, map[string]any{"status": "disabled"})
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		login := f.Login(&f.adminClient, "second-admin", "second-password", nil)
+		require.Equal(t, "unauthorized_client", login.Str("error"), "the disabled admin's client serves nobody")
+		c := f.Client("second-cli", second.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+		tok := f.Login(&c, "second-admin", "second-password", nil).Str("access_token")
+		requireProblem(t, f.call(http.MethodPatch, "/admin/users/"+second.ID, tok, map[string]any{"status": "disabled"}), http.StatusConflict, "last-administrator")
+	})
+}
+
+// denials counts the audit log's refusals of a target, or of an actor's
+// (a refused create has no target yet).
+func (f *fixture) denials(filter storage.AuditFilter) int {
+	page, err := f.Store.ListAudit(context.Background(), storage.DefaultRealm, filter, storage.ListOptions{Limit: storage.MaxListLimit})
+	require.NoError(f.T, err)
+	n := 0
+	for _, e := range page.Items {
+		if e.Action == "access.denied" {
+			n++
+		}
+	}
+	return n
 }
