@@ -38,6 +38,10 @@ const (
 	ActionKeyCreate = "key.create"
 	ActionKeyState  = "key.state"
 	ActionKeyDelete = "key.delete"
+
+	// ActionAccessDenied records a management request refused for want
+	// of power (AuditStore.AppendAudit); it changes nothing.
+	ActionAccessDenied = "access.denied"
 )
 
 // Target types of audit entries.
@@ -48,6 +52,7 @@ const (
 	TargetGroup      = "group"
 	TargetClient     = "client"
 	TargetSigningKey = "signing_key"
+	TargetRealm      = "realm"
 )
 
 // ChangeDetails returns the details of an update's audit entry:

@@ -65,8 +65,9 @@ func parseTime(s, field string) (time.Time, error) {
 	return t, nil
 }
 
-// Audit action of a refused management request.
-const actionDenied = "access.denied"
+// maxRefusalAuditsPerMinute bounds the refusals written to the audit log
+// per actor and minute.
+const maxRefusalAuditsPerMinute = 60
 
 // auditRefusal records a request refused for want of power: 403, the
 // delegation ceiling, or the last administrator. Other errors (bad input,
@@ -78,9 +79,18 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 	if !refused {
 		return
 	}
+	// A token holder could otherwise fill the audit log with refusals, a
+	// database write each: past a per-actor budget they are logged only.
+	// The first refusals of a burst, the ones an auditor needs, are kept.
+	actor := p.Actor()
+	ok, _, err := a.opts.State.Allow(context.WithoutCancel(ctx), "audit-denied:"+a.opts.Realm+":"+string(actor.Type)+":"+actor.ID, maxRefusalAuditsPerMinute, time.Minute)
+	if err == nil && !ok {
+		a.opts.Logger.InfoContext(ctx, "refusal not written to the audit log: the actor's budget is spent", "route", route, "actor", actor.ID)
+		return
+	}
 	targetType, targetID := refusalTarget(route, pathVars(r), p)
 	e := storage.AuditEntry{
-		Actor: p.Actor(), Action: actionDenied, TargetType: targetType, TargetID: targetID,
+		Actor: actor, Action: storage.ActionAccessDenied, TargetType: targetType, TargetID: targetID,
 		Details: map[string]string{"route": route, "problem": strings.TrimPrefix(pr.Type, typePrefix), "status": strconv.Itoa(pr.Status)},
 	}
 	// The refusal stands whether or not it could be recorded.
@@ -93,17 +103,17 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 func refusalTarget(route string, vars map[string]string, p authz.Principal) (string, string) {
 	switch {
 	case vars["client_id"] != "":
-		return "client", vars["client_id"]
+		return storage.TargetClient, vars["client_id"]
 	case strings.Contains(route, " /admin/groups/"):
-		return "group", vars["id"]
+		return storage.TargetGroup, vars["id"]
 	case strings.Contains(route, " /admin/users/"):
-		return "user", vars["id"]
+		return storage.TargetUser, vars["id"]
 	case strings.Contains(route, " /admin/resources/"):
-		return "resource", vars["name"]
+		return storage.TargetResource, vars["name"]
 	case strings.Contains(route, " /admin/languages/"):
-		return "language", vars["code"]
+		return storage.TargetLanguage, vars["code"]
 	case strings.Contains(route, " /admin/me"):
-		return "user", p.UserID
+		return storage.TargetUser, p.UserID
 	}
-	return "realm", ""
+	return storage.TargetRealm, ""
 }

@@ -43,7 +43,7 @@ func requireAll(p authz.Principal, resources []string) error {
 // all-scopes client, and sign in with more than they hold.
 func mayActOn(p authz.Principal, power []string) error {
 	if r, missing := p.Missing(power); missing {
-		return actingCeiling(r)
+		return withCause(actingCeiling(), errors.New("missing "+r))
 	}
 	return nil
 }

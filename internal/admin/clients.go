@@ -171,6 +171,13 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p auth
 	if err != nil {
 		return err
 	}
+	// Re-enabling must not bring back tokens the disabling ended, even if
+	// its marks were lost: mark first (see handleUserPatch).
+	if in.Status != nil && storage.Status(*in.Status) == storage.StatusActive && before.Status != storage.StatusActive {
+		if err := c.a.revokeClient(ctx, before.ClientID); err != nil {
+			return err
+		}
+	}
 	after, err := c.a.opts.Store.UpdateClient(ctx, p.Actor(), c.a.opts.Realm, before.ClientID, func(cl *storage.Client) error {
 		// The client as it is inside the update: its reach may have grown
 		// since it was loaded.
@@ -313,9 +320,9 @@ func (c clientRoutes) maySelfServe(p authz.Principal) error {
 }
 
 // sameReach reports whether a and b can obtain the same: the fields that
-// decide a client's power.
+// decide a client's power (authz.Powers.Client).
 func sameReach(a, b storage.Client) bool {
-	return a.AllScopes == b.AllScopes && a.OwnerID == b.OwnerID && slices.Equal(a.Scopes, b.Scopes)
+	return a.AllScopes == b.AllScopes && slices.Equal(a.Scopes, b.Scopes)
 }
 
 func (c clientRoutes) path(clientID string) string {
@@ -325,9 +332,10 @@ func (c clientRoutes) path(clientID string) string {
 	return "/admin/clients/" + url.PathEscape(clientID)
 }
 
-// revokeClient revokes every token issued to the client up to now.
+// revokeClient revokes every token issued to the client up to now. It
+// runs to the end even if the caller hangs up.
 func (a *API) revokeClient(ctx context.Context, clientID string) error {
-	return a.opts.State.RevokeSubject(ctx, storage.SubjectClient, clientID, a.opts.Now(), a.opts.MaxTokenLifetime)
+	return a.opts.State.RevokeSubject(context.WithoutCancel(ctx), storage.SubjectClient, clientID, a.opts.Now(), a.opts.MaxTokenLifetime)
 }
 
 // userOnly refuses client tokens: self-service acts for a signed-in user.

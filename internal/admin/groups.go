@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -279,7 +278,7 @@ func (a *API) handleGroupMemberDelete(w http.ResponseWriter, r *http.Request, p 
 
 // group loads a group, answering 404 for ids that are not UUIDs.
 func (a *API) group(ctx context.Context, id string) (storage.Group, error) {
-	if uuid.Validate(id) != nil {
+	if !isID(id) {
 		return storage.Group{}, notFound("The group")
 	}
 	g, err := a.opts.Store.GetGroup(ctx, a.opts.Realm, id)

@@ -81,9 +81,10 @@ func delegationCeiling(resource string) *Problem {
 }
 
 // actingCeiling refuses an action on an entity that can exercise more
-// than the caller holds.
-func actingCeiling(resource string) *Problem {
-	return semantic("delegation-ceiling", "", "You cannot change this entity: it can exercise the admin resource "+resource+", which you do not hold.")
+// than the caller holds. It does not say which resource: that would tell
+// a caller without read access what another entity may do.
+func actingCeiling() *Problem {
+	return semantic("delegation-ceiling", "", "You cannot change this entity: it can exercise admin resources you do not hold.")
 }
 
 // invalidUsername answers a username with no canonical form (RFC 8265

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -52,7 +51,7 @@ func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ authz.Pri
 	if f.Status != "" && !f.Status.Valid() {
 		return invalidField("status", "status is active or disabled.")
 	}
-	if f.GroupID != "" && uuid.Validate(f.GroupID) != nil {
+	if f.GroupID != "" && !isID(f.GroupID) {
 		return invalidField("group", "group is a group id.")
 	}
 	page, err := a.opts.Store.ListUsers(r.Context(), a.opts.Realm, f, opts)
@@ -116,6 +115,30 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p authz.Pr
 	if err != nil {
 		return err
 	}
+	statusChange := in.Status != nil && storage.Status(*in.Status) != target.Status
+	var clients []string
+	if statusChange {
+		// A user's status is their clients' too: the caller must be able
+		// to act on every client the user owns.
+		if clients, err = a.ownedClientsToChange(ctx, p, target.ID); err != nil {
+			return err
+		}
+	}
+	// Marks that must hold whatever happens next are written before the
+	// change: a new password ends the old sessions, and re-enabling a user
+	// must not bring back the tokens their disabling ended, even if the
+	// marks written then were lost to an outage. Were they written after,
+	// a failure would leave the change made and the old tokens alive.
+	if in.Password != nil {
+		if err := a.revokeUser(ctx, target.ID); err != nil {
+			return err
+		}
+	}
+	if statusChange && storage.Status(*in.Status) == storage.StatusActive {
+		if err := a.endUser(ctx, target.ID, clients); err != nil {
+			return err
+		}
+	}
 	u, err := a.opts.Store.UpdateUser(ctx, p.Actor(), a.opts.Realm, target.ID, func(u *storage.User) error {
 		change.apply(u)
 		return nil
@@ -123,16 +146,13 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p authz.Pr
 	if err != nil {
 		return asConflict(asNotFound(err, "The user"), "username", "A user with that username already exists.")
 	}
-	if in.Status != nil && u.Status == storage.StatusDisabled {
-		clients, err := a.ownedClients(ctx, u.ID)
-		if err == nil {
-			err = a.endUser(ctx, u.ID, clients)
-		}
-		if err != nil {
-			return err
-		}
-	} else if in.Password != nil {
-		if err := a.revokeUser(ctx, u.ID); err != nil {
+	// Disabling marks after the change, so that a refused one (the last
+	// administrator) ends nobody's sessions. Until the marks are written
+	// the verifier and the token endpoint refuse the user and their
+	// clients by status; a failure here answers 503 and re-enabling writes
+	// the marks again, first.
+	if statusChange && u.Status != storage.StatusActive {
+		if err := a.endUser(ctx, u.ID, clients); err != nil {
 			return err
 		}
 	}
@@ -148,7 +168,7 @@ func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p authz.P
 	if err := a.mayActOnUser(ctx, p, target.ID); err != nil {
 		return err
 	}
-	clients, err := a.ownedClients(ctx, target.ID)
+	clients, err := a.ownedClientsToChange(ctx, p, target.ID)
 	if err != nil {
 		return err
 	}
@@ -237,7 +257,7 @@ func (a *API) handleUserTokensDelete(w http.ResponseWriter, r *http.Request, p a
 
 // user loads a user, answering 404 for ids that are not UUIDs.
 func (a *API) user(ctx context.Context, id string) (storage.User, error) {
-	if uuid.Validate(id) != nil {
+	if !isID(id) {
 		return storage.User{}, notFound("The user")
 	}
 	u, err := a.opts.Store.GetUser(ctx, a.opts.Realm, id)
@@ -286,8 +306,11 @@ func (a *API) endUser(ctx context.Context, userID string, clients []string) erro
 	return nil
 }
 
-// ownedClients returns the client_ids of the clients userID owns.
-func (a *API) ownedClients(ctx context.Context, userID string) ([]string, error) {
+// ownedClientsToChange returns the client_ids of the clients userID owns,
+// refusing unless the caller may act on every one of them: disabling or
+// deleting their owner ends them too, and must not take from the realm a
+// client the caller could not end directly.
+func (a *API) ownedClientsToChange(ctx context.Context, p authz.Principal, userID string) ([]string, error) {
 	var ids []string
 	opts := storage.ListOptions{Limit: storage.MaxListLimit}
 	for {
@@ -296,6 +319,9 @@ func (a *API) ownedClients(ctx context.Context, userID string) ([]string, error)
 			return nil, err
 		}
 		for _, c := range page.Items {
+			if err := a.mayActOnClient(ctx, p, c); err != nil {
+				return nil, err
+			}
 			ids = append(ids, c.ClientID)
 		}
 		if page.NextCursor == "" {
@@ -305,9 +331,10 @@ func (a *API) ownedClients(ctx context.Context, userID string) ([]string, error)
 	}
 }
 
-// revokeUser revokes every token of the user issued up to now.
+// revokeUser revokes every token of the user issued up to now. It runs to
+// the end even if the caller hangs up: a revocation decided is written.
 func (a *API) revokeUser(ctx context.Context, userID string) error {
-	return a.opts.State.RevokeSubject(ctx, storage.SubjectUser, userID, a.opts.Now(), a.opts.MaxTokenLifetime)
+	return a.opts.State.RevokeSubject(context.WithoutCancel(ctx), storage.SubjectUser, userID, a.opts.Now(), a.opts.MaxTokenLifetime)
 }
 
 func isProblemStatus(err error, status int) bool {

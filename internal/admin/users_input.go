@@ -148,11 +148,16 @@ func (a *API) setPassword(ctx context.Context, actor storage.Actor, userID strin
 	if err != nil {
 		return err
 	}
+	// Revoke first: a new password that is saved while the old sessions
+	// live on would leave a thief signed in.
+	if err := a.revokeUser(ctx, userID); err != nil {
+		return err
+	}
 	if _, err := a.opts.Store.UpdateUser(ctx, actor, a.opts.Realm, userID, func(u *storage.User) error {
 		u.Password = v
 		return nil
 	}); err != nil {
 		return asNotFound(err, "The user")
 	}
-	return a.revokeUser(ctx, userID)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"golang.org/x/text/language"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -96,3 +97,12 @@ func canonicalLanguage(field, code string) (string, error) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// isID reports whether s is a UUID in its one canonical spelling (lower
+// case, hyphenated). Other spellings PostgreSQL would accept (no hyphens,
+// braces, upper case) are not ids here: one entity has one id, in the
+// audit log as in every answer.
+func isID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}

@@ -29,20 +29,19 @@ func (w Powers) User(ctx context.Context, userID string) ([]string, error) {
 	return names, nil
 }
 
-// Client returns what the client can obtain: every resource of the realm
-// for an all-scopes client (whatever its owner holds today, it follows the
-// owner's future groups), otherwise its allowed scopes ∩ its owner's
-// current resources. The owner's status does not lower it: a client of a
-// disabled owner can obtain all of it again once the owner is re-enabled.
+// Client returns what the client can obtain: the scopes it is allowed,
+// every resource of the realm for an all-scopes client. That is more than
+// its tokens carry today (allowed ∩ owner's resources, and for user
+// tokens allowed ∩ the user's resources), on purpose: the owner's part
+// can grow at any time, through a grant nobody connects with the client,
+// and users with more than the owner sign in through it. A caller who
+// could act on a client with fewer resources would plant a secret that
+// gains power later, or end the sessions of users above it.
 func (w Powers) Client(ctx context.Context, c storage.Client) ([]string, error) {
 	if c.AllScopes {
 		return w.All(ctx)
 	}
-	owner, err := w.User(ctx, c.OwnerID)
-	if err != nil {
-		return nil, err
-	}
-	return Intersect(c.Scopes, owner), nil
+	return c.Scopes, nil
 }
 
 // Group returns what the group grants: every resource of the realm for

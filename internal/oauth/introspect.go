@@ -128,10 +128,12 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 		return inactive, err
 	}
 	// A grant whose client, client owner or user is no longer active
-	// cannot be refreshed: it is not active either.
+	// cannot be refreshed: it is not active either. Its scope is what the
+	// next refresh could carry now.
+	var allowed []string
 	cl, err := p.activeClient(ctx, rec.ClientID)
 	if err == nil {
-		_, err = p.userAllowed(ctx, cl, rec.UserID)
+		allowed, err = p.userAllowed(ctx, cl, rec.UserID)
 	}
 	if errors.Is(err, authz.ErrInvalidToken) || errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {
 		return inactive, nil
@@ -139,7 +141,7 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 		return inactive, err
 	}
 	return introspection{
-		Active: true, Scope: strings.Join(rec.Scopes, " "), ClientID: rec.ClientID,
+		Active: true, Scope: strings.Join(authz.Intersect(rec.Scopes, allowed), " "), ClientID: rec.ClientID,
 		TokenType: "refresh_token", Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(),
 		Sub: rec.UserID, Iss: p.opts.Issuer,
 	}, nil
