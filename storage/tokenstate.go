@@ -23,8 +23,18 @@ type TokenRef struct {
 	// empty when there is none: revoking the family revokes the token too
 	// (RFC 7009 §2.1).
 	FamilyID string
-	IssuedAt time.Time // iat; compared against "revoked before" marks
+	// IssuedAt is when the token was issued, to the microsecond (a JWT's
+	// iat alone is whole seconds): "revoked before" marks are compared
+	// against it at that resolution, so a subject revoked and re-enabled
+	// within one second is not refused the tokens it gets afterwards.
+	IssuedAt time.Time
 }
+
+// TimeResolution is the resolution at which token state keeps and
+// compares issue times and "revoked before" marks: both are truncated to
+// it, and a mark covers a token whose truncated issue time is at or
+// before the truncated mark.
+const TimeResolution = time.Microsecond
 
 // Limits on token lifetimes: the configuration's defaults and a client's
 // overrides both stay within them, so token state knows how long what it
@@ -59,8 +69,8 @@ type RefreshToken struct {
 	FamilyID   string // the grant's public id (the access tokens' sid)
 	ClientID   string
 	UserID     string
-	Scopes     []string // granted scopes, carried to the next rotation
-	IssuedAt   time.Time
+	Scopes     []string  // granted scopes, carried to the next rotation
+	IssuedAt   time.Time // kept at TimeResolution; compared against marks like TokenRef.IssuedAt
 	ExpiresAt  time.Time
 }
 
@@ -73,8 +83,10 @@ type TokenState interface {
 	// RevokeToken marks the token jti revoked until exp, the token's own
 	// expiry (after it the token is dead anyway). A past exp stores nothing.
 	RevokeToken(ctx context.Context, jti string, exp time.Time) error
-	// RevokeSubject revokes every token of the user or client issued at or
-	// before the instant before. The mark is kept for keep (the longest
+	// RevokeSubject revokes every token and refresh record of the user or
+	// client issued at or before the instant before, compared at
+	// TimeResolution: a token issued at before is revoked, one issued
+	// TimeResolution later is not. The mark is kept for keep (the longest
 	// lifetime a token can have); a later mark replaces an earlier one,
 	// never the other way round.
 	RevokeSubject(ctx context.Context, kind SubjectKind, id string, before time.Time, keep time.Duration) error

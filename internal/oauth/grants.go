@@ -227,7 +227,7 @@ func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *
 	if err != nil {
 		return err
 	}
-	now := p.now()
+	now := s.issuedAt
 	rec := storage.RefreshToken{
 		ID: token.id(), Secret: token.secretDigest(), FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
 		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
@@ -306,7 +306,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if err != nil {
 		return err
 	}
-	now := g.p.now()
+	now := s.issuedAt
 	// The rotation checks the secret again, atomically: of two requests
 	// that both got this far with the same token, one wins.
 	if _, err = g.p.opts.State.RotateRefreshToken(ctx, id, secret, storage.RefreshToken{

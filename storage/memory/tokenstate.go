@@ -104,6 +104,7 @@ func (s *TokenState) RevokeSubject(_ context.Context, kind storage.SubjectKind, 
 	defer s.mu.Unlock()
 	now := s.now()
 	k := subjectKey(kind, id)
+	before = before.Truncate(storage.TimeResolution)
 	if m, ok := s.before[k]; ok && now.Before(m.until) && !before.After(m.at) {
 		return nil
 	}
@@ -112,10 +113,11 @@ func (s *TokenState) RevokeSubject(_ context.Context, kind storage.SubjectKind, 
 }
 
 // revokedBy reports whether a mark on the subject covers a token issued at
-// iat; callers hold the lock.
+// iat, compared at storage.TimeResolution like Redis does; callers hold
+// the lock.
 func (s *TokenState) revokedBy(now time.Time, k string, iat time.Time) bool {
 	m, ok := s.before[k]
-	return ok && now.Before(m.until) && !iat.After(m.at)
+	return ok && now.Before(m.until) && !iat.Truncate(storage.TimeResolution).After(m.at)
 }
 
 // IsRevoked implements storage.TokenState.
@@ -169,6 +171,7 @@ func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshTo
 	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.ExpiresAt) {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
+	rec.IssuedAt = rec.IssuedAt.Truncate(storage.TimeResolution)
 	s.refresh[rec.ID] = copyRefresh(rec)
 	return nil
 }
@@ -201,7 +204,7 @@ func (s *TokenState) RotateRefreshToken(_ context.Context, id, secret string, ne
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
 	}
 	rotated := r
-	rotated.Secret, rotated.PrevSecret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, r.Secret, next.IssuedAt, next.ExpiresAt
+	rotated.Secret, rotated.PrevSecret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, r.Secret, next.IssuedAt.Truncate(storage.TimeResolution), next.ExpiresAt
 	s.refresh[id] = rotated
 	return copyRefresh(r), nil
 }

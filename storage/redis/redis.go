@@ -107,16 +107,47 @@ func (s *TokenState) RevokeToken(ctx context.Context, jti string, exp time.Time)
 	return nil
 }
 
-// markScript sets a "revoked before" mark unless a later one is in place.
-var markScript = goredis.NewScript(`
+// Marks and the issue times compared against them are Unix microseconds
+// (storage.TimeResolution). Before that they were milliseconds, and Redis
+// may still hold such marks and refresh records (marks live up to 366
+// days): a value below legacyMillisBelow is one. Microsecond timestamps
+// passed it in 1973, millisecond ones reach it in the year 5138. An old
+// mark covers its whole millisecond and an old issue time is taken at the
+// start of its own, so that neither reading ever revives a revoked token.
+const legacyMillisBelow = 100_000_000_000_000
+
+const luaMicros = `
+local function markMicros(v)
+  v = tonumber(v)
+  if v < 1e14 then return v * 1000 + 999 end
+  return v
+end
+local function iatMicros(v)
+  v = tonumber(v)
+  if v < 1e14 then return v * 1000 end
+  return v
+end
+`
+
+// markMicros reads a stored mark, see legacyMillisBelow.
+func markMicros(v int64) int64 {
+	if v < legacyMillisBelow {
+		return v*1000 + 999
+	}
+	return v
+}
+
+// markScript sets a "revoked before" mark unless a later one is in place
+// (ARGV: the mark in µs, keep in ms).
+var markScript = goredis.NewScript(luaMicros + `
 local cur = redis.call('GET', KEYS[1])
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if cur and markMicros(cur) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`)
 
 // RevokeSubject implements storage.TokenState.
 func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind, id string, before time.Time, keep time.Duration) error {
-	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMilli(), keep.Milliseconds()).Err()
+	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMicro(), keep.Milliseconds()).Err()
 	if err != nil {
 		return unavailable("revoke subject", err)
 	}
@@ -145,7 +176,7 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	if vals[1] != nil || (t.FamilyID != "" && vals[len(vals)-1] != nil) {
 		return true, stamp, nil
 	}
-	iat := t.IssuedAt.UnixMilli()
+	iat := t.IssuedAt.UnixMicro()
 	marks := vals[2:3]
 	if t.UserID != "" {
 		marks = vals[2:4]
@@ -157,7 +188,7 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 				// Unreadable state decides nothing in the token's favour.
 				return false, 0, unavailable("is revoked", fmt.Errorf("revoked-before mark %q: %w", str, err))
 			}
-			if iat <= mark {
+			if iat <= markMicros(mark) {
 				return true, stamp, nil
 			}
 		}
