@@ -68,7 +68,9 @@ type Keys struct {
 
 // Password configures password hashing.
 type Password struct {
-	MinIterations       int           `koanf:"min_iterations"`
+	// Iterations is the client-side PBKDF2 count every password is set
+	// with: exactly this one, since prelogin shows it for unknown names.
+	Iterations          int           `koanf:"iterations"`
 	Argon2              Argon2        `koanf:"argon2"`
 	MaxConcurrentHashes int           `koanf:"max_concurrent_hashes"`
 	MaxQueue            int           `koanf:"max_queue"`
@@ -98,7 +100,7 @@ func Default() Config {
 		Token: Token{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour, SigningAlg: "ES256",
 			AssertionMaxLifetime: 5 * time.Minute},
 		Keys: Keys{RefreshInterval: time.Minute},
-		Password: Password{MinIterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
+		Password: Password{Iterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
 			MaxQueue: 64, QueueWait: 2 * time.Second, AttemptsPerMinute: 10},
 	}
 }

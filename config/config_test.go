@@ -90,7 +90,7 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 		{"keys.encryption_secret", "not base64!", "must be base64"},
 		{"keys.refresh_interval", "2h", "must be between 1 and 3600"},
 		{"keys.rotation_interval", "5m", "must be 0 (rotate by hand) or between 1h"},
-		{"password.min_iterations", "10", "must be between 1000"},
+		{"password.iterations", "10", "must be between 1000"},
 		{"password.argon2.memory_kib", "1", "must be between 1024"},
 		{"password.argon2.time", "0", "must be between 1 and 100"},
 		{"password.argon2.threads", "0", "must be between 1 and 64"},

@@ -109,7 +109,7 @@ var checks = []check{
 		return nil
 	}},
 	{"password.attempts_per_minute", between(func(c Config) int64 { return int64(c.Password.AttemptsPerMinute) }, 1, 1_000_000)},
-	{"password.min_iterations", between(func(c Config) int64 { return int64(c.Password.MinIterations) }, 1000, 10_000_000)},
+	{"password.iterations", between(func(c Config) int64 { return int64(c.Password.Iterations) }, 1000, 10_000_000)},
 	{"password.argon2.memory_kib", between(func(c Config) int64 { return int64(c.Password.Argon2.MemoryKiB) }, 1024, 4<<20)},
 	{"password.argon2.time", between(func(c Config) int64 { return int64(c.Password.Argon2.Time) }, 1, 100)},
 	{"password.argon2.threads", between(func(c Config) int64 { return int64(c.Password.Argon2.Threads) }, 1, 64)},

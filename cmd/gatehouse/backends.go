@@ -81,7 +81,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 		Argon2: credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB, Time: c.Password.Argon2.Time,
 			Threads: c.Password.Argon2.Threads, SaltLen: 16, KeyLen: 32},
 		MaxConcurrentHashes: c.Password.MaxConcurrentHashes, MaxHashQueue: c.Password.MaxQueue,
-		HashQueueWait: c.Password.QueueWait, MinPasswordIterations: c.Password.MinIterations,
+		HashQueueWait: c.Password.QueueWait, PasswordIterations: c.Password.Iterations,
 		LoginAttemptsPerMinute: c.Password.AttemptsPerMinute,
 		PreloginSecret:         preloginSecret, Store: store, State: state, Now: time.Now,
 	}, nil

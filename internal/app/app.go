@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -37,11 +38,13 @@ type Options struct {
 	KeyEncryptionSecret []byte // at least 32 bytes
 	KeyRefreshInterval  time.Duration
 
-	Argon2                credential.Argon2Params
-	MaxConcurrentHashes   int
-	MaxHashQueue          int
-	HashQueueWait         time.Duration
-	MinPasswordIterations int
+	Argon2              credential.Argon2Params
+	MaxConcurrentHashes int
+	MaxHashQueue        int
+	HashQueueWait       time.Duration
+	// PasswordIterations is the client-side PBKDF2 iteration count every
+	// password is set with (default clienthash.DefaultIterations).
+	PasswordIterations int
 	// LoginAttemptsPerMinute bounds password-grant attempts per username
 	// (default 10).
 	LoginAttemptsPerMinute int
@@ -80,6 +83,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.RefreshTokenTTL <= 0 {
 		o.RefreshTokenTTL = 720 * time.Hour
 	}
+	if o.PasswordIterations <= 0 {
+		o.PasswordIterations = clienthash.DefaultIterations
+	}
 	if o.KeyRefreshInterval <= 0 {
 		o.KeyRefreshInterval = time.Minute
 	}
@@ -106,7 +112,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 	provider := oauth.New(oauth.Options{
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
-		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, MinPasswordIterations: o.MinPasswordIterations,
+		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, PasswordIterations: o.PasswordIterations,
 		LoginAttemptsPerMinute: o.LoginAttemptsPerMinute,
 		MaxAssertionLifetime:   o.MaxAssertionLifetime,
 		Store:                  o.Store, State: o.State, Keys: km, Hasher: hasher,
@@ -119,7 +125,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
-		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
+		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		Logger: o.Logger, Now: o.Now,
 	})
 	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
