@@ -74,6 +74,15 @@ type RefreshToken struct {
 	ExpiresAt  time.Time
 }
 
+// FailureCount is what token state keeps of one throttle bucket: the
+// failures counted since it was last forgotten, and when the latest
+// happened. The policy (how many are free, how long each further one
+// delays the next attempt) is the caller's.
+type FailureCount struct {
+	Failures int
+	Last     time.Time // at TimeResolution; zero when Failures is 0
+}
+
 // TokenState keeps the short-lived state of tokens, shared by every node.
 // Every entry expires on its own; nothing needs a cleanup job.
 //
@@ -131,9 +140,20 @@ type TokenState interface {
 	// MarkOnce records key until exp and reports whether this was the first
 	// time (replay protection for private_key_jwt assertions).
 	MarkOnce(ctx context.Context, key string, exp time.Time) (bool, error)
-	// Allow counts one event for key in a fixed window and reports whether
-	// the count is within limit, and if not, how long until the window ends.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+
+	// Failures reports, in one round trip, whether marker is set (see
+	// ForgetFailures) and the failure count of each key, in the order of
+	// keys; a key never counted, or forgotten, has the zero FailureCount.
+	// Login throttling reads everything it decides on with it, before any
+	// password hashing.
+	Failures(ctx context.Context, marker string, keys []string) (marked bool, counts []FailureCount, err error)
+	// AddFailure counts one failure at now on each key. Each key is
+	// forgotten keep after its latest failure (measured on the backend's
+	// own clock), not earlier.
+	AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error
+	// ForgetFailures forgets keys at once and, unless marker is empty, sets
+	// marker for markKeep (replacing an earlier expiry).
+	ForgetFailures(ctx context.Context, marker string, markKeep time.Duration, keys ...string) error
 
 	// ChangeStamp returns the shared change stamp: a counter that
 	// BumpChangeStamp raises after every change to identities or

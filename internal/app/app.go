@@ -45,10 +45,10 @@ type Options struct {
 	// PasswordIterations is the client-side PBKDF2 iteration count every
 	// password is set with (default clienthash.DefaultIterations).
 	PasswordIterations int
-	// LoginAttemptsPerMinute bounds password-grant attempts per username
-	// (default 10).
-	LoginAttemptsPerMinute int
-	PreloginSecret         []byte // at least 32 bytes
+	// LoginThrottle slows down password guessing; zero fields take their
+	// defaults.
+	LoginThrottle  oauth.LoginThrottle
+	PreloginSecret []byte // at least 32 bytes
 
 	Store storage.Store
 	State storage.TokenState
@@ -113,9 +113,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
 		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, PasswordIterations: o.PasswordIterations,
-		LoginAttemptsPerMinute: o.LoginAttemptsPerMinute,
-		MaxAssertionLifetime:   o.MaxAssertionLifetime,
-		Store:                  o.Store, State: o.State, Keys: km, Hasher: hasher,
+		Throttle:             o.LoginThrottle,
+		MaxAssertionLifetime: o.MaxAssertionLifetime,
+		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
 		Views:  cache,
 		Logger: o.Logger, Now: o.Now,

@@ -260,31 +260,6 @@ func keysOf(m map[string]any) []string {
 	return out
 }
 
-// Online guessing of one account is bounded per username, for known and
-// unknown usernames alike, before any hashing.
-func TestLoginAttemptsAreLimited(t *testing.T) {
-	e := apptest.Start(t, apptest.Memory, func(o *app.Options) { o.LoginAttemptsPerMinute = 3 })
-	owner := e.User("owner", "")
-	c := e.Client("console", owner.ID, nil)
-	e.User("ivan", "ivan-password-1")
-	for _, user := range []string{"ivan", "nobody"} {
-		for range 3 {
-			r := e.Login(&c, user, "guess", nil)
-			require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
-		}
-		r := e.Login(&c, user, "ivan-password-1", nil)
-		require.Equal(t, http.StatusTooManyRequests, r.Status, r.Raw)
-		require.Equal(t, "temporarily_unavailable", r.Str("error"))
-		require.NotEmpty(t, r.Header.Get("Retry-After"))
-	}
-	// Other usernames are not affected, and the window passes.
-	e.User("judy", "judy-password-1")
-	require.Equal(t, http.StatusOK, e.Login(&c, "judy", "judy-password-1", nil).Status)
-	e.Clock.Advance(61 * time.Second)
-	r := e.Login(&c, "ivan", "ivan-password-1", nil)
-	require.Equal(t, http.StatusOK, r.Status, r.Raw)
-}
-
 // A verifier made with older argon2id parameters is upgraded after the
 // next successful login.
 func TestRehashOnLogin(t *testing.T) {

@@ -44,10 +44,9 @@ type Options struct {
 	// password is set with, and that prelogin's made-up answers show
 	// (default clienthash.DefaultIterations).
 	PasswordIterations int
-	// LoginAttemptsPerMinute bounds password-grant attempts per username,
-	// right or wrong (default 10): online guessing of one account runs at
-	// this pace, not at the server's hashing speed.
-	LoginAttemptsPerMinute int
+	// Throttle slows down password guessing (see LoginThrottle); zero
+	// fields take their defaults.
+	Throttle LoginThrottle
 	// MaxAssertionLifetime bounds how far ahead a private_key_jwt
 	// assertion's exp may be (default 5m).
 	MaxAssertionLifetime time.Duration
@@ -81,9 +80,7 @@ func (o *Options) setDefaults() {
 	if o.PasswordIterations <= 0 {
 		o.PasswordIterations = clienthash.DefaultIterations
 	}
-	if o.LoginAttemptsPerMinute <= 0 {
-		o.LoginAttemptsPerMinute = 10
-	}
+	o.Throttle.setDefaults()
 	if o.MaxAssertionLifetime <= 0 {
 		o.MaxAssertionLifetime = 5 * time.Minute
 	}

@@ -34,7 +34,10 @@ type session struct {
 	// began, before it read any state. A "revoked before" mark written
 	// after a change (which raises the change stamp first) then covers
 	// every token whose request may have read the state before the change.
-	issuedAt  time.Time
+	issuedAt time.Time
+	// source is the address the request came from, as the login
+	// throttle counts it (see sourceAddress).
+	source    string
 	grant     string // client_credentials, password or refresh_token
 	user      *storage.User
 	scopes    []string

@@ -43,7 +43,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, err)
 		return
 	}
-	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began})
+	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began, source: sourceAddress(r.RemoteAddr)})
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

@@ -41,7 +41,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"RefreshRevocation", testRefreshRevocation},
 		{"RefreshExpiry", testRefreshExpiry},
 		{"MarkOnce", testMarkOnce},
-		{"Allow", testAllow},
+		{"Failures", testFailures},
 		{"ChangeStamp", testChangeStamp},
 		{"ConcurrentChecks", testConcurrentChecks},
 	}
@@ -379,26 +379,52 @@ func testMarkOnce(t *testing.T, h TokenStateHarness) {
 	require.True(t, after, "the marker expires")
 }
 
-func testAllow(t *testing.T, h TokenStateHarness) {
+func testFailures(t *testing.T, h TokenStateHarness) {
 	ctx := context.Background()
 	s := h.New(t)
-	for i := range 3 {
-		ok, _, err := s.Allow(ctx, "ip", 3, short)
-		require.NoError(t, err)
-		require.True(t, ok, "event %d", i)
-	}
-	ok, retry, err := s.Allow(ctx, "ip", 3, short)
+	now := h.Now()
+	marked, counts, err := s.Failures(ctx, "m", []string{"a", "b"})
 	require.NoError(t, err)
-	require.False(t, ok)
-	require.Positive(t, retry)
-	require.LessOrEqual(t, retry, short)
-	ok, _, err = s.Allow(ctx, "other", 3, short)
+	require.False(t, marked)
+	require.Equal(t, []storage.FailureCount{{}, {}}, counts, "never counted")
+
+	// The failures' own times, passed by the caller, to the microsecond.
+	later := now.Add(time.Second + 1500*time.Nanosecond)
+	require.NoError(t, s.AddFailure(ctx, now, short, "a", "b"))
+	require.NoError(t, s.AddFailure(ctx, later, short, "a"))
+	marked, counts, err = s.Failures(ctx, "m", []string{"b", "c", "a"})
 	require.NoError(t, err)
-	require.True(t, ok, "keys are counted apart")
-	h.Advance(t, short+100*time.Millisecond)
-	ok, _, err = s.Allow(ctx, "ip", 3, short)
+	require.False(t, marked)
+	require.Len(t, counts, 3)
+	require.Equal(t, 1, counts[0].Failures)
+	require.Equal(t, now.Truncate(storage.TimeResolution).UnixMicro(), counts[0].Last.UnixMicro())
+	require.Equal(t, storage.FailureCount{}, counts[1])
+	require.Equal(t, 2, counts[2].Failures)
+	require.Equal(t, later.Truncate(storage.TimeResolution).UnixMicro(), counts[2].Last.UnixMicro())
+
+	require.NoError(t, s.ForgetFailures(ctx, "m", short, "a"))
+	marked, counts, err = s.Failures(ctx, "m", []string{"a", "b"})
 	require.NoError(t, err)
-	require.True(t, ok, "a new window starts")
+	require.True(t, marked)
+	require.Equal(t, storage.FailureCount{}, counts[0], "forgotten")
+	require.Equal(t, 1, counts[1].Failures, "not named, kept")
+	marked, _, err = s.Failures(ctx, "other", nil)
+	require.NoError(t, err)
+	require.False(t, marked, "markers are apart")
+
+	// A failure keeps its key for keep after it; then it and the marker
+	// are forgotten.
+	h.Advance(t, short/2)
+	require.NoError(t, s.AddFailure(ctx, h.Now(), short, "b"))
+	h.Advance(t, short/2+50*time.Millisecond)
+	_, counts, err = s.Failures(ctx, "m", []string{"b"})
+	require.NoError(t, err)
+	require.Equal(t, 2, counts[0].Failures, "the latest failure renewed it")
+	h.Advance(t, short)
+	marked, counts, err = s.Failures(ctx, "m", []string{"b"})
+	require.NoError(t, err)
+	require.False(t, marked)
+	require.Equal(t, storage.FailureCount{}, counts[0])
 }
 
 func testChangeStamp(t *testing.T, h TokenStateHarness) {
