@@ -118,8 +118,16 @@ func setup(srv *server) (*fixtures, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The server accepts exactly its configured iterations; discovery says
+	// which.
+	req, _ := http.NewRequest(http.MethodGet, f.issuer+"/.well-known/openid-configuration", nil)
+	disc, err := do(req)
+	if err != nil {
+		return nil, err
+	}
+	iterations, _ := disc["password_iterations"].(float64)
 	const password = "bench password, typed once"
-	set, _ := clienthash.NewPasswordSetting(password, password, 0)
+	set, _ := clienthash.NewPasswordSetting(password, password, int(iterations))
 	u, err := f.admin(http.MethodPost, "/admin/users", map[string]any{"username": f.username, "password": set, "groups": []string{g["id"].(string)}})
 	if err != nil {
 		return nil, err

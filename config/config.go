@@ -68,16 +68,30 @@ type Keys struct {
 
 // Password configures password hashing.
 type Password struct {
-	MinIterations       int           `koanf:"min_iterations"`
+	// Iterations is the client-side PBKDF2 count every password is set
+	// with: exactly this one, since prelogin shows it for unknown names.
+	Iterations          int           `koanf:"iterations"`
 	Argon2              Argon2        `koanf:"argon2"`
 	MaxConcurrentHashes int           `koanf:"max_concurrent_hashes"`
 	MaxQueue            int           `koanf:"max_queue"`
 	QueueWait           time.Duration `koanf:"queue_wait"`
 	PreloginSecret      string        `koanf:"prelogin_secret"`
-	// AttemptsPerMinute bounds password-grant attempts per username, so
-	// that nobody can guess one account's password at the server's full
-	// hashing speed.
-	AttemptsPerMinute int `koanf:"attempts_per_minute"`
+	// Throttle slows down password guessing without locking anyone out.
+	Throttle Throttle `koanf:"throttle"`
+}
+
+// Throttle configures the password grant's login throttle: failures only
+// are counted; each bucket lets some through freely, then each further
+// failure delays the next attempt, doubling from BaseDelay up to MaxDelay
+// (docs/operations.md).
+type Throttle struct {
+	FreePerUserClient int           `koanf:"free_per_user_client"`
+	FreePerSource     int           `koanf:"free_per_source"`
+	FreePerUser       int           `koanf:"free_per_user"`
+	BaseDelay         time.Duration `koanf:"base_delay"`
+	MaxDelay          time.Duration `koanf:"max_delay"`
+	ForgetAfter       time.Duration `koanf:"forget_after"`
+	KnownSourceTTL    time.Duration `koanf:"known_source_ttl"`
 }
 
 // Argon2 are the server-side argon2id parameters.
@@ -98,8 +112,10 @@ func Default() Config {
 		Token: Token{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour, SigningAlg: "ES256",
 			AssertionMaxLifetime: 5 * time.Minute},
 		Keys: Keys{RefreshInterval: time.Minute},
-		Password: Password{MinIterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
-			MaxQueue: 64, QueueWait: 2 * time.Second, AttemptsPerMinute: 10},
+		Password: Password{Iterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
+			MaxQueue: 64, QueueWait: 2 * time.Second,
+			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, BaseDelay: time.Second,
+				MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
 	}
 }
 

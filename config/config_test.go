@@ -90,7 +90,14 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 		{"keys.encryption_secret", "not base64!", "must be base64"},
 		{"keys.refresh_interval", "2h", "must be between 1 and 3600"},
 		{"keys.rotation_interval", "5m", "must be 0 (rotate by hand) or between 1h"},
-		{"password.min_iterations", "10", "must be between 1000"},
+		{"password.iterations", "10", "must be between 1000"},
+		{"password.throttle.free_per_user_client", "0", "must be between 1"},
+		{"password.throttle.free_per_source", "0", "must be between 1"},
+		{"password.throttle.free_per_user", "0", "must be between 1"},
+		{"password.throttle.base_delay", "0s", "must be between 1"},
+		{"password.throttle.max_delay", "500ms", "must be between password.throttle.base_delay and 24h"},
+		{"password.throttle.forget_after", "1m", "must be between password.throttle.max_delay"},
+		{"password.throttle.known_source_ttl", "10m", "must be between 1"},
 		{"password.argon2.memory_kib", "1", "must be between 1024"},
 		{"password.argon2.time", "0", "must be between 1 and 100"},
 		{"password.argon2.threads", "0", "must be between 1 and 64"},
@@ -185,6 +192,13 @@ func TestUnknownSettingsAreErrors(t *testing.T) {
 	path := writeFile(t, "token:\n  acess_ttl: 5m\n")
 	_, err = config.Load(path, prod(), nil)
 	require.ErrorContains(t, err, `unknown setting "token.acess_ttl" (did you mean token.access_ttl?)`)
+
+	// Settings of earlier versions say what replaced them.
+	_, err = config.Load("", prod("GATEHOUSE_PASSWORD_ATTEMPTS_PER_MINUTE=10"), nil)
+	require.EqualError(t, err, "unknown environment variable GATEHOUSE_PASSWORD_ATTEMPTS_PER_MINUTE: no such setting (replaced by the password.throttle settings); see docs/configuration.md")
+	path = writeFile(t, "password:\n  min_iterations: 600000\n")
+	_, err = config.Load(path, prod(), nil)
+	require.ErrorContains(t, err, `unknown setting "password.min_iterations" (replaced by password.iterations (now the exact count))`)
 
 	path = writeFile(t, "Addr: 127.0.0.1:1\n")
 	_, err = config.Load(path, prod(), nil)

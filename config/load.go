@@ -269,9 +269,21 @@ func isZero(v any) bool {
 	return false
 }
 
+// replaced says what took the place of settings that are gone, so that a
+// configuration written for an earlier version fails with directions.
+var replaced = map[string]string{
+	"password.min_iterations":      "password.iterations (now the exact count)",
+	"password.attempts_per_minute": "the password.throttle settings",
+}
+
 // unknown builds the error for an unknown name, suggesting the closest
 // known one when it is likely a typo.
 func unknown(msg, name string, known []string) error {
+	for old, now := range replaced {
+		if name == old || name == EnvName(old) {
+			return errors.New(msg + " (replaced by " + now + "); see docs/configuration.md")
+		}
+	}
 	if s := closest(name, known); s != "" {
 		msg += fmt.Sprintf(" (did you mean %s?)", s)
 	}

@@ -108,8 +108,25 @@ var checks = []check{
 		}
 		return nil
 	}},
-	{"password.attempts_per_minute", between(func(c Config) int64 { return int64(c.Password.AttemptsPerMinute) }, 1, 1_000_000)},
-	{"password.min_iterations", between(func(c Config) int64 { return int64(c.Password.MinIterations) }, 1000, 10_000_000)},
+	{"password.throttle.free_per_user_client", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerUserClient) }, 1, 1_000_000)},
+	{"password.throttle.free_per_source", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerSource) }, 1, 1_000_000)},
+	{"password.throttle.free_per_user", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerUser) }, 1, 1_000_000)},
+	{"password.throttle.base_delay", between(func(c Config) int64 { return c.Password.Throttle.BaseDelay.Milliseconds() }, 1, 3_600_000)},
+	{"password.throttle.max_delay", func(c Config) error {
+		if t := c.Password.Throttle; t.MaxDelay < t.BaseDelay || t.MaxDelay > 24*time.Hour {
+			return reason("must be between password.throttle.base_delay and 24h")
+		}
+		return nil
+	}},
+	{"password.throttle.forget_after", func(c Config) error {
+		// A bucket must outlive the wait it imposes.
+		if t := c.Password.Throttle; t.ForgetAfter < t.MaxDelay || t.ForgetAfter > 31*24*time.Hour {
+			return reason("must be between password.throttle.max_delay and 744h")
+		}
+		return nil
+	}},
+	{"password.throttle.known_source_ttl", between(func(c Config) int64 { return int64(c.Password.Throttle.KnownSourceTTL.Hours()) }, 1, 366*24)},
+	{"password.iterations", between(func(c Config) int64 { return int64(c.Password.Iterations) }, 1000, 10_000_000)},
 	{"password.argon2.memory_kib", between(func(c Config) int64 { return int64(c.Password.Argon2.MemoryKiB) }, 1024, 4<<20)},
 	{"password.argon2.time", between(func(c Config) int64 { return int64(c.Password.Argon2.Time) }, 1, 100)},
 	{"password.argon2.threads", between(func(c Config) int64 { return int64(c.Password.Argon2.Threads) }, 1, 64)},

@@ -23,8 +23,18 @@ type TokenRef struct {
 	// empty when there is none: revoking the family revokes the token too
 	// (RFC 7009 §2.1).
 	FamilyID string
-	IssuedAt time.Time // iat; compared against "revoked before" marks
+	// IssuedAt is when the token was issued, to the microsecond (a JWT's
+	// iat alone is whole seconds): "revoked before" marks are compared
+	// against it at that resolution, so a subject revoked and re-enabled
+	// within one second is not refused the tokens it gets afterwards.
+	IssuedAt time.Time
 }
+
+// TimeResolution is the resolution at which token state keeps and
+// compares issue times and "revoked before" marks: both are truncated to
+// it, and a mark covers a token whose truncated issue time is at or
+// before the truncated mark.
+const TimeResolution = time.Microsecond
 
 // Limits on token lifetimes: the configuration's defaults and a client's
 // overrides both stay within them, so token state knows how long what it
@@ -59,9 +69,18 @@ type RefreshToken struct {
 	FamilyID   string // the grant's public id (the access tokens' sid)
 	ClientID   string
 	UserID     string
-	Scopes     []string // granted scopes, carried to the next rotation
-	IssuedAt   time.Time
+	Scopes     []string  // granted scopes, carried to the next rotation
+	IssuedAt   time.Time // kept at TimeResolution; compared against marks like TokenRef.IssuedAt
 	ExpiresAt  time.Time
+}
+
+// FailureCount is what token state keeps of one throttle bucket: the
+// failures counted since it was last forgotten, and when the latest
+// happened. The policy (how many are free, how long each further one
+// delays the next attempt) is the caller's.
+type FailureCount struct {
+	Failures int
+	Last     time.Time // at TimeResolution; zero when Failures is 0
 }
 
 // TokenState keeps the short-lived state of tokens, shared by every node.
@@ -73,8 +92,10 @@ type TokenState interface {
 	// RevokeToken marks the token jti revoked until exp, the token's own
 	// expiry (after it the token is dead anyway). A past exp stores nothing.
 	RevokeToken(ctx context.Context, jti string, exp time.Time) error
-	// RevokeSubject revokes every token of the user or client issued at or
-	// before the instant before. The mark is kept for keep (the longest
+	// RevokeSubject revokes every token and refresh record of the user or
+	// client issued at or before the instant before, compared at
+	// TimeResolution: a token issued at before is revoked, one issued
+	// TimeResolution later is not. The mark is kept for keep (the longest
 	// lifetime a token can have); a later mark replaces an earlier one,
 	// never the other way round.
 	RevokeSubject(ctx context.Context, kind SubjectKind, id string, before time.Time, keep time.Duration) error
@@ -119,9 +140,20 @@ type TokenState interface {
 	// MarkOnce records key until exp and reports whether this was the first
 	// time (replay protection for private_key_jwt assertions).
 	MarkOnce(ctx context.Context, key string, exp time.Time) (bool, error)
-	// Allow counts one event for key in a fixed window and reports whether
-	// the count is within limit, and if not, how long until the window ends.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error)
+
+	// Failures reports, in one round trip, whether marker is set (see
+	// ForgetFailures) and the failure count of each key, in the order of
+	// keys; a key never counted, or forgotten, has the zero FailureCount.
+	// Login throttling reads everything it decides on with it, before any
+	// password hashing.
+	Failures(ctx context.Context, marker string, keys []string) (marked bool, counts []FailureCount, err error)
+	// AddFailure counts one failure at now on each key. Each key is
+	// forgotten keep after its latest failure (measured on the backend's
+	// own clock), not earlier.
+	AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error
+	// ForgetFailures forgets keys at once and, unless marker is empty, sets
+	// marker for markKeep (replacing an earlier expiry).
+	ForgetFailures(ctx context.Context, marker string, markKeep time.Duration, keys ...string) error
 
 	// ChangeStamp returns the shared change stamp: a counter that
 	// BumpChangeStamp raises after every change to identities or

@@ -228,7 +228,7 @@ func newUsersCmd() *cobra.Command {
 			groups, _ := f.GetStringSlice("group")
 			body := map[string]any{"username": username, "email": email, "groups": groups}
 			if with, _ := f.GetBool("with-password"); with {
-				set, err := readPasswordSetting()
+				set, err := a.readPasswordSetting()
 				if err != nil {
 					return err
 				}
@@ -269,7 +269,7 @@ func newUsersCmd() *cobra.Command {
 				return err
 			}
 			id, _ := cmd.Flags().GetString("id")
-			set, err := readPasswordSetting()
+			set, err := a.readPasswordSetting()
 			if err != nil {
 				return err
 			}
@@ -282,12 +282,34 @@ func newUsersCmd() *cobra.Command {
 	return cmd
 }
 
+// passwordIterations asks the server's discovery document for the
+// client-side iteration count it accepts (password.iterations).
+func (a *api) passwordIterations() (int, error) {
+	res, err := http.Get(a.issuer + "/.well-known/openid-configuration")
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	var d struct {
+		Iterations int `json:"password_iterations"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&d); err != nil || res.StatusCode != http.StatusOK || d.Iterations <= 0 {
+		return 0, fmt.Errorf("discovery at %s does not say the password iterations (%s)", a.issuer, res.Status)
+	}
+	return d.Iterations, nil
+}
+
 // readPasswordSetting reads a password from GATEHOUSE_CLI_PASSWORD or twice
-// from the terminal, and hashes it into the object the API takes. The
-// confirmation is the second typing, so a typo is caught by the server.
-func readPasswordSetting() (clienthash.PasswordSetting, error) {
+// from the terminal, and hashes it into the object the API takes, with
+// the iterations the server accepts. The confirmation is the second
+// typing, so a typo is caught by the server.
+func (a *api) readPasswordSetting() (clienthash.PasswordSetting, error) {
+	iterations, err := a.passwordIterations()
+	if err != nil {
+		return clienthash.PasswordSetting{}, err
+	}
 	if pw := os.Getenv("GATEHOUSE_CLI_PASSWORD"); pw != "" {
-		return clienthash.NewPasswordSetting(pw, pw, 0)
+		return clienthash.NewPasswordSetting(pw, pw, iterations)
 	}
 	fd := int(os.Stdin.Fd())
 	if !term.IsTerminal(fd) {
@@ -304,7 +326,7 @@ func readPasswordSetting() (clienthash.PasswordSetting, error) {
 	if err != nil {
 		return clienthash.PasswordSetting{}, err
 	}
-	return clienthash.NewPasswordSetting(string(p1), string(p2), 0)
+	return clienthash.NewPasswordSetting(string(p1), string(p2), iterations)
 }
 
 // eachPage walks every page of a list.

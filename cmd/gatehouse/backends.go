@@ -9,6 +9,7 @@ import (
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/memory"
 	"github.com/gatehouse/gatehouse/storage/postgres"
@@ -73,6 +74,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 	if err != nil {
 		return app.Options{}, &config.Error{Key: "password.prelogin_secret", Reason: err.Error()}
 	}
+	t := c.Password.Throttle
 	return app.Options{
 		Issuer: c.Issuer, Audience: c.Token.Audience,
 		AccessTokenTTL: c.Token.AccessTTL, RefreshTokenTTL: c.Token.RefreshTTL,
@@ -81,8 +83,11 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 		Argon2: credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB, Time: c.Password.Argon2.Time,
 			Threads: c.Password.Argon2.Threads, SaltLen: 16, KeyLen: 32},
 		MaxConcurrentHashes: c.Password.MaxConcurrentHashes, MaxHashQueue: c.Password.MaxQueue,
-		HashQueueWait: c.Password.QueueWait, MinPasswordIterations: c.Password.MinIterations,
-		LoginAttemptsPerMinute: c.Password.AttemptsPerMinute,
-		PreloginSecret:         preloginSecret, Store: store, State: state, Now: time.Now,
+		HashQueueWait: c.Password.QueueWait, PasswordIterations: c.Password.Iterations,
+		LoginThrottle: oauth.LoginThrottle{
+			FreePerUserClient: t.FreePerUserClient, FreePerSource: t.FreePerSource, FreePerUser: t.FreePerUser,
+			BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, ForgetAfter: t.ForgetAfter, KnownSourceTTL: t.KnownSourceTTL,
+		},
+		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
 	}, nil
 }

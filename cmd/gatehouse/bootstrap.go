@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/bootstrap"
 	"github.com/gatehouse/gatehouse/internal/credential"
@@ -60,7 +59,7 @@ func runBootstrap(cmd *cobra.Command, _ []string) error {
 	hasher := credential.NewPasswordHasher(credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB,
 		Time: c.Password.Argon2.Time, Threads: c.Password.Argon2.Threads}, 0, 0, 0)
 	res, err := bootstrap.Run(cmd.Context(), store, hasher, bootstrap.Input{Username: username, Password: password,
-		Iterations: max(c.Password.MinIterations, clienthash.DefaultIterations)})
+		Iterations: c.Password.Iterations})
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return &config.Error{Key: "addr", Reason: err.Error()}
 	}
 	if c.Dev {
-		if err := devBootstrap(ctx, cmd, a, c.Issuer); err != nil {
+		if err := devBootstrap(ctx, cmd, a, c.Issuer, c.Password.Iterations); err != nil {
 			return err
 		}
 	}
@@ -147,8 +147,8 @@ func newHTTPServer(c config.Config, log *slog.Logger, store storage.Store, state
 }
 
 // devBootstrap creates the dev administrator and prints how to use it.
-func devBootstrap(ctx context.Context, cmd *cobra.Command, a *app.App, issuer string) error {
-	res, err := bootstrap.Run(ctx, a.Store(), a.Hasher, bootstrap.Input{})
+func devBootstrap(ctx context.Context, cmd *cobra.Command, a *app.App, issuer string, iterations int) error {
+	res, err := bootstrap.Run(ctx, a.Store(), a.Hasher, bootstrap.Input{Iterations: iterations})
 	if err != nil {
 		return err
 	}

@@ -149,7 +149,8 @@ GATEHOUSE_CLI_PASSWORD or --password: what a client sends whenever a password is
 			if pw == "" {
 				return errors.New("give the password with --password or GATEHOUSE_CLI_PASSWORD")
 			}
-			set, err := clienthash.NewPasswordSetting(pw, pw, 0)
+			iterations, _ := cmd.Flags().GetInt("iterations")
+			set, err := clienthash.NewPasswordSetting(pw, pw, iterations)
 			if err != nil {
 				return err
 			}
@@ -157,6 +158,8 @@ GATEHOUSE_CLI_PASSWORD or --password: what a client sends whenever a password is
 		},
 	}
 	password.Flags().String("password", "", "the password (prefer GATEHOUSE_CLI_PASSWORD)")
+	password.Flags().Int("iterations", clienthash.DefaultIterations,
+		"client-side PBKDF2 iterations: the server's password.iterations (its discovery document's password_iterations)")
 	cmd.AddCommand(password)
 	for _, c := range []*cobra.Command{wire, newS} {
 		c.Flags().String("client-id", "", "client_id")

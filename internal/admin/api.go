@@ -28,9 +28,10 @@ type Options struct {
 	State  storage.TokenState
 	Tokens TokenVerifier
 	Hasher *credential.PasswordHasher
-	// MinPasswordIterations is the smallest client-side PBKDF2 iteration
-	// count accepted when a password is set.
-	MinPasswordIterations int
+	// PasswordIterations is the client-side PBKDF2 iteration count a
+	// password must be set with: exactly this one (see
+	// credential.ValidatePasswordSetting).
+	PasswordIterations int
 	// MaxTokenLifetime is how long "revoke every token" marks are kept: the
 	// longest lifetime any token can have.
 	MaxTokenLifetime time.Duration

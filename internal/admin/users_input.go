@@ -119,11 +119,16 @@ func (a *API) resolveLanguage(ctx context.Context, code *string, create bool) (s
 // hashPassword checks a client-side hashed password object and returns the
 // verifier to store: the client's KDF parameters and argon2id of P.
 func (a *API) hashPassword(ctx context.Context, in passwordInput) (*storage.PasswordVerifier, error) {
-	p, err := credential.ValidatePasswordSetting(in, a.opts.MinPasswordIterations)
+	p, err := credential.ValidatePasswordSetting(in, a.opts.PasswordIterations)
 	var fe *credential.FieldError
 	switch {
 	case errors.Is(err, credential.ErrConfirmationMismatch):
 		return nil, semantic("password-mismatch", "password.confirmation", "The password and its confirmation differ.")
+	case errors.As(err, &fe) && fe.Policy:
+		// Well-formed but not this server's parameters: every stored
+		// password must look like prelogin's made-up answers.
+		return nil, semantic("password-parameters", "password."+fe.Field,
+			"The password object is not accepted: "+fe.Field+" "+fe.Reason+". See docs/client-side-hashing.md.")
 	case errors.As(err, &fe):
 		return nil, invalidField("password."+fe.Field, "The password object is invalid: "+fe.Reason+". See docs/client-side-hashing.md.")
 	case err != nil:

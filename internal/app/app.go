@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -37,15 +38,17 @@ type Options struct {
 	KeyEncryptionSecret []byte // at least 32 bytes
 	KeyRefreshInterval  time.Duration
 
-	Argon2                credential.Argon2Params
-	MaxConcurrentHashes   int
-	MaxHashQueue          int
-	HashQueueWait         time.Duration
-	MinPasswordIterations int
-	// LoginAttemptsPerMinute bounds password-grant attempts per username
-	// (default 10).
-	LoginAttemptsPerMinute int
-	PreloginSecret         []byte // at least 32 bytes
+	Argon2              credential.Argon2Params
+	MaxConcurrentHashes int
+	MaxHashQueue        int
+	HashQueueWait       time.Duration
+	// PasswordIterations is the client-side PBKDF2 iteration count every
+	// password is set with (default clienthash.DefaultIterations).
+	PasswordIterations int
+	// LoginThrottle slows down password guessing; zero fields take their
+	// defaults.
+	LoginThrottle  oauth.LoginThrottle
+	PreloginSecret []byte // at least 32 bytes
 
 	Store storage.Store
 	State storage.TokenState
@@ -80,6 +83,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if o.RefreshTokenTTL <= 0 {
 		o.RefreshTokenTTL = 720 * time.Hour
 	}
+	if o.PasswordIterations <= 0 {
+		o.PasswordIterations = clienthash.DefaultIterations
+	}
 	if o.KeyRefreshInterval <= 0 {
 		o.KeyRefreshInterval = time.Minute
 	}
@@ -106,10 +112,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	provider := oauth.New(oauth.Options{
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
-		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, MinPasswordIterations: o.MinPasswordIterations,
-		LoginAttemptsPerMinute: o.LoginAttemptsPerMinute,
-		MaxAssertionLifetime:   o.MaxAssertionLifetime,
-		Store:                  o.Store, State: o.State, Keys: km, Hasher: hasher,
+		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, PasswordIterations: o.PasswordIterations,
+		Throttle:             o.LoginThrottle,
+		MaxAssertionLifetime: o.MaxAssertionLifetime,
+		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
 		Views:  cache,
 		Logger: o.Logger, Now: o.Now,
@@ -119,7 +125,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
-		MinPasswordIterations: o.MinPasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
+		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		Logger: o.Logger, Now: o.Now,
 	})
 	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil

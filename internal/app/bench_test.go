@@ -28,7 +28,7 @@ func benchApp(b *testing.B) (http.Handler, string, string) {
 	store, state := memory.New(), memory.NewTokenState(nil)
 	a, err := app.New(ctx, app.Options{
 		Issuer: "http://gatehouse.test", SigningAlgorithm: "ES256", KeyEncryptionSecret: bytes.Repeat([]byte{7}, 32),
-		Argon2: credential.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}, MinPasswordIterations: 1000,
+		Argon2: credential.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}, PasswordIterations: 1000,
 		PreloginSecret: bytes.Repeat([]byte{9}, 32), Store: store, State: state,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})

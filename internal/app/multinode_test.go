@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -107,6 +108,73 @@ func TestCachedReadsFollowChangesOnEveryNode(t *testing.T) {
 
 			require.NoError(t, a.Store.RevokeGroupResource(ctx, apptest.System, storage.DefaultRealm, staff.ID, "tokens-introspect"))
 			require.False(t, introspect(), "a caller losing tokens-introspect sees others' tokens inactive at once on the other node")
+		})
+	}
+}
+
+// twoNodesOneIssuer starts two nodes like twoNodes that also share one
+// issuer (a's) and one clock (a's), as nodes behind one load balancer do:
+// each accepts the other's tokens.
+func twoNodesOneIssuer(t *testing.T, b apptest.Backend) (*apptest.Server, *apptest.Server) {
+	store, state := b.New(t, time.Now)
+	shared := apptest.Backend{Name: b.Name, New: func(*testing.T, func() time.Time) (storage.Store, storage.TokenState) {
+		return store, state
+	}}
+	a := apptest.Start(t, shared)
+	bNode := apptest.Start(t, shared, func(o *app.Options) { o.Issuer, o.Now = a.URL, a.Clock.Now })
+	return a, bNode
+}
+
+// A client disabled and re-enabled within one second gets a token in that
+// second that every node honours: revocation marks and issue times are
+// compared to the microsecond, not the second of the JWT's iat.
+func TestReenabledClientTokenWithinTheSecond(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			a, bNode := twoNodesOneIssuer(t, b)
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			staff := a.Group("staff", "clients-read", "clients-write", "users-read", "tokens-introspect")
+			owner := a.User("owner", "", staff.ID)
+			admin := a.Client("admin", owner.ID, []string{"clients-read", "clients-write", "users-read", "tokens-introspect"})
+			adminToken := a.Token(&admin, cc).Str("access_token")
+			app := a.Client("app", owner.ID, []string{"users-read"})
+			before := bNode.Token(&app, cc).Str("access_token")
+
+			// The test clock stands still unless moved, while real requests
+			// are always some time apart; a token issued in the very
+			// microsecond of a revocation is revoked by it (at or before).
+			// So each step moves the clock by a millisecond, staying within
+			// the second the clock started at.
+			second := a.Clock.Now().Truncate(time.Second)
+			step := func() { a.Clock.Advance(time.Millisecond) }
+			patch := func(status string) {
+				t.Helper()
+				r := a.Bearer(http.MethodPatch, "/admin/clients/app", adminToken, `{"status":"`+status+`"}`)
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				step()
+			}
+			step()
+			patch("disabled")
+			require.Equal(t, http.StatusUnauthorized, bNode.Post("/oauth2/token", &app, cc).Status)
+			patch("active")
+			token := bNode.Token(&app, cc).Str("access_token")
+			step()
+			require.Equal(t, second, a.Clock.Now().Truncate(time.Second), "all within one second")
+
+			introspect := func(tok string) bool {
+				t.Helper()
+				r := a.Post("/oauth2/introspect", &admin, url.Values{"token": {tok}})
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				return r.Body["active"] == true
+			}
+			require.True(t, introspect(token), "the token issued after the re-enabling is active on the other node")
+			require.False(t, introspect(before), "the token issued before the disabling stays revoked")
+			for _, node := range []*apptest.Server{a, bNode} {
+				r := node.Bearer(http.MethodGet, "/admin/users", token, "")
+				require.Equal(t, http.StatusOK, r.Status, r.Raw)
+				r = node.Bearer(http.MethodGet, "/admin/users", before, "")
+				require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
+			}
 		})
 	}
 }

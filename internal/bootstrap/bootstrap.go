@@ -16,10 +16,13 @@ import (
 
 // Input says whom to create. An empty Password is generated.
 type Input struct {
-	Realm      string // default storage.DefaultRealm
-	Username   string // default "admin"
-	Password   string
-	Iterations int // client-side PBKDF2 iterations; default clienthash.DefaultIterations
+	Realm    string // default storage.DefaultRealm
+	Username string // default "admin"
+	Password string
+	// Iterations is the client-side PBKDF2 count: the configured
+	// password.iterations, which the server accepts exactly; default
+	// clienthash.DefaultIterations (the setting's default).
+	Iterations int
 }
 
 // Result is what was created. AdminPassword is set only when it was
@@ -152,7 +155,7 @@ func passwordVerifier(ctx context.Context, hasher *credential.PasswordHasher, pa
 	if err != nil {
 		return nil, err
 	}
-	p, err := credential.ValidatePasswordSetting(set, min(iterations, 1000))
+	p, err := credential.ValidatePasswordSetting(set, iterations)
 	if err != nil {
 		return nil, err
 	}

@@ -122,25 +122,32 @@ func TestValidatePasswordSetting(t *testing.T) {
 	_, err = credential.ValidatePasswordSetting(mismatch, 1000)
 	require.ErrorIs(t, err, credential.ErrConfirmationMismatch)
 
-	cases := map[string]func(*clienthash.PasswordSetting){
-		"kdf":          func(s *clienthash.PasswordSetting) { s.KDF = "bcrypt" },
-		"iterations":   func(s *clienthash.PasswordSetting) { s.Iterations = 999 },
-		"salt":         func(s *clienthash.PasswordSetting) { s.Salt = "AAAA" },
-		"hash":         func(s *clienthash.PasswordSetting) { s.Hash = "plain" },
-		"confirmation": func(s *clienthash.PasswordSetting) { s.Confirmation = "" },
-	}
-	for field, mutate := range cases {
+	// Only the configured iterations and a 16-byte salt: what prelogin
+	// makes up for unknown names. Others are well-formed but refused
+	// (Policy); malformed fields are not Policy.
+	for _, tc := range []struct {
+		field  string
+		policy bool
+		mutate func(*clienthash.PasswordSetting)
+	}{
+		{"kdf", false, func(s *clienthash.PasswordSetting) { s.KDF = "bcrypt" }},
+		{"iterations", true, func(s *clienthash.PasswordSetting) { s.Iterations = 999 }},
+		{"iterations", true, func(s *clienthash.PasswordSetting) { s.Iterations = 1001 }},
+		{"iterations", true, func(s *clienthash.PasswordSetting) { s.Iterations = 20_000_000 }},
+		{"salt", true, func(s *clienthash.PasswordSetting) { s.Salt = "AAAA" }},
+		{"salt", true, func(s *clienthash.PasswordSetting) { s.Salt = clienthash.Encode(make([]byte, 32)) }},
+		{"salt", false, func(s *clienthash.PasswordSetting) { s.Salt = "not base64!" }},
+		{"hash", false, func(s *clienthash.PasswordSetting) { s.Hash = "plain" }},
+		{"confirmation", false, func(s *clienthash.PasswordSetting) { s.Confirmation = "" }},
+	} {
 		bad := s
-		mutate(&bad)
+		tc.mutate(&bad)
 		_, err := credential.ValidatePasswordSetting(bad, 1000)
 		var fe *credential.FieldError
-		require.ErrorAs(t, err, &fe, field)
-		require.Equal(t, field, fe.Field)
+		require.ErrorAs(t, err, &fe, tc.field)
+		require.Equal(t, tc.field, fe.Field)
+		require.Equal(t, tc.policy, fe.Policy, "%s: %s", tc.field, fe.Reason)
 	}
-	huge := s
-	huge.Iterations = 20_000_000
-	_, err = credential.ValidatePasswordSetting(huge, 1000)
-	require.Error(t, err)
 }
 
 func TestVerifyClientSecret(t *testing.T) {
@@ -165,9 +172,10 @@ func TestVerifyClientSecret(t *testing.T) {
 
 func TestFakeSalt(t *testing.T) {
 	s := credential.NewPreloginSalter(bytes.Repeat([]byte{9}, 32))
-	a := s.FakeSalt("default", "Nobody")
+	a := s.FakeSalt("default", "nobody")
+	require.Len(t, a, credential.SaltLen)
 	require.Len(t, a, 16)
-	require.Equal(t, a, s.FakeSalt("default", "nobody"))
+	require.Equal(t, a, s.FakeSalt("default", "nobody"), "stable")
 	require.NotEqual(t, a, s.FakeSalt("default", "somebody"))
 	require.NotEqual(t, a, s.FakeSalt("other", "nobody"))
 	require.NotEqual(t, a, credential.NewPreloginSalter(bytes.Repeat([]byte{8}, 32)).FakeSalt("default", "nobody"))

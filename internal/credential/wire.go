@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"strings"
+	"strconv"
 
 	"github.com/gatehouse/gatehouse/clienthash"
 )
@@ -20,12 +20,11 @@ var (
 	ErrConfirmationMismatch = errors.New("the password and its confirmation differ")
 )
 
-// Limits on password-setting objects.
-const (
-	maxIterations = 10_000_000
-	minSaltLen    = 16
-	maxSaltLen    = 64
-)
+// SaltLen is the length of the client-side salt of every stored password
+// (what clienthash.NewPasswordSetting picks), and of prelogin's made-up
+// salts: a stored salt of another length would tell a real account from
+// an unknown name.
+const SaltLen = 16
 
 // ParsePasswordWire decodes b64u(P): exactly 43 characters of base64url
 // encoding 32 bytes. Anything else, a plain-text password above all, is
@@ -45,33 +44,41 @@ func ParsePasswordWire(s string) ([]byte, error) {
 type FieldError struct {
 	Field  string // kdf, iterations, salt, hash or confirmation
 	Reason string
+	// Policy is set when the field is well-formed but not what this server
+	// accepts (iterations other than the configured count, a salt of
+	// another length), rather than malformed.
+	Policy bool
 }
 
 func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
 
 // ValidatePasswordSetting checks a password-setting object and returns P.
-// Malformed fields give a *FieldError; hash ≠ confirmation gives
-// ErrConfirmationMismatch.
-func ValidatePasswordSetting(s clienthash.PasswordSetting, minIterations int) ([]byte, error) {
+// It accepts exactly the configured iterations and a SaltLen-byte salt:
+// prelogin answers unknown names with those parameters, so a stored
+// password with any other would mark its account as real (see
+// docs/client-side-hashing.md). Malformed fields give a *FieldError;
+// hash ≠ confirmation gives ErrConfirmationMismatch.
+func ValidatePasswordSetting(s clienthash.PasswordSetting, iterations int) ([]byte, error) {
 	switch {
 	case s.KDF != clienthash.KDFPBKDF2SHA256:
-		return nil, &FieldError{"kdf", "must be " + clienthash.KDFPBKDF2SHA256}
-	case s.Iterations < minIterations:
-		return nil, &FieldError{"iterations", "below the server's minimum"}
-	case s.Iterations > maxIterations:
-		return nil, &FieldError{"iterations", "too large"}
+		return nil, &FieldError{Field: "kdf", Reason: "must be " + clienthash.KDFPBKDF2SHA256}
+	case s.Iterations != iterations:
+		return nil, &FieldError{Field: "iterations", Reason: "must be " + strconv.Itoa(iterations), Policy: true}
 	}
 	salt, err := clienthash.Decode(s.Salt)
-	if err != nil || len(salt) < minSaltLen || len(salt) > maxSaltLen {
-		return nil, &FieldError{"salt", "must be 16 to 64 bytes, base64url"}
+	if err != nil {
+		return nil, &FieldError{Field: "salt", Reason: "must be base64url"}
+	}
+	if len(salt) != SaltLen {
+		return nil, &FieldError{Field: "salt", Reason: "must be " + strconv.Itoa(SaltLen) + " bytes", Policy: true}
 	}
 	p, err := ParsePasswordWire(s.Hash)
 	if err != nil {
-		return nil, &FieldError{"hash", "must be b64u(P), 43 characters"}
+		return nil, &FieldError{Field: "hash", Reason: "must be b64u(P), 43 characters"}
 	}
 	p2, err := ParsePasswordWire(s.Confirmation)
 	if err != nil {
-		return nil, &FieldError{"confirmation", "must be b64u(P), 43 characters"}
+		return nil, &FieldError{Field: "confirmation", Reason: "must be b64u(P), 43 characters"}
 	}
 	if subtle.ConstantTimeCompare(p, p2) != 1 {
 		return nil, ErrConfirmationMismatch
@@ -106,13 +113,15 @@ func NewPreloginSalter(secret []byte) *PreloginSalter {
 	return &PreloginSalter{secret: append([]byte(nil), secret...)}
 }
 
-// FakeSalt returns a 16-byte salt for an unknown username: stable for the
-// same (case-insensitive) username and indistinguishable from a random one
-// without the server secret.
+// FakeSalt returns a SaltLen-byte salt for an unknown username: stable
+// for the same username and indistinguishable from a random one without
+// the server secret. Callers pass the canonical username
+// (storage.CanonicalUsername), so that every spelling of one name gets
+// one answer, as a real account would.
 func (s *PreloginSalter) FakeSalt(realm, username string) []byte {
 	m := hmac.New(sha256.New, s.secret)
 	m.Write([]byte(realm))
 	m.Write([]byte{0})
-	m.Write([]byte(strings.ToLower(username)))
-	return m.Sum(nil)[:16]
+	m.Write([]byte(username))
+	return m.Sum(nil)[:SaltLen]
 }

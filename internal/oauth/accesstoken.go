@@ -33,11 +33,19 @@ type accessClaims struct {
 	Audience audience `json:"aud"`
 	Expiry   int64    `json:"exp"`
 	IssuedAt int64    `json:"iat"`
-	JTI      string   `json:"jti"`
-	ClientID string   `json:"client_id"`
-	Scope    string   `json:"scope"`
-	Grant    string   `json:"gty"`
-	Locale   string   `json:"locale,omitempty"`
+	// IssuedAtMicros is the microsecond within iat's second at which the
+	// token was issued (a private claim; iat stays an integer as RFC 7519
+	// clients expect). Revocation marks are compared to the microsecond
+	// (storage.TimeResolution), so that a client disabled and re-enabled
+	// within one second is not refused the token it gets right after.
+	// Absent in tokens issued before it existed: they count from the start
+	// of their second, which revokes rather than revives.
+	IssuedAtMicros int64  `json:"iat_us,omitempty"`
+	JTI            string `json:"jti"`
+	ClientID       string `json:"client_id"`
+	Scope          string `json:"scope"`
+	Grant          string `json:"gty"`
+	Locale         string `json:"locale,omitempty"`
 	// SessionID is the refresh-token family the token was issued with
 	// (OIDC's sid): revoking the refresh token revokes the access tokens
 	// of its grant too.
@@ -50,7 +58,8 @@ func (c *accessClaims) isUserToken() bool { return c.Grant != grantClientCredent
 
 // ref returns what revocation checks need to know about the token.
 func (c *accessClaims) ref() storage.TokenRef {
-	r := storage.TokenRef{JTI: c.JTI, ClientID: c.ClientID, FamilyID: c.SessionID, IssuedAt: time.Unix(c.IssuedAt, 0)}
+	r := storage.TokenRef{JTI: c.JTI, ClientID: c.ClientID, FamilyID: c.SessionID,
+		IssuedAt: time.Unix(c.IssuedAt, c.IssuedAtMicros*int64(time.Microsecond))}
 	if c.isUserToken() {
 		r.UserID = c.Subject
 	}
@@ -83,7 +92,8 @@ func (a *audience) UnmarshalJSON(b []byte) error {
 // issueAccessToken signs an access token for the decided grant and returns
 // it with its expiry.
 func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.Time, error) {
-	now := p.now().Truncate(time.Second)
+	issued := s.issuedAt.Truncate(storage.TimeResolution)
+	now := issued.Truncate(time.Second)
 	ttl := p.opts.AccessTokenTTL
 	if c.AccessTokenTTL > 0 {
 		ttl = c.AccessTokenTTL
@@ -93,15 +103,16 @@ func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.
 		return "", time.Time{}, err
 	}
 	claims := accessClaims{
-		Issuer:   p.opts.Issuer,
-		Subject:  c.ClientID,
-		Audience: audience{p.opts.Audience},
-		IssuedAt: now.Unix(),
-		Expiry:   now.Add(ttl).Unix(),
-		JTI:      jti,
-		ClientID: c.ClientID,
-		Scope:    strings.Join(s.scopes, " "),
-		Grant:    s.grant,
+		Issuer:         p.opts.Issuer,
+		Subject:        c.ClientID,
+		Audience:       audience{p.opts.Audience},
+		IssuedAt:       now.Unix(),
+		IssuedAtMicros: int64(issued.Sub(now) / time.Microsecond),
+		Expiry:         now.Add(ttl).Unix(),
+		JTI:            jti,
+		ClientID:       c.ClientID,
+		Scope:          strings.Join(s.scopes, " "),
+		Grant:          s.grant,
 	}
 	if s.user != nil {
 		claims.Subject = s.user.ID
@@ -142,7 +153,7 @@ func (p *Provider) parseAccessToken(token string) (*accessClaims, error) {
 		return nil, fmt.Errorf("%w: expired", errTokenInvalid)
 	case c.IssuedAt > now+60:
 		return nil, fmt.Errorf("%w: issued in the future", errTokenInvalid)
-	case c.JTI == "" || c.ClientID == "" || c.Subject == "":
+	case c.JTI == "" || c.ClientID == "" || c.Subject == "" || c.IssuedAtMicros < 0 || c.IssuedAtMicros >= 1_000_000:
 		return nil, fmt.Errorf("%w: missing claims", errTokenInvalid)
 	}
 	return c, nil

@@ -25,13 +25,16 @@ var clientAuthMethods = []string{
 
 // metadata is the OIDC Discovery / RFC 8414 document.
 type metadata struct {
-	Issuer                   string   `json:"issuer"`
-	TokenEndpoint            string   `json:"token_endpoint"`
-	JWKSURI                  string   `json:"jwks_uri"`
-	IntrospectionEndpoint    string   `json:"introspection_endpoint"`
-	RevocationEndpoint       string   `json:"revocation_endpoint"`
-	UserinfoEndpoint         string   `json:"userinfo_endpoint"`
-	PreloginEndpoint         string   `json:"prelogin_endpoint"`
+	Issuer                string `json:"issuer"`
+	TokenEndpoint         string `json:"token_endpoint"`
+	JWKSURI               string `json:"jwks_uri"`
+	IntrospectionEndpoint string `json:"introspection_endpoint"`
+	RevocationEndpoint    string `json:"revocation_endpoint"`
+	UserinfoEndpoint      string `json:"userinfo_endpoint"`
+	PreloginEndpoint      string `json:"prelogin_endpoint"`
+	// PasswordIterations is the client-side PBKDF2 count a password must
+	// be set with (prelogin's made-up answers show it anyway).
+	PasswordIterations       int      `json:"password_iterations"`
 	GrantTypesSupported      []string `json:"grant_types_supported"`
 	ResponseTypesSupported   []string `json:"response_types_supported"`
 	SubjectTypesSupported    []string `json:"subject_types_supported"`
@@ -92,6 +95,7 @@ func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 		RevocationEndpoint:       iss + PathRevoke,
 		UserinfoEndpoint:         iss + PathUserinfo,
 		PreloginEndpoint:         iss + PathPrelogin,
+		PasswordIterations:       p.opts.PasswordIterations,
 		GrantTypesSupported:      []string{grantClientCredentials, grantPassword, grantRefreshToken},
 		ResponseTypesSupported:   []string{},
 		SubjectTypesSupported:    []string{"public"},

@@ -64,7 +64,7 @@ var (
 	errBusy = &oauthError{Code: "temporarily_unavailable", Status: http.StatusServiceUnavailable,
 		Description: "Too many logins at once; retry shortly.", RetryAfter: 1}
 	errTooManyAttempts = &oauthError{Code: "temporarily_unavailable", Status: http.StatusTooManyRequests,
-		Description: "Too many login attempts for this username; retry later."}
+		Description: "Too many failed login attempts; retry later."}
 	errServer            = newError("server_error", http.StatusInternalServerError, "internal error")
 	errPasswordNotHashed = newError("invalid_request", http.StatusBadRequest,
 		"The password must be hashed on the client (43 characters of base64url); see docs/client-side-hashing.md.")

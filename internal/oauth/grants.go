@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -141,7 +140,7 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosit
 	if username == "" {
 		return invalidRequest("The username parameter is missing.")
 	}
-	user, err := g.p.authenticateUser(ctx, username, p)
+	user, err := g.p.authenticateUser(ctx, c.c.ClientID, username, s.source, p)
 	if err != nil {
 		return err
 	}
@@ -159,45 +158,6 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosit
 		return g.p.startRefreshFamily(ctx, c.c, s)
 	}
 	return nil
-}
-
-// authenticateUser checks a username and client-side password hash. An
-// unknown user, a user without a password, a wrong password and a disabled
-// user all give the same invalid_grant after the same server-side work, so
-// that neither the answer nor its timing tells which usernames exist.
-func (p *Provider) authenticateUser(ctx context.Context, username string, pw []byte) (storage.User, error) {
-	// Counted for every username, known or not, before any hashing: the
-	// limit neither reveals which accounts exist nor costs a hash.
-	allowed, retry, err := p.opts.State.Allow(ctx, "login:"+p.opts.Realm+":"+strings.ToLower(username), p.opts.LoginAttemptsPerMinute, time.Minute)
-	if err != nil {
-		return storage.User{}, err
-	}
-	if !allowed {
-		e := *errTooManyAttempts
-		e.RetryAfter = max(1, int(retry.Round(time.Second)/time.Second))
-		return storage.User{}, &e
-	}
-	user, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
-	if err != nil && !errors.Is(err, storage.ErrNotFound) {
-		return storage.User{}, err
-	}
-	if err != nil || user.Password == nil {
-		if err := p.opts.Hasher.VerifyDummy(ctx, pw); err != nil {
-			return storage.User{}, err
-		}
-		return storage.User{}, errInvalidGrant.withCause(errors.New("unknown user or no password"))
-	}
-	ok, err := p.opts.Hasher.Verify(ctx, user.Password.Hash, pw)
-	if err != nil {
-		return storage.User{}, err
-	}
-	if !ok || user.Status != storage.StatusActive {
-		return storage.User{}, errInvalidGrant.withCause(errors.New("wrong password or disabled user"))
-	}
-	if p.opts.Hasher.NeedsRehash(user.Password.Hash) {
-		go p.rehash(user.ID, user.Password.Hash, pw)
-	}
-	return user, nil
 }
 
 // rehash upgrades a verifier made with older argon2id parameters, now that
@@ -234,7 +194,7 @@ func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *
 	if err != nil {
 		return err
 	}
-	now := p.now()
+	now := s.issuedAt
 	rec := storage.RefreshToken{
 		ID: token.id(), Secret: token.secretDigest(), FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
 		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
@@ -313,7 +273,7 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	if err != nil {
 		return err
 	}
-	now := g.p.now()
+	now := s.issuedAt
 	// The rotation checks the secret again, atomically: of two requests
 	// that both got this far with the same token, one wins.
 	if _, err = g.p.opts.State.RotateRefreshToken(ctx, id, secret, storage.RefreshToken{

@@ -15,11 +15,14 @@ import (
 const maxUsernameLen = 256
 
 // handlePrelogin tells a client how to derive a user's password hash:
-// the client-side KDF, its iterations and salt. For an unknown user, or
-// one without a password, it answers a salt derived from a server secret
-// and the username, with default iterations: stable across calls and
-// shaped like a real answer, so that prelogin does not reveal which
-// usernames exist.
+// the client-side KDF, its iterations and salt. For an unknown user, one
+// without a password, or a name that cannot be a username, it makes up an
+// answer: the configured iterations and a salt derived from a server
+// secret and the canonical username. Every stored password has exactly
+// those iterations (unless the setting changed since it was set, see
+// docs/client-side-hashing.md) and a salt of the same length, so the
+// answer is the same shape for a real user and an unknown name, and the
+// same for every spelling of one name and every request.
 func (p *Provider) handlePrelogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
@@ -33,22 +36,31 @@ func (p *Provider) handlePrelogin(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, err)
 		return
 	}
-	params := clienthash.LoginParams{
-		KDF: clienthash.KDFPBKDF2SHA256,
-		// What a real user would have at least: a smaller count than the
-		// configured minimum would mark the answer as made up.
-		Iterations: max(clienthash.DefaultIterations, p.opts.MinPasswordIterations),
-		Salt:       clienthash.Encode(p.opts.Salter.FakeSalt(p.opts.Realm, username)),
-	}
-	u, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
-	switch {
-	case err == nil && u.Password != nil:
-		params = clienthash.LoginParams{KDF: u.Password.KDF, Iterations: u.Password.Iterations, Salt: clienthash.Encode(u.Password.Salt)}
-	case err != nil && !errors.Is(err, storage.ErrNotFound):
-		p.writeError(ctx, w, err)
+	canonical, err := storage.CanonicalUsername(username)
+	if err != nil {
+		// No account can have this name: made up like an unknown one,
+		// keyed by the name as given.
+		writeJSON(w, p.madeUpLoginParams(username))
 		return
 	}
-	writeJSON(w, params)
+	u, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, canonical)
+	switch {
+	case err == nil && u.Password != nil:
+		writeJSON(w, clienthash.LoginParams{KDF: u.Password.KDF, Iterations: u.Password.Iterations, Salt: clienthash.Encode(u.Password.Salt)})
+	case err == nil || errors.Is(err, storage.ErrNotFound):
+		writeJSON(w, p.madeUpLoginParams(canonical))
+	default:
+		p.writeError(ctx, w, err)
+	}
+}
+
+// madeUpLoginParams is prelogin's answer for a name without a password.
+func (p *Provider) madeUpLoginParams(name string) clienthash.LoginParams {
+	return clienthash.LoginParams{
+		KDF:        clienthash.KDFPBKDF2SHA256,
+		Iterations: p.opts.PasswordIterations,
+		Salt:       clienthash.Encode(p.opts.Salter.FakeSalt(p.opts.Realm, name)),
+	}
 }
 
 // preloginUsername reads the username from a form or JSON body.

@@ -9,6 +9,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/ory/fosite"
 
+	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/clientauth"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/keys"
@@ -39,13 +40,13 @@ type Options struct {
 	// AllowPublicPasswordGrant lets clients registered with
 	// token_endpoint_auth_method "none" use the password grant.
 	AllowPublicPasswordGrant bool
-	// MinPasswordIterations is the smallest client-side PBKDF2 iteration
-	// count accepted when a password is set (default 600000).
-	MinPasswordIterations int
-	// LoginAttemptsPerMinute bounds password-grant attempts per username,
-	// right or wrong (default 10): online guessing of one account runs at
-	// this pace, not at the server's hashing speed.
-	LoginAttemptsPerMinute int
+	// PasswordIterations is the client-side PBKDF2 iteration count every
+	// password is set with, and that prelogin's made-up answers show
+	// (default clienthash.DefaultIterations).
+	PasswordIterations int
+	// Throttle slows down password guessing (see LoginThrottle); zero
+	// fields take their defaults.
+	Throttle LoginThrottle
 	// MaxAssertionLifetime bounds how far ahead a private_key_jwt
 	// assertion's exp may be (default 5m).
 	MaxAssertionLifetime time.Duration
@@ -76,12 +77,10 @@ func (o *Options) setDefaults() {
 	if o.RefreshTokenTTL <= 0 {
 		o.RefreshTokenTTL = 720 * time.Hour
 	}
-	if o.MinPasswordIterations <= 0 {
-		o.MinPasswordIterations = 600000
+	if o.PasswordIterations <= 0 {
+		o.PasswordIterations = clienthash.DefaultIterations
 	}
-	if o.LoginAttemptsPerMinute <= 0 {
-		o.LoginAttemptsPerMinute = 10
-	}
+	o.Throttle.setDefaults()
 	if o.MaxAssertionLifetime <= 0 {
 		o.MaxAssertionLifetime = 5 * time.Minute
 	}

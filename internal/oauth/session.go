@@ -30,6 +30,14 @@ func (c *client) GetAudience() fosite.Arguments      { return nil }
 // session carries what a grant handler decided to the response: the
 // subject, the scopes and lifetimes, and the user for user tokens.
 type session struct {
+	// issuedAt is the issue time of the request's tokens: when the request
+	// began, before it read any state. A "revoked before" mark written
+	// after a change (which raises the change stamp first) then covers
+	// every token whose request may have read the state before the change.
+	issuedAt time.Time
+	// source is the address the request came from, as the login
+	// throttle counts it (see sourceAddress).
+	source    string
 	grant     string // client_credentials, password or refresh_token
 	user      *storage.User
 	scopes    []string

@@ -37,12 +37,13 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	began := p.now()
 	ctx, err = p.opts.Views.Begin(ctx)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return
 	}
-	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{})
+	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began, source: sourceAddress(r.RemoteAddr)})
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

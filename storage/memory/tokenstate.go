@@ -22,16 +22,17 @@ type TokenState struct {
 	refresh  map[string]storage.RefreshToken // handle digest → record
 	families map[string]time.Time            // revoked family → expiry
 	once     map[string]time.Time            // MarkOnce key → expiry
-	windows  map[string]tsWindow             // rate-limit key → window
+	failures map[string]failureEntry         // throttle key → count
+	markers  map[string]time.Time            // ForgetFailures marker → expiry
 	ops      int
 	stamp    int64
 }
 
 type mark struct{ at, until time.Time }
 
-type tsWindow struct {
-	count int
-	end   time.Time
+type failureEntry struct {
+	storage.FailureCount
+	until time.Time // forgotten then
 }
 
 var _ storage.TokenState = (*TokenState)(nil)
@@ -43,7 +44,8 @@ func NewTokenState(now func() time.Time) *TokenState {
 	}
 	return &TokenState{
 		now: now, revoked: map[string]time.Time{}, before: map[string]mark{}, refresh: map[string]storage.RefreshToken{},
-		families: map[string]time.Time{}, once: map[string]time.Time{}, windows: map[string]tsWindow{},
+		families: map[string]time.Time{}, once: map[string]time.Time{},
+		failures: map[string]failureEntry{}, markers: map[string]time.Time{},
 	}
 }
 
@@ -77,6 +79,16 @@ func (s *TokenState) sweep(now time.Time) {
 			delete(s.once, k)
 		}
 	}
+	for k, f := range s.failures {
+		if !now.Before(f.until) {
+			delete(s.failures, k)
+		}
+	}
+	for k, exp := range s.markers {
+		if !now.Before(exp) {
+			delete(s.markers, k)
+		}
+	}
 }
 
 // RevokeToken implements storage.TokenState.
@@ -104,6 +116,7 @@ func (s *TokenState) RevokeSubject(_ context.Context, kind storage.SubjectKind, 
 	defer s.mu.Unlock()
 	now := s.now()
 	k := subjectKey(kind, id)
+	before = before.Truncate(storage.TimeResolution)
 	if m, ok := s.before[k]; ok && now.Before(m.until) && !before.After(m.at) {
 		return nil
 	}
@@ -112,10 +125,11 @@ func (s *TokenState) RevokeSubject(_ context.Context, kind storage.SubjectKind, 
 }
 
 // revokedBy reports whether a mark on the subject covers a token issued at
-// iat; callers hold the lock.
+// iat, compared at storage.TimeResolution like Redis does; callers hold
+// the lock.
 func (s *TokenState) revokedBy(now time.Time, k string, iat time.Time) bool {
 	m, ok := s.before[k]
-	return ok && now.Before(m.until) && !iat.After(m.at)
+	return ok && now.Before(m.until) && !iat.Truncate(storage.TimeResolution).After(m.at)
 }
 
 // IsRevoked implements storage.TokenState.
@@ -169,6 +183,7 @@ func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshTo
 	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.ExpiresAt) {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
+	rec.IssuedAt = rec.IssuedAt.Truncate(storage.TimeResolution)
 	s.refresh[rec.ID] = copyRefresh(rec)
 	return nil
 }
@@ -201,7 +216,7 @@ func (s *TokenState) RotateRefreshToken(_ context.Context, id, secret string, ne
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
 	}
 	rotated := r
-	rotated.Secret, rotated.PrevSecret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, r.Secret, next.IssuedAt, next.ExpiresAt
+	rotated.Secret, rotated.PrevSecret, rotated.IssuedAt, rotated.ExpiresAt = next.Secret, r.Secret, next.IssuedAt.Truncate(storage.TimeResolution), next.ExpiresAt
 	s.refresh[id] = rotated
 	return copyRefresh(r), nil
 }
@@ -236,21 +251,51 @@ func (s *TokenState) MarkOnce(_ context.Context, key string, exp time.Time) (boo
 	return true, nil
 }
 
-// Allow implements storage.TokenState.
-func (s *TokenState) Allow(_ context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
+// Failures implements storage.TokenState.
+func (s *TokenState) Failures(_ context.Context, marker string, keys []string) (bool, []storage.FailureCount, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	w := s.windows[key]
-	if !now.Before(w.end) {
-		w = tsWindow{end: now.Add(window)}
+	exp, marked := s.markers[marker]
+	counts := make([]storage.FailureCount, len(keys))
+	for i, k := range keys {
+		if f, ok := s.failures[k]; ok && now.Before(f.until) {
+			counts[i] = f.FailureCount
+		}
 	}
-	w.count++
-	s.windows[key] = w
-	if w.count > limit {
-		return false, w.end.Sub(now), nil
+	return marked && now.Before(exp), counts, nil
+}
+
+// AddFailure implements storage.TokenState.
+func (s *TokenState) AddFailure(_ context.Context, at time.Time, keep time.Duration, keys ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	for _, k := range keys {
+		f, ok := s.failures[k]
+		if !ok || !now.Before(f.until) {
+			f = failureEntry{}
+		}
+		f.Failures++
+		f.Last = at.Truncate(storage.TimeResolution)
+		f.until = now.Add(keep)
+		s.failures[k] = f
 	}
-	return true, 0, nil
+	return nil
+}
+
+// ForgetFailures implements storage.TokenState.
+func (s *TokenState) ForgetFailures(_ context.Context, marker string, markKeep time.Duration, keys ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, k := range keys {
+		delete(s.failures, k)
+	}
+	if marker != "" {
+		s.markers[marker] = s.now().Add(markKeep)
+	}
+	return nil
 }
 
 // ChangeStamp implements storage.TokenState.

@@ -107,16 +107,47 @@ func (s *TokenState) RevokeToken(ctx context.Context, jti string, exp time.Time)
 	return nil
 }
 
-// markScript sets a "revoked before" mark unless a later one is in place.
-var markScript = goredis.NewScript(`
+// Marks and the issue times compared against them are Unix microseconds
+// (storage.TimeResolution). Before that they were milliseconds, and Redis
+// may still hold such marks and refresh records (marks live up to 366
+// days): a value below legacyMillisBelow is one. Microsecond timestamps
+// passed it in 1973, millisecond ones reach it in the year 5138. An old
+// mark covers its whole millisecond and an old issue time is taken at the
+// start of its own, so that neither reading ever revives a revoked token.
+const legacyMillisBelow = 100_000_000_000_000
+
+const luaMicros = `
+local function markMicros(v)
+  v = tonumber(v)
+  if v < 1e14 then return v * 1000 + 999 end
+  return v
+end
+local function iatMicros(v)
+  v = tonumber(v)
+  if v < 1e14 then return v * 1000 end
+  return v
+end
+`
+
+// markMicros reads a stored mark, see legacyMillisBelow.
+func markMicros(v int64) int64 {
+	if v < legacyMillisBelow {
+		return v*1000 + 999
+	}
+	return v
+}
+
+// markScript sets a "revoked before" mark unless a later one is in place
+// (ARGV: the mark in µs, keep in ms).
+var markScript = goredis.NewScript(luaMicros + `
 local cur = redis.call('GET', KEYS[1])
-if cur and tonumber(cur) >= tonumber(ARGV[1]) then return 0 end
+if cur and markMicros(cur) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1`)
 
 // RevokeSubject implements storage.TokenState.
 func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind, id string, before time.Time, keep time.Duration) error {
-	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMilli(), keep.Milliseconds()).Err()
+	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMicro(), keep.Milliseconds()).Err()
 	if err != nil {
 		return unavailable("revoke subject", err)
 	}
@@ -145,7 +176,7 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	if vals[1] != nil || (t.FamilyID != "" && vals[len(vals)-1] != nil) {
 		return true, stamp, nil
 	}
-	iat := t.IssuedAt.UnixMilli()
+	iat := t.IssuedAt.UnixMicro()
 	marks := vals[2:3]
 	if t.UserID != "" {
 		marks = vals[2:4]
@@ -157,7 +188,7 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 				// Unreadable state decides nothing in the token's favour.
 				return false, 0, unavailable("is revoked", fmt.Errorf("revoked-before mark %q: %w", str, err))
 			}
-			if iat <= mark {
+			if iat <= markMicros(mark) {
 				return true, stamp, nil
 			}
 		}
@@ -181,23 +212,82 @@ func (s *TokenState) MarkOnce(ctx context.Context, key string, exp time.Time) (b
 	return ok, nil
 }
 
-// allowScript counts an event in a fixed window and returns the count and
-// the window's remaining time.
-var allowScript = goredis.NewScript(`
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return {n, redis.call('PTTL', KEYS[1])}`)
+func (s *TokenState) failureKey(key string) string { return s.prefix + "l:" + key }
+func (s *TokenState) markerKey(key string) string  { return s.prefix + "k:" + key }
 
-// Allow implements storage.TokenState.
-func (s *TokenState) Allow(ctx context.Context, key string, limit int, window time.Duration) (bool, time.Duration, error) {
-	res, err := allowScript.Run(ctx, s.rdb, []string{s.prefix + "l:" + key}, window.Milliseconds()).Int64Slice()
+// A failure count is one string, "<failures>:<latest failure in µs>".
+
+// addFailureScript counts a failure on every key (ARGV: the failure's time
+// in µs, keep in ms).
+var addFailureScript = goredis.NewScript(`
+for _, k in ipairs(KEYS) do
+  local v = redis.call('GET', k)
+  local n = 0
+  if v then n = tonumber(string.match(v, '^(%d+):')) or 0 end
+  redis.call('SET', k, string.format('%d:%s', n + 1, ARGV[1]), 'PX', ARGV[2])
+end
+return 1`)
+
+// Failures implements storage.TokenState: one MGET of the marker and the
+// keys, which may share a pipeline with concurrent reads.
+func (s *TokenState) Failures(ctx context.Context, marker string, keys []string) (bool, []storage.FailureCount, error) {
+	all := make([]string, 0, len(keys)+1)
+	all = append(all, s.markerKey(marker))
+	for _, k := range keys {
+		all = append(all, s.failureKey(k))
+	}
+	vals, err := s.reads.mget(ctx, all)
 	if err != nil {
-		return false, 0, unavailable("rate limit", err)
+		return false, nil, unavailable("failures", err)
 	}
-	if res[0] > int64(limit) {
-		return false, time.Duration(res[1]) * time.Millisecond, nil
+	counts := make([]storage.FailureCount, len(keys))
+	for i, v := range vals[1:] {
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		n, at, ok1 := strings.Cut(str, ":")
+		failures, err1 := strconv.Atoi(n)
+		last, err2 := strconv.ParseInt(at, 10, 64)
+		if !ok1 || err1 != nil || err2 != nil {
+			// Unreadable state decides nothing in the caller's favour.
+			return false, nil, unavailable("failures", fmt.Errorf("failure count %q", str))
+		}
+		counts[i] = storage.FailureCount{Failures: failures, Last: time.UnixMicro(last)}
 	}
-	return true, 0, nil
+	return vals[0] != nil, counts, nil
+}
+
+// AddFailure implements storage.TokenState.
+func (s *TokenState) AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	full := make([]string, len(keys))
+	for i, k := range keys {
+		full[i] = s.failureKey(k)
+	}
+	if err := addFailureScript.Run(ctx, s.rdb, full, now.UnixMicro(), max(keep.Milliseconds(), 1)).Err(); err != nil {
+		return unavailable("add failure", err)
+	}
+	return nil
+}
+
+// ForgetFailures implements storage.TokenState: one transaction.
+func (s *TokenState) ForgetFailures(ctx context.Context, marker string, markKeep time.Duration, keys ...string) error {
+	_, err := s.rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for _, k := range keys {
+			p.Del(ctx, s.failureKey(k))
+		}
+		if marker != "" {
+			p.Set(ctx, s.markerKey(marker), "1", max(markKeep, time.Millisecond))
+		}
+		return nil
+	})
+	if err != nil {
+		return unavailable("forget failures", err)
+	}
+	return nil
 }
 
 // The stamp follows Redis's clock in microseconds: a missing one starts

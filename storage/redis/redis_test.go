@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,8 +81,10 @@ func TestUnavailable(t *testing.T) {
 	require.ErrorIs(t, s.RevokeSubject(ctx, storage.SubjectUser, "u", time.Now(), time.Hour), storage.ErrUnavailable)
 	_, err = s.MarkOnce(ctx, "k", time.Now().Add(time.Hour))
 	require.ErrorIs(t, err, storage.ErrUnavailable)
-	_, _, err = s.Allow(ctx, "k", 1, time.Second)
+	_, _, err = s.Failures(ctx, "m", []string{"k"})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.AddFailure(ctx, time.Now(), time.Minute, "k"), storage.ErrUnavailable)
+	require.ErrorIs(t, s.ForgetFailures(ctx, "m", time.Minute, "k"), storage.ErrUnavailable)
 	require.ErrorIs(t, s.Ping(ctx), storage.ErrUnavailable)
 	_, err = s.ChangeStamp(ctx)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
@@ -207,4 +210,54 @@ func TestUnreadableMarkFailsClosed(t *testing.T) {
 	require.NoError(t, c.Set(ctx, prefix+"b:u:u1", "not a time", time.Minute).Err())
 	_, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", UserID: "u1", IssuedAt: time.Now()})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
+}
+
+// Marks and refresh records written in milliseconds, before issue times
+// were kept to the microsecond, still decide as they did: an old mark
+// covers its whole millisecond, an old record counts from the start of
+// its own, so an upgrade revives no revoked token.
+func TestMillisecondStateStillRevokes(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	c := direct(t)
+	mark := time.Now().Truncate(time.Millisecond)
+	require.NoError(t, c.Set(ctx, prefix+"b:u:u1", mark.UnixMilli(), time.Hour).Err())
+	for _, tc := range []struct {
+		iat  time.Time
+		want bool
+	}{
+		{mark, true},
+		{mark.Add(999 * time.Microsecond), true},
+		{mark.Add(time.Millisecond), false},
+	} {
+		got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", UserID: "u1", IssuedAt: tc.iat})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, got, "iat %v after the mark", tc.iat.Sub(mark))
+	}
+	// An earlier microsecond mark does not replace the old one.
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark.Add(500*time.Microsecond), time.Hour))
+	got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", UserID: "u1", IssuedAt: mark.Add(999 * time.Microsecond)})
+	require.NoError(t, err)
+	require.True(t, got)
+
+	// A record with a millisecond iat in the mark's millisecond is dead;
+	// one from the next millisecond lives and rotates.
+	old := func(id string, iat time.Time) {
+		v := strings.Join([]string{"fam-" + id, "app", "u1", fmt.Sprint(iat.UnixMilli()), fmt.Sprint(iat.Add(time.Hour).UnixMilli()),
+			id + "-s0", "", "users-read"}, "\x1f")
+		require.NoError(t, c.Set(ctx, prefix+"t:"+id, v, time.Hour).Err())
+	}
+	old("dead", mark)
+	old("live", mark.Add(time.Millisecond))
+	_, err = s.GetRefreshToken(ctx, "dead", "dead-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	rec, err := s.GetRefreshToken(ctx, "live", "live-s0")
+	require.NoError(t, err)
+	require.Equal(t, mark.Add(time.Millisecond).UnixMicro(), rec.IssuedAt.UnixMicro())
+	_, err = s.RotateRefreshToken(ctx, "live", "live-s0", storage.RefreshToken{Secret: "live-s1", ClientID: "app",
+		IssuedAt: mark.Add(2 * time.Millisecond), ExpiresAt: mark.Add(time.Hour)})
+	require.NoError(t, err)
+	_, err = s.RotateRefreshToken(ctx, "live", "live-s0", storage.RefreshToken{Secret: "x", ClientID: "app",
+		IssuedAt: mark.Add(3 * time.Millisecond), ExpiresAt: mark.Add(time.Hour)})
+	require.ErrorIs(t, err, storage.ErrNotFound, "the previous secret within the grace is refused, not taken for a reuse")
 }

@@ -14,15 +14,16 @@ import (
 )
 
 // A refresh record is one compact string, fields separated by US (0x1f):
-// family, client_id, user id, iat (ms), exp (ms), secret digest, previous
-// secret digest, scopes.
+// family, client_id, user id, iat (µs, compared against marks; ms in
+// records written before, see legacyMillisBelow), exp (ms), secret digest,
+// previous secret digest, scopes.
 // A string costs far less Redis memory than a hash of the same fields.
 // There is one per live grant: rotation rewrites it in place.
 const sep = "\x1f"
 
 func encodeRecord(r storage.RefreshToken) string {
 	return strings.Join([]string{r.FamilyID, r.ClientID, r.UserID,
-		strconv.FormatInt(r.IssuedAt.UnixMilli(), 10), strconv.FormatInt(r.ExpiresAt.UnixMilli(), 10),
+		strconv.FormatInt(r.IssuedAt.UnixMicro(), 10), strconv.FormatInt(r.ExpiresAt.UnixMilli(), 10),
 		r.Secret, r.PrevSecret, strings.Join(r.Scopes, " ")}, sep)
 }
 
@@ -37,25 +38,33 @@ func decodeRecord(id, v string) (storage.RefreshToken, error) {
 		return storage.RefreshToken{}, fmt.Errorf("corrupt refresh record")
 	}
 	r := storage.RefreshToken{ID: id, FamilyID: f[0], ClientID: f[1], UserID: f[2],
-		IssuedAt: time.UnixMilli(iat), ExpiresAt: time.UnixMilli(exp), Secret: f[5], PrevSecret: f[6], Scopes: []string{}}
+		IssuedAt: issuedAt(iat), ExpiresAt: time.UnixMilli(exp), Secret: f[5], PrevSecret: f[6], Scopes: []string{}}
 	if f[7] != "" {
 		r.Scopes = strings.Split(f[7], " ")
 	}
 	return r, nil
 }
 
+// issuedAt reads a record's iat, see legacyMillisBelow.
+func issuedAt(v int64) time.Time {
+	if v < legacyMillisBelow {
+		return time.UnixMilli(v)
+	}
+	return time.UnixMicro(v)
+}
+
 // luaRecord parses a record and decides whether it is dead: its family was
 // revoked, or a "revoked before" mark on its user or client covers it.
-const luaRecord = `
+const luaRecord = luaMicros + `
 local function parse(v)
   return string.match(v, '^([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31([^\31]*)\31([^\31]*)\31(.*)$')
 end
 local function dead(p, fam, client, user, iat)
   if redis.call('EXISTS', p .. 'f:' .. fam) == 1 then return true end
   local m = redis.call('GET', p .. 'b:u:' .. user)
-  if m and tonumber(iat) <= tonumber(m) then return true end
+  if m and iatMicros(iat) <= markMicros(m) then return true end
   m = redis.call('GET', p .. 'b:c:' .. client)
-  if m and tonumber(iat) <= tonumber(m) then return true end
+  if m and iatMicros(iat) <= markMicros(m) then return true end
   return false
 end
 local function revokeFamily(p, key, fam, keep)
@@ -74,7 +83,7 @@ return v`)
 
 // rotateScript replaces the secret of KEYS[1] if ARGV[5] is the current
 // one (ARGV: prefix, client, next iat, next exp, secret, next secret,
-// grace, family keep; times in ms). The previous secret within the grace
+// grace, family keep; iat and grace in µs, the others in ms). The previous secret within the grace
 // is refused as missing; any other secret revokes the family. The
 // comparisons need not be constant-time: only holders of the family's
 // tokens know the handle, and their first wrong secret ends the family,
@@ -85,7 +94,7 @@ if not v then return 'missing' end
 local fam, client, user, iat, exp, secret, prev, scopes = parse(v)
 if not fam or client ~= ARGV[2] or dead(ARGV[1], fam, client, user, iat) then return 'missing' end
 if secret ~= ARGV[5] then
-  if prev ~= '' and prev == ARGV[5] and tonumber(ARGV[3]) < tonumber(iat) + tonumber(ARGV[7]) then return 'missing' end
+  if prev ~= '' and prev == ARGV[5] and tonumber(ARGV[3]) < iatMicros(iat) + tonumber(ARGV[7]) then return 'missing' end
   revokeFamily(ARGV[1], KEYS[1], fam, ARGV[8])
   return 'reused'
 end
@@ -142,8 +151,8 @@ func (s *TokenState) GetRefreshToken(ctx context.Context, id, secret string) (st
 // RotateRefreshToken implements storage.TokenState: one atomic script.
 func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
 	v, err := rotateScript.Run(ctx, s.rdb, []string{s.recordKey(id)},
-		s.prefix, next.ClientID, next.IssuedAt.UnixMilli(), next.ExpiresAt.UnixMilli(), secret, next.Secret,
-		storage.RefreshReuseGrace.Milliseconds(), familyKeep).Text()
+		s.prefix, next.ClientID, next.IssuedAt.UnixMicro(), next.ExpiresAt.UnixMilli(), secret, next.Secret,
+		storage.RefreshReuseGrace.Microseconds(), familyKeep).Text()
 	if err != nil {
 		return storage.RefreshToken{}, unavailable("rotate refresh token", err)
 	}

@@ -41,7 +41,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"RefreshRevocation", testRefreshRevocation},
 		{"RefreshExpiry", testRefreshExpiry},
 		{"MarkOnce", testMarkOnce},
-		{"Allow", testAllow},
+		{"Failures", testFailures},
 		{"ChangeStamp", testChangeStamp},
 		{"ConcurrentChecks", testConcurrentChecks},
 	}
@@ -80,8 +80,10 @@ func testRevokeToken(t *testing.T, h TokenStateHarness) {
 func testRevokeSubject(t *testing.T, h TokenStateHarness) {
 	ctx := context.Background()
 	s := h.New(t)
-	now := h.Now().Truncate(time.Second)
-	mark := now
+	// A mark with nanoseconds: compared at storage.TimeResolution, it
+	// covers its own microsecond and nothing after.
+	mark := h.Now().Truncate(time.Second).Add(123_456_789 * time.Nanosecond)
+	us := storage.TimeResolution
 	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u1", mark, time.Hour))
 	for _, tc := range []struct {
 		iat  time.Time
@@ -90,13 +92,18 @@ func testRevokeSubject(t *testing.T, h TokenStateHarness) {
 	}{
 		{mark.Add(-time.Minute), "u1", true},
 		{mark, "u1", true},
+		{mark.Truncate(us), "u1", true},
+		{mark.Truncate(us).Add(us - time.Nanosecond), "u1", true},
+		{mark.Truncate(us).Add(us), "u1", false},
+		{mark.Add(us), "u1", false},
+		{mark.Add(time.Millisecond), "u1", false},
 		{mark.Add(time.Second), "u1", false},
 		{mark.Add(-time.Minute), "u2", false},
 		{mark.Add(-time.Minute), "", false},
 	} {
 		got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: tc.user, ClientID: "c", IssuedAt: tc.iat})
 		require.NoError(t, err)
-		require.Equal(t, tc.want, got, "iat %v user %q", tc.iat.Sub(mark), tc.user)
+		require.Equal(t, tc.want, got, "iat %v after the mark, user %q", tc.iat.Sub(mark), tc.user)
 	}
 
 	got, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: "j", UserID: "u1", ClientID: "c", FamilyID: "fam-live", IssuedAt: mark})
@@ -315,6 +322,28 @@ func testRefreshRevocation(t *testing.T, h TokenStateHarness) {
 	}
 	_, err = s.GetRefreshToken(ctx, "later", "later-s0")
 	require.NoError(t, err, "a token issued after the mark lives")
+
+	// At storage.TimeResolution: a mark at T kills a record issued or
+	// rotated at T, not one issued or rotated a microsecond later.
+	us := storage.TimeResolution
+	at := now.Add(10*time.Second + 123_456_789*time.Nanosecond)
+	require.NoError(t, s.CreateRefreshToken(ctx, record("same", "app3", "u4", at, time.Hour)))
+	require.NoError(t, s.CreateRefreshToken(ctx, record("next", "app3", "u4", at.Add(us), time.Hour)))
+	require.NoError(t, s.CreateRefreshToken(ctx, record("rot", "app3", "u4", now, time.Hour)))
+	_, err = s.RotateRefreshToken(ctx, "rot", "rot-s0", rotation("rot-s1", "app3", at.Add(us)))
+	require.NoError(t, err)
+	got, err := s.GetRefreshToken(ctx, "next", "next-s0")
+	require.NoError(t, err)
+	require.Equal(t, at.Add(us).Truncate(us).UnixMicro(), got.IssuedAt.UnixMicro(), "kept to the microsecond")
+	require.NoError(t, s.RevokeSubject(ctx, storage.SubjectUser, "u4", at, time.Hour))
+	_, err = s.GetRefreshToken(ctx, "same", "same-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound, "issued in the mark's microsecond")
+	_, err = s.GetRefreshToken(ctx, "next", "next-s0")
+	require.NoError(t, err, "issued a microsecond after the mark")
+	_, err = s.GetRefreshToken(ctx, "rot", "rot-s1")
+	require.NoError(t, err, "rotated a microsecond after the mark")
+	_, err = s.RotateRefreshToken(ctx, "next", "next-s0", rotation("next-s1", "app3", at.Add(2*us)))
+	require.NoError(t, err)
 }
 
 func testRefreshExpiry(t *testing.T, h TokenStateHarness) {
@@ -350,26 +379,52 @@ func testMarkOnce(t *testing.T, h TokenStateHarness) {
 	require.True(t, after, "the marker expires")
 }
 
-func testAllow(t *testing.T, h TokenStateHarness) {
+func testFailures(t *testing.T, h TokenStateHarness) {
 	ctx := context.Background()
 	s := h.New(t)
-	for i := range 3 {
-		ok, _, err := s.Allow(ctx, "ip", 3, short)
-		require.NoError(t, err)
-		require.True(t, ok, "event %d", i)
-	}
-	ok, retry, err := s.Allow(ctx, "ip", 3, short)
+	now := h.Now()
+	marked, counts, err := s.Failures(ctx, "m", []string{"a", "b"})
 	require.NoError(t, err)
-	require.False(t, ok)
-	require.Positive(t, retry)
-	require.LessOrEqual(t, retry, short)
-	ok, _, err = s.Allow(ctx, "other", 3, short)
+	require.False(t, marked)
+	require.Equal(t, []storage.FailureCount{{}, {}}, counts, "never counted")
+
+	// The failures' own times, passed by the caller, to the microsecond.
+	later := now.Add(time.Second + 1500*time.Nanosecond)
+	require.NoError(t, s.AddFailure(ctx, now, short, "a", "b"))
+	require.NoError(t, s.AddFailure(ctx, later, short, "a"))
+	marked, counts, err = s.Failures(ctx, "m", []string{"b", "c", "a"})
 	require.NoError(t, err)
-	require.True(t, ok, "keys are counted apart")
-	h.Advance(t, short+100*time.Millisecond)
-	ok, _, err = s.Allow(ctx, "ip", 3, short)
+	require.False(t, marked)
+	require.Len(t, counts, 3)
+	require.Equal(t, 1, counts[0].Failures)
+	require.Equal(t, now.Truncate(storage.TimeResolution).UnixMicro(), counts[0].Last.UnixMicro())
+	require.Equal(t, storage.FailureCount{}, counts[1])
+	require.Equal(t, 2, counts[2].Failures)
+	require.Equal(t, later.Truncate(storage.TimeResolution).UnixMicro(), counts[2].Last.UnixMicro())
+
+	require.NoError(t, s.ForgetFailures(ctx, "m", short, "a"))
+	marked, counts, err = s.Failures(ctx, "m", []string{"a", "b"})
 	require.NoError(t, err)
-	require.True(t, ok, "a new window starts")
+	require.True(t, marked)
+	require.Equal(t, storage.FailureCount{}, counts[0], "forgotten")
+	require.Equal(t, 1, counts[1].Failures, "not named, kept")
+	marked, _, err = s.Failures(ctx, "other", nil)
+	require.NoError(t, err)
+	require.False(t, marked, "markers are apart")
+
+	// A failure keeps its key for keep after it; then it and the marker
+	// are forgotten.
+	h.Advance(t, short/2)
+	require.NoError(t, s.AddFailure(ctx, h.Now(), short, "b"))
+	h.Advance(t, short/2+50*time.Millisecond)
+	_, counts, err = s.Failures(ctx, "m", []string{"b"})
+	require.NoError(t, err)
+	require.Equal(t, 2, counts[0].Failures, "the latest failure renewed it")
+	h.Advance(t, short)
+	marked, counts, err = s.Failures(ctx, "m", []string{"b"})
+	require.NoError(t, err)
+	require.False(t, marked)
+	require.Equal(t, storage.FailureCount{}, counts[0])
 }
 
 func testChangeStamp(t *testing.T, h TokenStateHarness) {

@@ -116,7 +116,7 @@ func Start(t *testing.T, b Backend, mutate ...func(*app.Options)) *Server {
 
 	opts := app.Options{
 		Issuer: s.URL, SigningAlgorithm: "ES256", KeyEncryptionSecret: bytes.Repeat([]byte{7}, 32),
-		Argon2: Argon2, HashQueueWait: time.Second, MinPasswordIterations: Iterations,
+		Argon2: Argon2, HashQueueWait: time.Second, PasswordIterations: Iterations,
 		PreloginSecret: bytes.Repeat([]byte{9}, 32), Store: store, State: state,
 		Logger: slog.New(slog.NewJSONHandler(s.Logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    clk.Now,

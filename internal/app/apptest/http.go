@@ -3,9 +3,12 @@ package apptest
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -29,7 +32,38 @@ func (r Response) Str(key string) string {
 // Do sends req and decodes the answer.
 func (s *Server) Do(req *http.Request) Response {
 	s.T.Helper()
-	res, err := http.DefaultClient.Do(req)
+	return s.DoFrom("", req)
+}
+
+var (
+	sourcesMu sync.Mutex
+	sources   = map[string]*http.Client{}
+)
+
+// clientFrom returns an HTTP client whose connections leave from the
+// loopback address source (such as 127.0.0.2: Linux routes all of
+// 127.0.0.0/8 to the loopback interface), so that the server sees
+// requests from different peers; "" is the default client.
+func clientFrom(source string) *http.Client {
+	if source == "" {
+		return http.DefaultClient
+	}
+	sourcesMu.Lock()
+	defer sourcesMu.Unlock()
+	if c, ok := sources[source]; ok {
+		return c
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(source)}, Timeout: 5 * time.Second}
+	c := &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+	sources[source] = c
+	return c
+}
+
+// DoFrom sends req from the loopback address source (see clientFrom) and
+// decodes the answer.
+func (s *Server) DoFrom(source string, req *http.Request) Response {
+	s.T.Helper()
+	res, err := clientFrom(source).Do(req)
 	require.NoError(s.T, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
@@ -76,12 +110,22 @@ func (s *Server) Token(c *Client, form url.Values) Response {
 // would, hashing the password on the client side.
 func (s *Server) Login(c *Client, username, password string, extra url.Values) Response {
 	s.T.Helper()
+	return s.LoginFrom("", c, username, password, extra)
+}
+
+// LoginFrom is Login from the loopback address source (see clientFrom).
+func (s *Server) LoginFrom(source string, c *Client, username, password string, extra url.Values) Response {
+	s.T.Helper()
 	wire := s.LoginPassword(username, password)
 	form := url.Values{"grant_type": {"password"}, "username": {username}, "password": {wire}}
 	for k, v := range extra {
 		form[k] = v
 	}
-	r := s.Post("/oauth2/token", c, form)
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/oauth2/token", strings.NewReader(form.Encode()))
+	require.NoError(s.T, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Wire(s.T)))
+	r := s.DoFrom(source, req)
 	s.Remember(r.Str("access_token"), r.Str("refresh_token"))
 	return r
 }

@@ -1,0 +1,235 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// LoginThrottle configures how the password grant slows down guessing
+// without letting anyone lock a user out (OWASP ASVS 2.2.1). Only failures
+// count. Each bucket lets a number of failures through freely; after them,
+// each further failure makes the next attempt wait, from BaseDelay
+// doubling up to MaxDelay, answered 429 with Retry-After before any
+// hashing. A bucket is forgotten ForgetAfter after its latest failure.
+//
+// Buckets: per (username, client) and per username, which bound guessing
+// one account; per (client, source address), which bounds spraying one
+// password over many usernames. A source address from which the user
+// signed in within KnownSourceTTL is exempt from the username buckets and
+// the spraying bucket, so that an attacker elsewhere cannot keep the real
+// user out; guessing from there is bounded per (username, source) instead.
+// docs/operations.md describes the model and its limits.
+type LoginThrottle struct {
+	FreePerUserClient int           // default 10
+	FreePerSource     int           // per (client, source address); default 25
+	FreePerUser       int           // default 50
+	BaseDelay         time.Duration // default 1s
+	MaxDelay          time.Duration // default 15m
+	ForgetAfter       time.Duration // default 24h; at least MaxDelay
+	KnownSourceTTL    time.Duration // default 720h
+}
+
+func (t *LoginThrottle) setDefaults() {
+	if t.FreePerUserClient <= 0 {
+		t.FreePerUserClient = 10
+	}
+	if t.FreePerSource <= 0 {
+		t.FreePerSource = 25
+	}
+	if t.FreePerUser <= 0 {
+		t.FreePerUser = 50
+	}
+	if t.BaseDelay <= 0 {
+		t.BaseDelay = time.Second
+	}
+	if t.MaxDelay <= 0 {
+		t.MaxDelay = 15 * time.Minute
+	}
+	if t.ForgetAfter <= 0 {
+		t.ForgetAfter = 24 * time.Hour
+	}
+	// A bucket must outlive the wait it imposes.
+	t.ForgetAfter = max(t.ForgetAfter, t.MaxDelay)
+	if t.KnownSourceTTL <= 0 {
+		t.KnownSourceTTL = 720 * time.Hour
+	}
+}
+
+// delay is how long after the latest of n failures the next attempt must
+// wait, in a bucket with free free failures.
+func (t *LoginThrottle) delay(n, free int) time.Duration {
+	if n <= free {
+		return 0
+	}
+	d := t.BaseDelay
+	for i := free + 1; i < n && d < t.MaxDelay; i++ {
+		d *= 2
+	}
+	return min(d, t.MaxDelay)
+}
+
+// sourceAddress is the address failures are counted under: the TCP peer
+// (behind a proxy, the proxy: see docs/operations.md). An IPv6 peer counts
+// as its /64, which one subscriber usually holds whole; an IPv4-mapped one
+// as its IPv4 address.
+func sourceAddress(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
+}
+
+// loginAttempt is one password-grant attempt's view of the throttle.
+type loginAttempt struct {
+	p *Provider
+	// Keys are digests of the username, client and source: bounded in
+	// size, and no username or address in clear in token state.
+	known, user, userClient, source, userSource string
+	knownSource                                 bool
+}
+
+func (p *Provider) loginAttempt(clientID, username, source string) *loginAttempt {
+	// An invalid username cannot be an account: it is counted like an
+	// unknown one, under the name as given.
+	name, err := storage.CanonicalUsername(username)
+	if err != nil {
+		name = username
+	}
+	realm := p.opts.Realm
+	key := func(kind string, parts ...string) string {
+		b := []byte(realm)
+		for _, part := range parts {
+			b = append(append(b, 0), part...)
+		}
+		return kind + ":" + digest128("gatehouse login "+kind, b)
+	}
+	return &loginAttempt{p: p,
+		known:      key("ks", name, source),
+		user:       key("u", name),
+		userClient: key("uc", name, clientID),
+		source:     key("s", clientID, source),
+		userSource: key("us", name, source),
+	}
+}
+
+// check reads the buckets in one token-state round trip and returns how
+// long the attempt must wait, zero if it may go on.
+func (a *loginAttempt) check(ctx context.Context) (time.Duration, error) {
+	t := &a.p.opts.Throttle
+	known, counts, err := a.p.opts.State.Failures(ctx, a.known, []string{a.user, a.userClient, a.source, a.userSource})
+	if err != nil {
+		return 0, err
+	}
+	a.knownSource = known
+	type bucket struct {
+		c    storage.FailureCount
+		free int
+	}
+	buckets := []bucket{{counts[0], t.FreePerUser}, {counts[1], t.FreePerUserClient}, {counts[2], t.FreePerSource}}
+	if known {
+		buckets = []bucket{{counts[3], t.FreePerUserClient}}
+	}
+	now := a.p.now()
+	var wait time.Duration
+	for _, b := range buckets {
+		if d := b.c.Last.Add(t.delay(b.c.Failures, b.free)).Sub(now); d > wait {
+			wait = d
+		}
+	}
+	return wait, nil
+}
+
+// failed counts a failure on the buckets the attempt was checked against.
+func (a *loginAttempt) failed(ctx context.Context) error {
+	keys := []string{a.user, a.userClient, a.source}
+	if a.knownSource {
+		keys = []string{a.userSource}
+	}
+	return a.p.opts.State.AddFailure(ctx, a.p.now(), a.p.opts.Throttle.ForgetAfter, keys...)
+}
+
+// succeeded remembers the source as the user's and forgets the failures
+// of this user and client, and of this user from this source. It leaves
+// the username bucket (others may be guessing from elsewhere) and the
+// spraying bucket (whoever sprays could reset it with an account of their
+// own).
+func (a *loginAttempt) succeeded(ctx context.Context) error {
+	return a.p.opts.State.ForgetFailures(ctx, a.known, a.p.opts.Throttle.KnownSourceTTL, a.userClient, a.userSource)
+}
+
+// tooManyAttempts is the answer to a throttled attempt.
+func tooManyAttempts(wait time.Duration) error {
+	e := *errTooManyAttempts
+	e.RetryAfter = max(1, int((wait+time.Second-1)/time.Second))
+	return &e
+}
+
+// authenticateUser checks a username and client-side password hash. An
+// unknown user, a user without a password, a wrong password and a disabled
+// user all give the same invalid_grant after the same server-side work,
+// and count as the same failure, so that neither the answer, its timing
+// nor the throttle tells which usernames exist.
+func (p *Provider) authenticateUser(ctx context.Context, clientID, username, source string, pw []byte) (storage.User, error) {
+	attempt := p.loginAttempt(clientID, username, source)
+	wait, err := attempt.check(ctx)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if wait > 0 {
+		return storage.User{}, tooManyAttempts(wait)
+	}
+	user, err := p.verifyUser(ctx, username, pw)
+	var oe *oauthError
+	if errors.As(err, &oe) && oe.Code == errInvalidGrant.Code {
+		if ferr := attempt.failed(ctx); ferr != nil {
+			return storage.User{}, ferr
+		}
+		return storage.User{}, err
+	} else if err != nil {
+		return storage.User{}, err
+	}
+	if err := attempt.succeeded(ctx); err != nil {
+		return storage.User{}, err
+	}
+	return user, nil
+}
+
+// verifyUser is authenticateUser without the throttle.
+func (p *Provider) verifyUser(ctx context.Context, username string, pw []byte) (storage.User, error) {
+	user, err := p.opts.Store.GetUserByUsername(ctx, p.opts.Realm, username)
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
+	if err != nil || user.Password == nil {
+		if err := p.opts.Hasher.VerifyDummy(ctx, pw); err != nil {
+			return storage.User{}, err
+		}
+		return storage.User{}, errInvalidGrant.withCause(errors.New("unknown user or no password"))
+	}
+	ok, err := p.opts.Hasher.Verify(ctx, user.Password.Hash, pw)
+	if err != nil {
+		return storage.User{}, err
+	}
+	if !ok || user.Status != storage.StatusActive {
+		return storage.User{}, errInvalidGrant.withCause(errors.New("wrong password or disabled user"))
+	}
+	if p.opts.Hasher.NeedsRehash(user.Password.Hash) {
+		go p.rehash(user.ID, user.Password.Hash, pw)
+	}
+	return user, nil
+}

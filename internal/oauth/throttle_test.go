@@ -1,0 +1,159 @@
+package oauth_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/internal/oauth"
+)
+
+// Requests leave from distinct loopback addresses (apptest.LoginFrom):
+// the throttle counts the TCP peer.
+const (
+	home      = "127.0.0.1"
+	attacker  = "127.0.0.2"
+	elsewhere = "127.0.0.3"
+	faraway   = "127.0.0.4"
+)
+
+// eachBackendThrottled runs fn against a fresh server on every backend,
+// with the throttle configured by th.
+func eachBackendThrottled(t *testing.T, th oauth.LoginThrottle, fn func(t *testing.T, e *apptest.Server)) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, apptest.Start(t, b, func(o *app.Options) { o.LoginThrottle = th }))
+		})
+	}
+}
+
+// requireThrottled checks a throttled answer: 429, the RFC 6749 error body
+// and Retry-After in seconds.
+func requireThrottled(t *testing.T, r apptest.Response, retryAfter string) {
+	t.Helper()
+	require.Equal(t, http.StatusTooManyRequests, r.Status, r.Raw)
+	require.Equal(t, "temporarily_unavailable", r.Str("error"))
+	require.Equal(t, "Too many failed login attempts; retry later.", r.Str("error_description"))
+	require.Equal(t, retryAfter, r.Header.Get("Retry-After"))
+}
+
+func requireWrong(t *testing.T, r apptest.Response) {
+	t.Helper()
+	require.Equal(t, http.StatusBadRequest, r.Status, r.Raw)
+	require.Equal(t, "invalid_grant", r.Str("error"))
+}
+
+// An attacker guessing a user's password from elsewhere, over several
+// clients, is slowed down until every unknown source waits; the user,
+// from the address they signed in from before, still gets in.
+func TestThrottleKeepsNoUserOut(t *testing.T) {
+	th := oauth.LoginThrottle{FreePerUserClient: 2, FreePerUser: 3, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	eachBackendThrottled(t, th, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		e.User("uma", "uma-password-1")
+		console := e.Client("console", owner.ID, nil)
+		evil, evil2 := e.Client("evil", owner.ID, nil), e.Client("evil2", owner.ID, nil)
+		require.Equal(t, http.StatusOK, e.LoginFrom(home, &console, "uma", "uma-password-1", nil).Status)
+
+		for _, c := range []*apptest.Client{&evil, &evil2} {
+			requireWrong(t, e.LoginFrom(attacker, c, "uma", "guess-1", nil))
+			requireWrong(t, e.LoginFrom(attacker, c, "uma", "guess-2", nil))
+		}
+		requireThrottled(t, e.LoginFrom(attacker, &evil, "uma", "guess-3", nil), "60")
+		// Four failures on uma: every source she never signed in from
+		// waits, on every client. That is the limit of the model: she
+		// too, from a new place, until the delay has passed.
+		requireThrottled(t, e.LoginFrom(faraway, &console, "uma", "uma-password-1", nil), "60")
+
+		r := e.LoginFrom(home, &console, "uma", "uma-password-1", nil)
+		require.Equal(t, http.StatusOK, r.Status, "her usual address is not kept out: %s", r.Raw)
+		r = e.LoginFrom(home, &evil, "uma", "uma-password-1", nil)
+		require.Equal(t, http.StatusOK, r.Status, "whatever the client: %s", r.Raw)
+	})
+}
+
+// Failures of one username at one client get growing delays, doubling up
+// to the cap; a success resets them.
+func TestThrottleDelaysGrow(t *testing.T) {
+	th := oauth.LoginThrottle{FreePerUserClient: 2, BaseDelay: time.Second, MaxDelay: 4 * time.Second}
+	eachBackendThrottled(t, th, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		e.User("vic", "vic-password-1")
+		c := e.Client("console", owner.ID, nil)
+		for range 3 { // two free, the third is let through and sets the first delay
+			requireWrong(t, e.LoginFrom(attacker, &c, "vic", "guess", nil))
+		}
+		for _, wait := range []string{"1", "2", "4", "4"} {
+			requireThrottled(t, e.LoginFrom(attacker, &c, "vic", "vic-password-1", nil), wait)
+			d, _ := time.ParseDuration(wait + "s")
+			e.Clock.Advance(d)
+			requireWrong(t, e.LoginFrom(attacker, &c, "vic", "guess", nil))
+		}
+		requireThrottled(t, e.LoginFrom(attacker, &c, "vic", "vic-password-1", nil), "4")
+		e.Clock.Advance(4 * time.Second)
+		r := e.LoginFrom(attacker, &c, "vic", "vic-password-1", nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+		// The success forgot the failures of this user here.
+		for range 3 {
+			requireWrong(t, e.LoginFrom(attacker, &c, "vic", "typo", nil))
+		}
+		requireThrottled(t, e.LoginFrom(attacker, &c, "vic", "vic-password-1", nil), "1")
+	})
+}
+
+// One password tried over many usernames from one source is slowed down
+// there, whichever usernames exist, without touching other sources.
+func TestThrottleSlowsSpraying(t *testing.T) {
+	th := oauth.LoginThrottle{FreePerSource: 3, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	eachBackendThrottled(t, th, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		c := e.Client("console", owner.ID, nil)
+		for _, u := range []string{"ann", "ben", "cid", "dee", "eve"} {
+			e.User(u, u+"-password-1")
+		}
+		for _, u := range []string{"ann", "nobody", "ben", "cid"} {
+			requireWrong(t, e.LoginFrom(attacker, &c, u, "Summer2024!", nil))
+		}
+		requireThrottled(t, e.LoginFrom(attacker, &c, "dee", "Summer2024!", nil), "60")
+		requireThrottled(t, e.LoginFrom(attacker, &c, "someone", "Summer2024!", nil), "60")
+		requireWrong(t, e.LoginFrom(elsewhere, &c, "dee", "Summer2024!", nil))
+		r := e.LoginFrom(elsewhere, &c, "eve", "eve-password-1", nil)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	})
+}
+
+// The throttle answers a real user, an unknown name and a name that cannot
+// be a username alike, failure after failure.
+func TestThrottleDoesNotEnumerate(t *testing.T) {
+	th := oauth.LoginThrottle{FreePerUserClient: 2, BaseDelay: time.Second, MaxDelay: time.Minute}
+	eachBackendThrottled(t, th, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		e.User("wendy", "wendy-password-1")
+		type answer struct {
+			status           int
+			body, retryAfter string
+		}
+		var runs [][]answer
+		for i, username := range []string{"wendy", "nobody", "no body", "WENDY"} {
+			c := e.Client("c"+string(rune('a'+i)), owner.ID, nil) // apart from the other runs
+			var run []answer
+			for range 5 {
+				r := e.LoginFrom(attacker, &c, username, "guess", nil)
+				run = append(run, answer{r.Status, r.Raw, r.Header.Get("Retry-After")})
+				e.Clock.Advance(500 * time.Millisecond)
+			}
+			runs = append(runs, run)
+			e.Clock.Advance(time.Hour)
+		}
+		require.Equal(t, http.StatusTooManyRequests, runs[0][3].status, "the sequence is throttled at all")
+		for _, run := range runs[1:] {
+			require.Equal(t, runs[0], run)
+		}
+	})
+}
