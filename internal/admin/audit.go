@@ -83,11 +83,16 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 	// database write each: past a per-actor budget they are logged only.
 	// The first refusals of a burst, the ones an auditor needs, are kept.
 	actor := p.Actor()
-	ok, _, err := a.opts.State.Allow(context.WithoutCancel(ctx), "audit-denied:"+a.opts.Realm+":"+string(actor.Type)+":"+actor.ID, maxRefusalAuditsPerMinute, time.Minute)
-	if err == nil && !ok {
+	ctx = context.WithoutCancel(ctx)
+	budget := "audit-denied:" + a.opts.Realm + ":" + string(actor.Type) + ":" + actor.ID
+	_, counts, err := a.opts.State.Failures(ctx, "", []string{budget})
+	if err == nil && counts[0].Failures >= maxRefusalAuditsPerMinute {
 		a.opts.Logger.InfoContext(ctx, "refusal not written to the audit log: the actor's budget is spent", "route", route, "actor", actor.ID)
 		return
 	}
+	// Counted until a minute passes without one written; an outage of
+	// token state does not keep a refusal out of the log.
+	_ = a.opts.State.AddFailure(ctx, a.opts.Now(), time.Minute, budget)
 	targetType, targetID := refusalTarget(route, pathVars(r), p)
 	e := storage.AuditEntry{
 		Actor: actor, Action: storage.ActionAccessDenied, TargetType: targetType, TargetID: targetID,

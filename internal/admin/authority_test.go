@@ -429,9 +429,9 @@ func TestCurrentPermissions(t *testing.T) {
 		r = f.call(http.MethodPatch, "/admin/users/"+owner.ID, f.adminToken, map[string]any{"status": "active"})
 		require.Equal(t, http.StatusOK, r.Status, r.Raw)
 		requireProblem(t, f.call(http.MethodGet, "/admin/users", ctok, nil), http.StatusUnauthorized, "unauthorized")
-		// Re-enabling marks everything issued up to it revoked; the test
-		// clock stands still, so move past that instant.
-		f.Clock.Advance(time.Second)
+		// Re-enabling marks everything issued up to it revoked (to the
+		// microsecond); the test clock stands still, so move past it.
+		f.Clock.Advance(time.Millisecond)
 		fresh := f.Token(&c, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
 		require.Equal(t, http.StatusOK, f.call(http.MethodGet, "/admin/users", fresh, nil).Status)
 	})
