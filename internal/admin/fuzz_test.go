@@ -14,9 +14,10 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// Fuzz targets of the management API. Each runs on one memory-backed
-// server (apptest.NewFuzz) with an admin token; the seeds run with every
-// go test (docs/testing.md).
+// Fuzz targets of the management API. Each runs on one server with an
+// admin token, memory-backed (apptest.NewFuzz) or, for the ...Postgres
+// twins, on PostgreSQL and Redis (apptest.NewFuzzReal); the seeds run
+// with every go test (docs/testing.md).
 
 // fuzzTargets are entities the body fuzzer may change: never the
 // administrator, the admin client or the administrators group, whose
@@ -26,8 +27,7 @@ type fuzzTargets struct {
 	user, group, client, lang string
 }
 
-func newFuzzTargets(f *testing.F) *fuzzTargets {
-	z := apptest.NewFuzz(f)
+func newFuzzTargets(f *testing.F, z *apptest.Fuzz) *fuzzTargets {
 	x := &fuzzTargets{z: z, client: "fuzz-app", lang: "de"}
 	ctx := f.Context()
 	g, err := z.Store.CreateGroup(ctx, apptest.System, storage.DefaultRealm, storage.Group{Name: "fuzzers", Resources: []string{"users-read"}})
@@ -84,8 +84,13 @@ func (x *fuzzTargets) serve(t *testing.T, method, target, body string) {
 
 // FuzzAdminBody sends any body to the management API's create and update
 // endpoints with an admin token: 2xx or a 4xx problem+json, never a 500.
-func FuzzAdminBody(f *testing.F) {
-	x := newFuzzTargets(f)
+func FuzzAdminBody(f *testing.F) { fuzzAdminBody(f, newFuzzTargets(f, apptest.NewFuzz(f))) }
+
+// FuzzAdminBodyPostgres is FuzzAdminBody on PostgreSQL and Redis, which
+// refuse text the memory backend stores.
+func FuzzAdminBodyPostgres(f *testing.F) { fuzzAdminBody(f, newFuzzTargets(f, apptest.NewFuzzReal(f))) }
+
+func fuzzAdminBody(f *testing.F, x *fuzzTargets) {
 	set, err := clienthash.NewPasswordSetting("pw-pw-pw-1", "pw-pw-pw-1", apptest.Iterations)
 	if err != nil {
 		f.Fatal(err)
@@ -137,8 +142,14 @@ func FuzzAdminBody(f *testing.F) {
 
 // FuzzAdminQuery sends any query string to the list endpoints: 200 or a
 // 400 problem+json naming the field, never a 500.
-func FuzzAdminQuery(f *testing.F) {
-	x := newFuzzTargets(f)
+func FuzzAdminQuery(f *testing.F) { fuzzAdminQuery(f, newFuzzTargets(f, apptest.NewFuzz(f))) }
+
+// FuzzAdminQueryPostgres is FuzzAdminQuery on PostgreSQL and Redis.
+func FuzzAdminQueryPostgres(f *testing.F) {
+	fuzzAdminQuery(f, newFuzzTargets(f, apptest.NewFuzzReal(f)))
+}
+
+func fuzzAdminQuery(f *testing.F, x *fuzzTargets) {
 	lists := []string{"/admin/users", "/admin/groups", "/admin/clients", "/admin/resources", "/admin/languages",
 		"/admin/audit", "/admin/groups/" + x.group + "/members", "/admin/clients/" + x.client + "/secrets"}
 	for i, q := range []string{
@@ -155,8 +166,12 @@ func FuzzAdminQuery(f *testing.F) {
 
 // FuzzAdminPath puts any string, escaped, where the management API takes
 // an id, name or code: 200, 404 or another 4xx problem, never a 500.
-func FuzzAdminPath(f *testing.F) {
-	x := newFuzzTargets(f)
+func FuzzAdminPath(f *testing.F) { fuzzAdminPath(f, newFuzzTargets(f, apptest.NewFuzz(f))) }
+
+// FuzzAdminPathPostgres is FuzzAdminPath on PostgreSQL and Redis.
+func FuzzAdminPathPostgres(f *testing.F) { fuzzAdminPath(f, newFuzzTargets(f, apptest.NewFuzzReal(f))) }
+
+func fuzzAdminPath(f *testing.F, x *fuzzTargets) {
 	paths := []string{"/admin/users/%s", "/admin/users/%s/resources", "/admin/users/%s/groups", "/admin/groups/%s",
 		"/admin/groups/%s/members", "/admin/clients/%s", "/admin/clients/%s/secrets", "/admin/resources/%s", "/admin/languages/%s",
 		"/admin/groups/" + "%s" + "/members/" + "%[1]s"}

@@ -19,16 +19,20 @@ import (
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/memory"
+	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
+	"github.com/gatehouse/gatehouse/storage/redis"
 )
 
 // FuzzIssuer is the issuer of a Fuzz server; it listens nowhere.
 const FuzzIssuer = "http://gatehouse.test"
 
-// Fuzz is a memory-backed Gatehouse for fuzz targets. A target builds it
-// once, before f.Fuzz, and every input is one in-process handler call
-// through the full middleware chain, without a listener. Its fixtures are
+// Fuzz is a Gatehouse for fuzz targets, memory-backed unless built by
+// NewFuzzReal. A target builds it once, before f.Fuzz, and every input is
+// one in-process handler call through the full middleware chain, without
+// a listener. Its fixtures are
 // an administrator "root" with the password "root-password-1" and an admin
 // client "admin-cli" (every scope, client_secret_basic) with an access
 // token. The clock stands still, so the token stays valid.
@@ -44,18 +48,35 @@ type Fuzz struct {
 	errs *lastErrors
 }
 
-// NewFuzz builds a Fuzz server. tb is the *testing.F of the target.
+// NewFuzz builds a Fuzz server on the in-memory backends. tb is the
+// *testing.F of the target.
 func NewFuzz(tb testing.TB) *Fuzz {
 	tb.Helper()
-	ctx := context.Background()
 	clk := &Clock{now: time.Now().Truncate(time.Second)}
+	return newFuzz(tb, clk, memory.NewWithClock(clk.Now), memory.NewTokenState(clk.Now))
+}
+
+// NewFuzzReal builds a Fuzz server on PostgreSQL (a fresh scratch database)
+// and Redis (a fresh key prefix): slower per input, but it finds what only
+// they refuse. Like Real, it skips, or under make test fails, without them.
+func NewFuzzReal(tb testing.TB) *Fuzz {
+	tb.Helper()
+	store := pgtest.NewStore(tb)
+	state, err := redis.Open(context.Background(), testenv.RedisURL(tb), redis.WithKeyPrefix("ghf:"+RandomString(tb)+":"))
+	require.NoError(tb, err)
+	tb.Cleanup(state.Close)
+	return newFuzz(tb, &Clock{now: time.Now().Truncate(time.Second)}, store, state)
+}
+
+func newFuzz(tb testing.TB, clk *Clock, store storage.Store, state storage.TokenState) *Fuzz {
+	tb.Helper()
+	ctx := context.Background()
 	z := &Fuzz{Clock: clk, errs: &lastErrors{}}
 	logger := slog.New(slog.NewJSONHandler(z.errs, &slog.HandlerOptions{Level: slog.LevelError}))
 	a, err := app.New(ctx, app.Options{
 		Issuer: FuzzIssuer, SigningAlgorithm: "ES256", KeyEncryptionSecret: bytes.Repeat([]byte{7}, 32),
 		Argon2: Argon2, HashQueueWait: time.Second, MinPasswordIterations: Iterations,
-		PreloginSecret: bytes.Repeat([]byte{9}, 32),
-		Store:          memory.NewWithClock(clk.Now), State: memory.NewTokenState(clk.Now),
+		PreloginSecret: bytes.Repeat([]byte{9}, 32), Store: store, State: state,
 		Logger: logger, Now: clk.Now,
 	})
 	require.NoError(tb, err)
