@@ -40,7 +40,13 @@ func (a *API) handleAuditList(w http.ResponseWriter, r *http.Request, _ authz.Pr
 		return err
 	}
 	q := r.URL.Query()
-	f := storage.AuditFilter{ActorID: q.Get("actor"), TargetID: q.Get("target")}
+	var f storage.AuditFilter
+	if f.ActorID, err = queryText(q, "actor"); err != nil {
+		return err
+	}
+	if f.TargetID, err = queryText(q, "target"); err != nil {
+		return err
+	}
 	if f.Since, err = parseTime(q.Get("since"), "since"); err != nil {
 		return err
 	}

@@ -92,9 +92,11 @@ func (c clientRoutes) handleList(w http.ResponseWriter, r *http.Request, p authz
 	if err != nil {
 		return err
 	}
-	owner := r.URL.Query().Get("owner")
-	if c.self {
-		owner = p.UserID
+	owner := p.UserID
+	if !c.self {
+		if owner, err = queryID(r.URL.Query(), "owner", "a user"); err != nil {
+			return err
+		}
 	}
 	page, err := c.a.opts.Store.ListClients(r.Context(), c.a.opts.Realm, owner, opts)
 	if err != nil {

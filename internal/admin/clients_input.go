@@ -177,6 +177,9 @@ func validateJWKS(raw []byte) error {
 	if len(raw) > maxJWKSBytes {
 		return invalidField("jwks", "The key set is too large.")
 	}
+	if !storableJSON(raw) {
+		return invalidField("jwks", "jwks must be JSON text without NUL characters, unpaired surrogates or invalid UTF-8.")
+	}
 	var set jose.JSONWebKeySet
 	if err := json.Unmarshal(raw, &set); err != nil || len(set.Keys) == 0 || len(set.Keys) > maxJWKSKeys {
 		return invalidField("jwks", "jwks must be a JSON Web Key Set with 1 to 10 keys.")

@@ -47,12 +47,18 @@ func (a *API) handleUserList(w http.ResponseWriter, r *http.Request, _ authz.Pri
 		return err
 	}
 	q := r.URL.Query()
-	f := storage.UserFilter{Username: q.Get("username"), Email: q.Get("email"), GroupID: q.Get("group"), Status: storage.Status(q.Get("status"))}
+	f := storage.UserFilter{Status: storage.Status(q.Get("status"))}
 	if f.Status != "" && !f.Status.Valid() {
 		return invalidField("status", "status is active or disabled.")
 	}
-	if f.GroupID != "" && !isID(f.GroupID) {
-		return invalidField("group", "group is a group id.")
+	if f.GroupID, err = queryID(q, "group", "a group"); err != nil {
+		return err
+	}
+	if f.Username, err = queryText(q, "username"); err != nil {
+		return err
+	}
+	if f.Email, err = queryText(q, "email"); err != nil {
+		return err
 	}
 	page, err := a.opts.Store.ListUsers(r.Context(), a.opts.Realm, f, opts)
 	if err != nil {

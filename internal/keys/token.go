@@ -84,6 +84,9 @@ func (m *Manager) Verify(token, typ string) ([]byte, error) {
 	// keys loaded here: a token from a key of a new algorithm, rotated in by
 	// another node, must reach the unknown-kid reload. The alg is then held
 	// to the key's own, which is what keeps none and HMAC out.
+	if !canonicalCompact(token) {
+		return nil, fmt.Errorf("%w: not canonical base64url compact serialization", ErrInvalidToken)
+	}
 	jws, err := jose.ParseSignedCompact(token, signingAlgorithms)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidToken, err)

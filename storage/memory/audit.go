@@ -19,7 +19,7 @@ func (s *Store) ListAudit(_ context.Context, realm string, f storage.AuditFilter
 	if opts.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(opts.Cursor)
 		n, err2 := strconv.Atoi(string(b))
-		if err != nil || err2 != nil || n < 0 || n > len(s.audit) {
+		if err != nil || err2 != nil || n < 1 || n > len(s.audit) {
 			return storage.Page[storage.AuditEntry]{}, fmt.Errorf("cursor: %w", storage.ErrInvalidCursor)
 		}
 		from = n - 1

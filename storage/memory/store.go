@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -114,7 +116,8 @@ func page[T any](items []T, sortKey func(T) string, opts storage.ListOptions) (s
 	after := ""
 	if opts.Cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(opts.Cursor)
-		if err != nil {
+		// Like PostgreSQL's text, no sort key holds NUL or invalid UTF-8.
+		if err != nil || !utf8.Valid(b) || bytes.IndexByte(b, 0) >= 0 {
 			return storage.Page[T]{}, fmt.Errorf("cursor: %w", storage.ErrInvalidCursor)
 		}
 		after = string(b)

@@ -20,7 +20,7 @@ func (s *Store) ListAudit(ctx context.Context, realm string, f storage.AuditFilt
 	var before *int64
 	if cur != "" {
 		n, err := strconv.ParseInt(cur, 10, 64)
-		if err != nil {
+		if err != nil || n < 1 {
 			return storage.Page[storage.AuditEntry]{}, errorf("cursor", storage.ErrInvalidCursor)
 		}
 		before = &n

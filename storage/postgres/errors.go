@@ -35,6 +35,8 @@ func mapErr(err error, what string, onDelete bool) error {
 			return fmt.Errorf("%s (%s): %w", what, pgErr.ConstraintName, storage.ErrMissingReference)
 		case "22P02": // invalid_text_representation, e.g. a malformed uuid
 			return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
+		case "22021": // character_not_in_repertoire: a NUL byte or invalid UTF-8, which no text column holds
+			return fmt.Errorf("%s: %w", what, storage.ErrNotFound)
 		}
 		return fmt.Errorf("%s: postgres %s: %s", what, pgErr.Code, pgErr.Message)
 	}
