@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/gatehouse/gatehouse/internal/authz"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -57,17 +58,9 @@ func (p *Provider) ownerActive(ctx context.Context, c storage.Client) error {
 }
 
 // userResources returns the names of the user's effective admin resources,
-// sorted.
+// sorted: what the management API counts as the user's power.
 func (p *Provider) userResources(ctx context.Context, userID string) ([]string, error) {
-	eff, err := p.opts.Store.UserResources(ctx, p.opts.Realm, userID)
-	if err != nil {
-		return nil, fmt.Errorf("load user resources: %w", err)
-	}
-	names := make([]string, len(eff))
-	for i, r := range eff {
-		names[i] = r.Name
-	}
-	return names, nil
+	return authz.Powers{Store: p.opts.Store, Realm: p.opts.Realm}.User(ctx, userID)
 }
 
 // grantScopes decides the scopes of a token: every requested scope must be
