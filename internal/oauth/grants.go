@@ -86,13 +86,12 @@ func (g *clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	ceiling, err := g.p.clientCeiling(ctx, c.c)
-	if errors.Is(err, errOwnerInactive) {
-		return errUnauthorizedClient.withCause(err)
-	} else if err != nil {
+	// start has checked that the owner is active.
+	ownerRes, err := g.p.userResources(ctx, c.c.OwnerID)
+	if err != nil {
 		return err
 	}
-	scopes, err := grantScopes(ceiling, ar.GetRequestedScopes())
+	scopes, err := grantScopes(clientAllowed(c.c, ownerRes), ar.GetRequestedScopes())
 	if err != nil {
 		return err
 	}
