@@ -105,7 +105,7 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 		Details: map[string]string{"route": route, "problem": strings.TrimPrefix(pr.Type, typePrefix), "status": strconv.Itoa(pr.Status)},
 	}
 	// The refusal stands whether or not it could be recorded.
-	if err := a.opts.Store.AppendAudit(context.WithoutCancel(ctx), a.opts.Realm, e); err != nil {
+	if err := a.opts.Store.AppendAudit(ctx, a.opts.Realm, e); err != nil {
 		a.opts.Logger.WarnContext(ctx, "cannot record a refused request in the audit log", "route", route, "error", err)
 	}
 }
