@@ -68,7 +68,8 @@ func noContent(w http.ResponseWriter) error {
 	return nil
 }
 
-// list is the envelope of every list response (CONTRACT §4).
+// list is the envelope of every list response (openapi.yaml: the *List
+// schemas).
 type list[T any] struct {
 	Items      []T    `json:"items"`
 	NextCursor string `json:"next_cursor,omitempty"`

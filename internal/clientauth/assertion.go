@@ -109,9 +109,9 @@ func (a *Authenticator) checkClaims(c jwt.Claims, clientID string) error {
 }
 
 // audienceOK accepts an aud whose values are all the issuer identifier or
-// the token endpoint URL, compared as exact strings. CONTRACT §2 says
-// "nothing else": an assertion that also names another audience could be
-// meant for, and replayed by, that other party (RFC 7523bis).
+// the token endpoint URL, compared as exact strings, and nothing else: an
+// assertion that also names another audience could be meant for, and
+// replayed by, that other party (RFC 7523bis).
 func (a *Authenticator) audienceOK(aud jwt.Audience) bool {
 	if len(aud) == 0 {
 		return false

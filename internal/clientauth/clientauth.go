@@ -46,7 +46,8 @@ var (
 )
 
 // DefaultMaxAssertionLifetime bounds how far ahead of now an assertion's
-// exp may be (CONTRACT §2: "a short exp").
+// exp may be: a short exp bounds how long a jti must be remembered
+// (token.assertion_max_lifetime, docs/configuration.md).
 const DefaultMaxAssertionLifetime = 5 * time.Minute
 
 // Config configures an Authenticator.

@@ -1,6 +1,6 @@
 // Package clientauth authenticates the OAuth 2.0 client of a request to the
-// token, introspection and revocation endpoints (RFC 6749 §2.3, RFC 7523),
-// following CONTRACT.md §2.
+// token, introspection and revocation endpoints (RFC 6749 §2.3, RFC 7523;
+// the README's "Client authentication" sums up what is accepted).
 //
 // Four methods are recognised, and a client may use only the one it
 // registered as token_endpoint_auth_method:

@@ -137,9 +137,9 @@ func FuzzClientAssertion(f *testing.F) {
 
 // FuzzClientAssertionClaims signs any payload with the key jwt-es
 // registered: an assertion authenticates only if its claims, as go-jose
-// reads them, meet RFC 7523 §3 and CONTRACT §2 (iss = sub = client_id, aud
-// only the issuer or the token endpoint, exp within the allowed lifetime,
-// a jti of at most 256 bytes).
+// reads them, meet RFC 7523 §3 as this server applies it (iss = sub =
+// client_id, aud only the issuer or the token endpoint, exp within the
+// allowed lifetime, a jti of at most 256 bytes).
 func FuzzClientAssertionClaims(f *testing.F) {
 	e := newEnv(f)
 	fx := newAssertionFixture(e)
