@@ -23,13 +23,13 @@ type Principal struct {
 	// ClientToken is true for client_credentials tokens, which act on the
 	// client's own behalf.
 	ClientToken bool
-	// Scopes are the admin resources the token was issued with.
-	Scopes []string
-	// Held are the admin resources the principal holds now, sorted: Scopes
-	// cut down to the current resources of the user (user tokens) and to
-	// the client's current ceiling (its allowed scopes ∩ its owner's
-	// resources). Every decision uses Held, so that a lost group takes
-	// effect at the next request, not when the token expires.
+	// Held are the admin resources the principal holds now, sorted: the
+	// token's scope cut down to the current resources of the user (user
+	// tokens) and to the client's current ceiling (its allowed scopes ∩
+	// its owner's resources). Every decision uses Held, so that a lost
+	// group takes effect at the next request, not when the token expires;
+	// the scope as issued is deliberately not kept here, so that nothing
+	// can decide with it.
 	Held []string
 	// TokenID is the token's jti.
 	TokenID string

@@ -63,8 +63,9 @@ func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Princi
 		return authz.Principal{}, err
 	}
 	pr := authz.Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken()}
+	var scopes []string
 	if c.Scope != "" {
-		pr.Scopes = strings.Split(c.Scope, " ")
+		scopes = strings.Split(c.Scope, " ")
 	}
 	var allowed []string
 	if pr.ClientToken {
@@ -79,7 +80,7 @@ func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Princi
 	} else if err != nil {
 		return authz.Principal{}, err
 	}
-	pr.Held = authz.Intersect(pr.Scopes, allowed)
+	pr.Held = authz.Intersect(scopes, allowed)
 	return pr, nil
 }
 
