@@ -2,6 +2,7 @@ package apptest
 
 import (
 	"context"
+	"testing"
 
 	"github.com/stretchr/testify/require"
 
@@ -27,23 +28,35 @@ func (s *Server) Group(name string, resources ...string) storage.Group {
 // does, with Iterations.
 func (s *Server) User(username, password string, groups ...string) storage.User {
 	s.T.Helper()
+	u, secrets := createUser(s.T, s.App.Hasher, s.Store, username, password, groups)
+	s.Remember(secrets...)
+	return u
+}
+
+// createUser creates an active user in groups, with a password unless
+// password is empty, hashed on the client side like a real client does,
+// with Iterations. It returns the user and what must never be logged: the
+// password, b64u(P) and the stored PHC string.
+func createUser(tb testing.TB, h *credential.PasswordHasher, store storage.Store, username, password string, groups []string) (storage.User, []string) {
+	tb.Helper()
 	ctx := context.Background()
 	u := storage.User{Username: username, Language: "en", Status: storage.StatusActive}
+	var secrets []string
 	if password != "" {
 		set, err := clienthash.NewPasswordSetting(password, password, Iterations)
-		require.NoError(s.T, err)
+		require.NoError(tb, err)
 		p, err := credential.ValidatePasswordSetting(set, Iterations)
-		require.NoError(s.T, err)
-		phc, err := s.App.Hasher.Hash(ctx, p)
-		require.NoError(s.T, err)
+		require.NoError(tb, err)
+		phc, err := h.Hash(ctx, p)
+		require.NoError(tb, err)
 		salt, err := clienthash.Decode(set.Salt)
-		require.NoError(s.T, err)
+		require.NoError(tb, err)
 		u.Password = &storage.PasswordVerifier{KDF: set.KDF, Iterations: set.Iterations, Salt: salt, Hash: phc}
-		s.Remember(password, set.Hash, phc)
+		secrets = []string{password, set.Hash, phc}
 	}
-	u, err := s.Store.CreateUser(ctx, System, storage.DefaultRealm, u, groups)
-	require.NoError(s.T, err)
-	return u
+	u, err := store.CreateUser(ctx, System, storage.DefaultRealm, u, groups)
+	require.NoError(tb, err)
+	return u, secrets
 }
 
 // Client is a registered client and its secret S.

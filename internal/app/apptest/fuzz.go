@@ -17,7 +17,6 @@ import (
 
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/app"
-	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/server"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
@@ -107,21 +106,7 @@ func (z *Fuzz) Errors() string { return z.errs.String() }
 // client side as a real client does.
 func (z *Fuzz) User(tb testing.TB, username, password string, groups ...string) storage.User {
 	tb.Helper()
-	ctx := context.Background()
-	u := storage.User{Username: username, Language: "en", Status: storage.StatusActive}
-	if password != "" {
-		set, err := clienthash.NewPasswordSetting(password, password, Iterations)
-		require.NoError(tb, err)
-		p, err := credential.ValidatePasswordSetting(set, Iterations)
-		require.NoError(tb, err)
-		phc, err := z.App.Hasher.Hash(ctx, p)
-		require.NoError(tb, err)
-		salt, err := clienthash.Decode(set.Salt)
-		require.NoError(tb, err)
-		u.Password = &storage.PasswordVerifier{KDF: set.KDF, Iterations: set.Iterations, Salt: salt, Hash: phc}
-	}
-	u, err := z.Store.CreateUser(ctx, System, storage.DefaultRealm, u, groups)
-	require.NoError(tb, err)
+	u, _ := createUser(tb, z.App.Hasher, z.Store, username, password, groups)
 	return u
 }
 
