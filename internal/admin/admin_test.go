@@ -126,6 +126,11 @@ func TestResourcesAndLanguages(t *testing.T) {
 		require.Equal(t, "de-AT", r.Str("code"))
 		requireProblem(t, f.call(http.MethodPost, "/admin/languages", tok, map[string]any{"code": "de-AT", "name": "x"}), 409, "conflict")
 		requireProblem(t, f.call(http.MethodPost, "/admin/languages", tok, map[string]any{"code": "not a tag", "name": "x"}), 400, "invalid-field")
+		// Private-use and grandfathered tags name no language (and the
+		// schema refuses them): 400 on every backend, never 500.
+		for _, code := range []string{"x-abc", "x-klingon-tlh"} {
+			requireProblem(t, f.call(http.MethodPost, "/admin/languages", tok, map[string]any{"code": code, "name": "x"}), 400, "invalid-field")
+		}
 		requireProblem(t, f.call(http.MethodDelete, "/admin/languages/en", tok, nil), 409, "in-use")
 		r = f.call(http.MethodGet, "/admin/languages", tok, nil)
 		require.Equal(t, http.StatusOK, r.Status)

@@ -35,8 +35,12 @@ type Options struct {
 	// MaxTokenLifetime is how long "revoke every token" marks are kept: the
 	// longest lifetime any token can have.
 	MaxTokenLifetime time.Duration
-	Logger           *slog.Logger
-	Now              func() time.Time // default time.Now
+	// RefusalAuditsPerMinute bounds the refused requests written to the
+	// audit log per actor and minute (default 60); past it they are
+	// logged only, so that no token holder can flood the audit log.
+	RefusalAuditsPerMinute int
+	Logger                 *slog.Logger
+	Now                    func() time.Time // default time.Now
 }
 
 // API serves the management REST API.
@@ -55,6 +59,9 @@ func New(opts Options) *API {
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
+	}
+	if opts.RefusalAuditsPerMinute <= 0 {
+		opts.RefusalAuditsPerMinute = 60
 	}
 	return &API{opts: opts, powers: authz.Powers{Store: opts.Store, Realm: opts.Realm}}
 }

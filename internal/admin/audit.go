@@ -71,10 +71,6 @@ func parseTime(s, field string) (time.Time, error) {
 	return t, nil
 }
 
-// maxRefusalAuditsPerMinute bounds the refusals written to the audit log
-// per actor and minute.
-const maxRefusalAuditsPerMinute = 60
-
 // auditRefusal records a request refused for want of power: 403, the
 // delegation ceiling, or the last administrator. Other errors (bad input,
 // not found, outages) are not refusals and are not recorded. The entry
@@ -92,7 +88,7 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 	ctx = context.WithoutCancel(ctx)
 	budget := "audit-denied:" + a.opts.Realm + ":" + string(actor.Type) + ":" + actor.ID
 	_, counts, err := a.opts.State.Failures(ctx, "", []string{budget})
-	if err == nil && counts[0].Failures >= maxRefusalAuditsPerMinute {
+	if err == nil && counts[0].Failures >= a.opts.RefusalAuditsPerMinute {
 		a.opts.Logger.InfoContext(ctx, "refusal not written to the audit log: the actor's budget is spent", "route", route, "actor", actor.ID)
 		return
 	}

@@ -85,12 +85,18 @@ func validateText(field, s string, required bool) error {
 
 // canonicalLanguage validates a BCP 47 tag and returns its canonical form
 // (de-at → de-AT).
+// languageCodePattern is the shape the schema accepts for a language code.
+var languageCodePattern = regexp.MustCompile(`^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$`)
+
 func canonicalLanguage(field, code string) (string, error) {
 	if code == "" || len(code) > 35 {
 		return "", invalidField(field, "A language code is a BCP 47 tag such as en or de-AT.")
 	}
 	tag, err := language.Parse(code)
-	if err != nil {
+	// A tag must start with a language subtag: private-use ("x-…") and
+	// irregular grandfathered ("i-…") tags name no language a user
+	// speaks, and the schema refuses them.
+	if err != nil || !languageCodePattern.MatchString(tag.String()) {
 		return "", invalidField(field, "A language code is a BCP 47 tag such as en or de-AT.")
 	}
 	return tag.String(), nil

@@ -45,6 +45,9 @@ type Options struct {
 	// PasswordIterations is the client-side PBKDF2 iteration count every
 	// password is set with (default clienthash.DefaultIterations).
 	PasswordIterations int
+	// RefusalAuditsPerMinute bounds the refused management requests
+	// written to the audit log per actor and minute (default 60).
+	RefusalAuditsPerMinute int
 	// LoginThrottle slows down password guessing; zero fields take their
 	// defaults.
 	LoginThrottle  oauth.LoginThrottle
@@ -126,7 +129,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
 		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
-		Logger: o.Logger, Now: o.Now,
+		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
+		Logger:                 o.Logger, Now: o.Now,
 	})
 	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
 }
