@@ -215,6 +215,12 @@ func (c clientRoutes) handleDelete(w http.ResponseWriter, r *http.Request, p aut
 	if err := c.a.opts.Store.DeleteClient(ctx, p.Actor(), c.a.opts.Realm, cl.ClientID); err != nil {
 		return asNotFound(err, "The client")
 	}
+	// Again once it is gone: a token request that began between the first
+	// mark and the delete was issued after that mark, and a client later
+	// registered under the same client_id must not revive it.
+	if err := c.a.revokeClient(ctx, cl.ClientID); err != nil {
+		return err
+	}
 	return noContent(w)
 }
 

@@ -152,6 +152,12 @@ func (a *API) handleUserPatch(w http.ResponseWriter, r *http.Request, p authz.Pr
 	if err != nil {
 		return asConflict(asNotFound(err, "The user"), "username", "A user with that username already exists.")
 	}
+	if in.Password != nil {
+		// Again after the save: see setPassword.
+		if err := a.revokeUser(ctx, u.ID); err != nil {
+			return err
+		}
+	}
 	// Disabling marks after the change, so that a refused one (the last
 	// administrator) ends nobody's sessions. Until the marks are written
 	// the verifier and the token endpoint refuse the user and their

@@ -154,7 +154,9 @@ func (a *API) setPassword(ctx context.Context, actor storage.Actor, userID strin
 		return err
 	}
 	// Revoke first: a new password that is saved while the old sessions
-	// live on would leave a thief signed in.
+	// live on would leave a thief signed in. And again once it is saved
+	// (and the change stamp raised): a login with the old password that
+	// began in between was issued after the first mark.
 	if err := a.revokeUser(ctx, userID); err != nil {
 		return err
 	}
@@ -164,5 +166,5 @@ func (a *API) setPassword(ctx context.Context, actor storage.Actor, userID strin
 	}); err != nil {
 		return asNotFound(err, "The user")
 	}
-	return nil
+	return a.revokeUser(ctx, userID)
 }
