@@ -177,7 +177,8 @@ CREATE INDEX audit_log_actor ON audit_log (realm_id, actor_id, seq DESC);
 CREATE INDEX audit_log_target ON audit_log (realm_id, target_id, seq DESC);
 CREATE INDEX audit_log_time ON audit_log (realm_id, time);
 
--- What every realm starts with (CONTRACT §5).
+-- What every realm starts with: the realm, English, the built-in resources and the
+-- administrators group.
 SET CONSTRAINTS realms_default_language_fk DEFERRED;
 INSERT INTO realms (id, name, default_language) VALUES ('default', 'Default', 'en');
 INSERT INTO languages (realm_id, code, name) VALUES ('default', 'en', 'English');
