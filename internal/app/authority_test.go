@@ -60,3 +60,44 @@ func TestOwnerDisabledEndsClientTokensOnEveryNode(t *testing.T) {
 		})
 	}
 }
+
+// Removing someone from a group on one node takes effect at their next
+// management call on another, although that node served them from its
+// cache a moment before; deleting a client's owner ends the client's
+// tokens there too.
+func TestLostMembershipAndDeletedOwnerOnEveryNode(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			a, bNode := twoNodes(t, b)
+			ctx := context.Background()
+			admins, err := a.Store.GetGroupByName(ctx, storage.DefaultRealm, storage.AdministratorsGroup)
+			require.NoError(t, err)
+			root := a.User("root", "", admins.ID)
+			rootClient := a.Client("root-cli", root.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+			cc := url.Values{"grant_type": {"client_credentials"}}
+			adminToken := a.Token(&rootClient, cc).Str("access_token")
+
+			readers := a.Group("readers", "users-read")
+			u := a.User("reader", "reader-password", readers.ID)
+			app := a.Client("app", root.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+			tok := bNode.Login(&app, "reader", "reader-password", nil).Str("access_token")
+			for range 3 { // warm node B's cache
+				require.Equal(t, http.StatusOK, bNode.Bearer(http.MethodGet, "/admin/users", tok, "").Status)
+			}
+			r := a.Bearer(http.MethodDelete, "/admin/groups/"+readers.ID+"/members/"+u.ID, adminToken, "")
+			require.Equal(t, http.StatusNoContent, r.Status, r.Raw)
+			r = bNode.Bearer(http.MethodGet, "/admin/users", tok, "")
+			require.Equal(t, http.StatusForbidden, r.Status, "a lost membership shows at the next call on the other node: %s", r.Raw)
+
+			owner := a.User("owner", "", readers.ID)
+			c := a.Client("owned", owner.ID, []string{"users-read"})
+			ctok := bNode.Token(&c, cc).Str("access_token")
+			require.Equal(t, http.StatusOK, bNode.Bearer(http.MethodGet, "/admin/users", ctok, "").Status)
+			r = a.Bearer(http.MethodDelete, "/admin/users/"+owner.ID, adminToken, "")
+			require.Equal(t, http.StatusNoContent, r.Status, r.Raw)
+			require.Equal(t, http.StatusUnauthorized, bNode.Bearer(http.MethodGet, "/admin/users", ctok, "").Status)
+			intro := bNode.Post("/oauth2/introspect", &rootClient, url.Values{"token": {ctok}})
+			require.Equal(t, false, intro.Body["active"], intro.Raw)
+		})
+	}
+}
