@@ -12,6 +12,16 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
+// administrator creates an administrator on s with an all-scopes client
+// and a token of that client.
+func administrator(t *testing.T, s *apptest.Server) (storage.User, apptest.Client, string) {
+	admins, err := s.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)
+	require.NoError(t, err)
+	root := s.User("root", "", admins.ID)
+	c := s.Client("root-cli", root.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+	return root, c, s.Token(&c, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
+}
+
 // Disabling a user on one node ends, at the next request on every other
 // node, the tokens of every client they own — client tokens and user
 // tokens issued through those clients — and those clients get no new
@@ -20,13 +30,8 @@ func TestOwnerDisabledEndsClientTokensOnEveryNode(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
-			ctx := context.Background()
-			admins, err := a.Store.GetGroupByName(ctx, storage.DefaultRealm, storage.AdministratorsGroup)
-			require.NoError(t, err)
-			root := a.User("root", "", admins.ID)
-			rootClient := a.Client("root-cli", root.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+			_, rootClient, adminToken := administrator(t, a)
 			cc := url.Values{"grant_type": {"client_credentials"}}
-			adminToken := a.Token(&rootClient, cc).Str("access_token")
 
 			staff := a.Group("staff", "users-read")
 			owner := a.User("owner", "", staff.ID)
@@ -69,13 +74,8 @@ func TestLostMembershipAndDeletedOwnerOnEveryNode(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
-			ctx := context.Background()
-			admins, err := a.Store.GetGroupByName(ctx, storage.DefaultRealm, storage.AdministratorsGroup)
-			require.NoError(t, err)
-			root := a.User("root", "", admins.ID)
-			rootClient := a.Client("root-cli", root.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+			root, rootClient, adminToken := administrator(t, a)
 			cc := url.Values{"grant_type": {"client_credentials"}}
-			adminToken := a.Token(&rootClient, cc).Str("access_token")
 
 			readers := a.Group("readers", "users-read")
 			u := a.User("reader", "reader-password", readers.ID)
