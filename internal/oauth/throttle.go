@@ -19,15 +19,18 @@ import (
 //
 // Buckets: per (username, client) and per username, which bound guessing
 // one account; per (client, source address), which bounds spraying one
-// password over many usernames. A source address from which the user
-// signed in within KnownSourceTTL is exempt from the username buckets and
-// the spraying bucket, so that an attacker elsewhere cannot keep the real
-// user out; guessing from there is bounded per (username, source) instead.
+// password over many usernames; per source address, which bounds spraying
+// over many clients (anyone with an admin resource can create clients of
+// their own). A source address from which the user signed in within
+// KnownSourceTTL is exempt from the username buckets and the spraying
+// buckets, so that an attacker elsewhere cannot keep the real user out;
+// guessing from there is bounded per (username, source) instead.
 // docs/operations.md describes the model and its limits.
 type LoginThrottle struct {
 	FreePerUserClient int           // default 10
 	FreePerSource     int           // per (client, source address); default 25
 	FreePerUser       int           // default 50
+	FreePerAddress    int           // per source address, over all clients; default 100
 	BaseDelay         time.Duration // default 1s
 	MaxDelay          time.Duration // default 15m
 	ForgetAfter       time.Duration // default 24h; at least MaxDelay
@@ -43,6 +46,9 @@ func (t *LoginThrottle) setDefaults() {
 	}
 	if t.FreePerUser <= 0 {
 		t.FreePerUser = 50
+	}
+	if t.FreePerAddress <= 0 {
+		t.FreePerAddress = 100
 	}
 	if t.BaseDelay <= 0 {
 		t.BaseDelay = time.Second
@@ -86,9 +92,9 @@ type loginAttempt struct {
 	p *Provider
 	// Keys are digests of the username, client and source: bounded in
 	// size, and no username or address in clear in token state.
-	known, user, userClient, source, userSource string
-	knownSource                                 bool      // the source is known: only userSource counts
-	at                                          time.Time // when begin counted the attempt
+	known, user, userClient, source, address, userSource string
+	knownSource                                          bool      // the source is known: only userSource counts
+	at                                                   time.Time // when begin counted the attempt
 }
 
 func (p *Provider) loginAttempt(clientID, username, source string) *loginAttempt {
@@ -111,6 +117,7 @@ func (p *Provider) loginAttempt(clientID, username, source string) *loginAttempt
 		user:       key("u", name),
 		userClient: key("uc", name, clientID),
 		source:     key("s", clientID, source),
+		address:    key("a", source),
 		userSource: key("us", name, source),
 	}
 }
@@ -129,7 +136,7 @@ func (a *loginAttempt) begin(ctx context.Context) (time.Duration, error) {
 		Marker: a.known,
 		Known:  []storage.Bucket{{Key: a.userSource, Free: t.FreePerUserClient}},
 		Unknown: []storage.Bucket{{Key: a.user, Free: t.FreePerUser}, {Key: a.userClient, Free: t.FreePerUserClient},
-			{Key: a.source, Free: t.FreePerSource}},
+			{Key: a.source, Free: t.FreePerSource}, {Key: a.address, Free: t.FreePerAddress}},
 		At: a.at, BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, Keep: t.ForgetAfter,
 	})
 	a.knownSource = marked
@@ -141,18 +148,18 @@ func (a *loginAttempt) counted() []string {
 	if a.knownSource {
 		return []string{a.userSource}
 	}
-	return []string{a.user, a.userClient, a.source}
+	return []string{a.user, a.userClient, a.source, a.address}
 }
 
 // succeeded remembers the source as the user's and forgets the failures
 // of this user and client, and of this user from this source. From the
 // username bucket (others may be guessing from elsewhere) and the
-// spraying bucket (whoever sprays could reset it with an account of their
-// own) it takes back only this attempt's count.
+// spraying buckets (whoever sprays could reset them with an account of
+// their own) it takes back only this attempt's count.
 func (a *loginAttempt) succeeded(ctx context.Context) error {
 	var takeBack []string
 	if !a.knownSource {
-		takeBack = []string{a.user, a.source}
+		takeBack = []string{a.user, a.source, a.address}
 	}
 	return a.p.opts.State.SettleAttempt(ctx, storage.Settlement{At: a.at, TakeBack: takeBack,
 		Forget: []string{a.userClient, a.userSource}, Marker: a.known, MarkKeep: a.p.opts.Throttle.KnownSourceTTL})

@@ -232,6 +232,54 @@ func TestThrottleCountsParallelGuesses(t *testing.T) {
 	}
 }
 
+// Anyone holding an admin resource may create clients of their own with
+// the password grant (POST /admin/me/clients); each is a fresh (client,
+// source) spraying bucket, so spraying one password over many usernames
+// is also bounded per source address over all clients.
+func TestThrottleSprayingOverOwnClients(t *testing.T) {
+	th := oauth.LoginThrottle{FreePerSource: 3, FreePerAddress: 5, BaseDelay: time.Hour, MaxDelay: time.Hour}
+	eachBackendThrottled(t, th, func(t *testing.T, e *apptest.Server) {
+		owner := e.User("owner", "")
+		g := e.Group("readers", "users-read")
+		e.User("mal", "mal-password-1", g.ID)
+		console := e.Client("console", owner.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+		tok := e.LoginFrom(attacker, &console, "mal", "mal-password-1", nil).Str("access_token")
+		require.NotEmpty(t, tok)
+		var victims []string
+		for i := range 12 {
+			u := "user" + string(rune('a'+i))
+			e.User(u, u+"-password-1")
+			victims = append(victims, u)
+		}
+		var guessed, throttled int
+		for k := range 3 { // three clients of mal's own
+			id := "spray-" + string(rune('a'+k))
+			secret, err := clienthash.NewClientSecret()
+			require.NoError(t, err)
+			w := clienthash.ClientSecretWire(secret, id)
+			body := `{"client_id":"` + id + `","name":"x","grant_types":["password"],"secret_verifier":"` + clienthash.Encode(clienthash.ClientSecretVerifier(w)) + `"}`
+			r := e.Bearer(http.MethodPost, "/admin/me/clients", tok, body)
+			require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+			c := apptest.Client{ID: id, Secret: clienthash.Encode(secret)}
+			for _, v := range victims[k*4 : k*4+4] {
+				switch r := e.LoginFrom(attacker, &c, v, "Summer2024!", nil); r.Status {
+				case http.StatusBadRequest:
+					guessed++
+				case http.StatusTooManyRequests:
+					throttled++
+				}
+			}
+		}
+		// Four through the first client (free_per_source and one more),
+		// two more through the second (free_per_address and one more),
+		// then every client waits. mal's own login took nothing.
+		require.Equal(t, 6, guessed)
+		require.Equal(t, 6, throttled)
+		// Other addresses are not concerned.
+		requireWrong(t, e.LoginFrom(elsewhere, &console, victims[11], "Summer2024!", nil))
+	})
+}
+
 // A success takes its own count back from the username and spraying
 // buckets, the latest failure's time included, but forgets none of the
 // failures before it.
@@ -276,7 +324,8 @@ func (s failingLookups) GetUserByUsername(ctx context.Context, realm, username s
 // Only failures count: an attempt that ends before a password is
 // verified (here the user store fails) takes its count back.
 func TestThrottleCountsOnlyFailures(t *testing.T) {
-	th := oauth.LoginThrottle{FreePerUserClient: 1, FreePerUser: 1, FreePerSource: 1, BaseDelay: time.Minute, MaxDelay: time.Hour}
+	th := oauth.LoginThrottle{FreePerUserClient: 1, FreePerUser: 1, FreePerSource: 1, FreePerAddress: 1,
+		BaseDelay: time.Minute, MaxDelay: time.Hour}
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
