@@ -88,6 +88,7 @@ type Throttle struct {
 	FreePerUserClient int           `koanf:"free_per_user_client"`
 	FreePerSource     int           `koanf:"free_per_source"`
 	FreePerUser       int           `koanf:"free_per_user"`
+	FreePerAddress    int           `koanf:"free_per_address"`
 	BaseDelay         time.Duration `koanf:"base_delay"`
 	MaxDelay          time.Duration `koanf:"max_delay"`
 	ForgetAfter       time.Duration `koanf:"forget_after"`
@@ -114,8 +115,8 @@ func Default() Config {
 		Keys: Keys{RefreshInterval: time.Minute},
 		Password: Password{Iterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
 			MaxQueue: 64, QueueWait: 2 * time.Second,
-			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, BaseDelay: time.Second,
-				MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
+			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, FreePerAddress: 100,
+				BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
 	}
 }
 

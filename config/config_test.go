@@ -93,6 +93,7 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 		{"password.iterations", "10", "must be between 1000"},
 		{"password.throttle.free_per_user_client", "0", "must be between 1"},
 		{"password.throttle.free_per_source", "0", "must be between 1"},
+		{"password.throttle.free_per_address", "0", "must be between 1"},
 		{"password.throttle.free_per_user", "0", "must be between 1"},
 		{"password.throttle.base_delay", "0s", "must be between 1"},
 		{"password.throttle.max_delay", "500ms", "must be between password.throttle.base_delay and 24h"},

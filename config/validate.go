@@ -111,6 +111,7 @@ var checks = []check{
 	{"password.throttle.free_per_user_client", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerUserClient) }, 1, 1_000_000)},
 	{"password.throttle.free_per_source", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerSource) }, 1, 1_000_000)},
 	{"password.throttle.free_per_user", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerUser) }, 1, 1_000_000)},
+	{"password.throttle.free_per_address", between(func(c Config) int64 { return int64(c.Password.Throttle.FreePerAddress) }, 1, 1_000_000)},
 	{"password.throttle.base_delay", between(func(c Config) int64 { return c.Password.Throttle.BaseDelay.Milliseconds() }, 1, 3_600_000)},
 	{"password.throttle.max_delay", func(c Config) error {
 		if t := c.Password.Throttle; t.MaxDelay < t.BaseDelay || t.MaxDelay > 24*time.Hour {

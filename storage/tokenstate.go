@@ -83,6 +83,60 @@ type FailureCount struct {
 	Last     time.Time // at TimeResolution; zero when Failures is 0
 }
 
+// Bucket is one key TryAttempt counts an attempt in, with the failures
+// it lets through without a wait.
+type Bucket struct {
+	Key  string
+	Free int
+}
+
+// Attempt is what TryAttempt decides on. The policy is the caller's, the
+// arithmetic the backend's (it must decide atomically): after n failures,
+// the latest at Last, a bucket with n <= Free imposes no wait; with more,
+// the next attempt waits until Last + min(BaseDelay·2^(n-Free-1),
+// MaxDelay).
+type Attempt struct {
+	Marker         string
+	Known, Unknown []Bucket
+	At             time.Time // the attempt's time, at TimeResolution; waits are measured on it
+	BaseDelay      time.Duration
+	MaxDelay       time.Duration
+	// Keep is how long each counted key is kept after its latest
+	// failure, as in AddFailure.
+	Keep time.Duration
+}
+
+// FailureDelay is how long after the latest of n failures a bucket that
+// lets free failures through makes the next attempt wait (see Attempt).
+func FailureDelay(n, free int, base, maxDelay time.Duration) time.Duration {
+	if n <= free {
+		return 0
+	}
+	d := base
+	for i := free + 1; i < n && d < maxDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxDelay)
+}
+
+// Settlement is what SettleAttempt does for an attempt that did not
+// fail after all.
+type Settlement struct {
+	At time.Time // the attempt's At
+	// TakeBack are keys whose failure counted at At is taken back: the
+	// count drops by one (a key left with none is forgotten) and, unless
+	// a later failure was counted meanwhile, the latest failure's time
+	// goes back to the one before. The key is kept no less long than
+	// before.
+	TakeBack []string
+	// Forget are keys forgotten at once.
+	Forget []string
+	// Marker, unless empty, is set for MarkKeep (replacing an earlier
+	// expiry).
+	Marker   string
+	MarkKeep time.Duration
+}
+
 // TokenState keeps the short-lived state of tokens, shared by every node.
 // Every entry expires on its own; nothing needs a cleanup job.
 //
@@ -141,19 +195,31 @@ type TokenState interface {
 	// time (replay protection for private_key_jwt assertions).
 	MarkOnce(ctx context.Context, key string, exp time.Time) (bool, error)
 
-	// Failures reports, in one round trip, whether marker is set (see
-	// ForgetFailures) and the failure count of each key, in the order of
-	// keys; a key never counted, or forgotten, has the zero FailureCount.
-	// Login throttling reads everything it decides on with it, before any
-	// password hashing.
+	// TryAttempt decides whether a throttled attempt may go on, and counts
+	// it before it does: in one round trip, and atomically over the marker
+	// and every bucket it reads, so that concurrent attempts see each
+	// other. It reads whether a.Marker is set (see SettleAttempt) and
+	// takes the buckets of a.Known if it is, of a.Unknown otherwise. If
+	// any of them has a wait pending at a.At (see Attempt), it returns the
+	// longest remaining wait and changes nothing. Otherwise it counts a
+	// failure at a.At on each of them, as AddFailure does, and returns a
+	// zero wait: the attempt stands as a failure unless SettleAttempt
+	// takes it back.
+	TryAttempt(ctx context.Context, a Attempt) (marked bool, wait time.Duration, err error)
+	// SettleAttempt ends an attempt TryAttempt counted, in one round trip
+	// and atomically (see Settlement).
+	SettleAttempt(ctx context.Context, s Settlement) error
+
+	// Failures reports, in one round trip, whether marker is set and the
+	// failure count of each key, in the order of keys; a key never
+	// counted, or forgotten, has the zero FailureCount. Reading with
+	// Failures and counting with AddFailure is not atomic: a budget that
+	// concurrent callers must not overrun uses TryAttempt.
 	Failures(ctx context.Context, marker string, keys []string) (marked bool, counts []FailureCount, err error)
 	// AddFailure counts one failure at now on each key. Each key is
 	// forgotten keep after its latest failure (measured on the backend's
 	// own clock), not earlier.
 	AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error
-	// ForgetFailures forgets keys at once and, unless marker is empty, sets
-	// marker for markKeep (replacing an earlier expiry).
-	ForgetFailures(ctx context.Context, marker string, markKeep time.Duration, keys ...string) error
 
 	// ChangeStamp returns the shared change stamp: a counter that
 	// BumpChangeStamp raises after every change to identities or

@@ -86,7 +86,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 		HashQueueWait: c.Password.QueueWait, PasswordIterations: c.Password.Iterations,
 		LoginThrottle: oauth.LoginThrottle{
 			FreePerUserClient: t.FreePerUserClient, FreePerSource: t.FreePerSource, FreePerUser: t.FreePerUser,
-			BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, ForgetAfter: t.ForgetAfter, KnownSourceTTL: t.KnownSourceTTL,
+			FreePerAddress: t.FreePerAddress, BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, ForgetAfter: t.ForgetAfter, KnownSourceTTL: t.KnownSourceTTL,
 		},
 		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
 	}, nil

@@ -19,15 +19,18 @@ import (
 //
 // Buckets: per (username, client) and per username, which bound guessing
 // one account; per (client, source address), which bounds spraying one
-// password over many usernames. A source address from which the user
-// signed in within KnownSourceTTL is exempt from the username buckets and
-// the spraying bucket, so that an attacker elsewhere cannot keep the real
-// user out; guessing from there is bounded per (username, source) instead.
+// password over many usernames; per source address, which bounds spraying
+// over many clients (anyone with an admin resource can create clients of
+// their own). A source address from which the user signed in within
+// KnownSourceTTL is exempt from the username buckets and the spraying
+// buckets, so that an attacker elsewhere cannot keep the real user out;
+// guessing from there is bounded per (username, source) instead.
 // docs/operations.md describes the model and its limits.
 type LoginThrottle struct {
 	FreePerUserClient int           // default 10
 	FreePerSource     int           // per (client, source address); default 25
 	FreePerUser       int           // default 50
+	FreePerAddress    int           // per source address, over all clients; default 100
 	BaseDelay         time.Duration // default 1s
 	MaxDelay          time.Duration // default 15m
 	ForgetAfter       time.Duration // default 24h; at least MaxDelay
@@ -44,6 +47,9 @@ func (t *LoginThrottle) setDefaults() {
 	if t.FreePerUser <= 0 {
 		t.FreePerUser = 50
 	}
+	if t.FreePerAddress <= 0 {
+		t.FreePerAddress = 100
+	}
 	if t.BaseDelay <= 0 {
 		t.BaseDelay = time.Second
 	}
@@ -58,19 +64,6 @@ func (t *LoginThrottle) setDefaults() {
 	if t.KnownSourceTTL <= 0 {
 		t.KnownSourceTTL = 720 * time.Hour
 	}
-}
-
-// delay is how long after the latest of n failures the next attempt must
-// wait, in a bucket with free free failures.
-func (t *LoginThrottle) delay(n, free int) time.Duration {
-	if n <= free {
-		return 0
-	}
-	d := t.BaseDelay
-	for i := free + 1; i < n && d < t.MaxDelay; i++ {
-		d *= 2
-	}
-	return min(d, t.MaxDelay)
 }
 
 // sourceAddress is the address failures are counted under: the TCP peer
@@ -99,8 +92,9 @@ type loginAttempt struct {
 	p *Provider
 	// Keys are digests of the username, client and source: bounded in
 	// size, and no username or address in clear in token state.
-	known, user, userClient, source, userSource string
-	knownSource                                 bool
+	known, user, userClient, source, address, userSource string
+	knownSource                                          bool      // the source is known: only userSource counts
+	at                                                   time.Time // when begin counted the attempt
 }
 
 func (p *Provider) loginAttempt(clientID, username, source string) *loginAttempt {
@@ -123,53 +117,59 @@ func (p *Provider) loginAttempt(clientID, username, source string) *loginAttempt
 		user:       key("u", name),
 		userClient: key("uc", name, clientID),
 		source:     key("s", clientID, source),
+		address:    key("a", source),
 		userSource: key("us", name, source),
 	}
 }
 
-// check reads the buckets in one token-state round trip and returns how
-// long the attempt must wait, zero if it may go on.
-func (a *loginAttempt) check(ctx context.Context) (time.Duration, error) {
+// begin decides, in one token-state round trip and before any hashing,
+// whether the attempt may go on, returning how long it must wait
+// otherwise. An attempt that goes on is already counted as a failure in
+// each of its buckets, so that concurrent attempts see it: the attempts
+// checked before any of them fails cannot all pass (a wrong guess is
+// counted before it is verified). succeeded and abandoned take that count
+// back.
+func (a *loginAttempt) begin(ctx context.Context) (time.Duration, error) {
 	t := &a.p.opts.Throttle
-	known, counts, err := a.p.opts.State.Failures(ctx, a.known, []string{a.user, a.userClient, a.source, a.userSource})
-	if err != nil {
-		return 0, err
-	}
-	a.knownSource = known
-	type bucket struct {
-		c    storage.FailureCount
-		free int
-	}
-	buckets := []bucket{{counts[0], t.FreePerUser}, {counts[1], t.FreePerUserClient}, {counts[2], t.FreePerSource}}
-	if known {
-		buckets = []bucket{{counts[3], t.FreePerUserClient}}
-	}
-	now := a.p.now()
-	var wait time.Duration
-	for _, b := range buckets {
-		if d := b.c.Last.Add(t.delay(b.c.Failures, b.free)).Sub(now); d > wait {
-			wait = d
-		}
-	}
-	return wait, nil
+	a.at = a.p.now()
+	marked, wait, err := a.p.opts.State.TryAttempt(ctx, storage.Attempt{
+		Marker: a.known,
+		Known:  []storage.Bucket{{Key: a.userSource, Free: t.FreePerUserClient}},
+		Unknown: []storage.Bucket{{Key: a.user, Free: t.FreePerUser}, {Key: a.userClient, Free: t.FreePerUserClient},
+			{Key: a.source, Free: t.FreePerSource}, {Key: a.address, Free: t.FreePerAddress}},
+		At: a.at, BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, Keep: t.ForgetAfter,
+	})
+	a.knownSource = marked
+	return wait, err
 }
 
-// failed counts a failure on the buckets the attempt was checked against.
-func (a *loginAttempt) failed(ctx context.Context) error {
-	keys := []string{a.user, a.userClient, a.source}
+// counted are the keys begin counted the attempt on.
+func (a *loginAttempt) counted() []string {
 	if a.knownSource {
-		keys = []string{a.userSource}
+		return []string{a.userSource}
 	}
-	return a.p.opts.State.AddFailure(ctx, a.p.now(), a.p.opts.Throttle.ForgetAfter, keys...)
+	return []string{a.user, a.userClient, a.source, a.address}
 }
 
 // succeeded remembers the source as the user's and forgets the failures
-// of this user and client, and of this user from this source. It leaves
-// the username bucket (others may be guessing from elsewhere) and the
-// spraying bucket (whoever sprays could reset it with an account of their
-// own).
+// of this user and client, and of this user from this source. From the
+// username bucket (others may be guessing from elsewhere) and the
+// spraying buckets (whoever sprays could reset them with an account of
+// their own) it takes back only this attempt's count.
 func (a *loginAttempt) succeeded(ctx context.Context) error {
-	return a.p.opts.State.ForgetFailures(ctx, a.known, a.p.opts.Throttle.KnownSourceTTL, a.userClient, a.userSource)
+	var takeBack []string
+	if !a.knownSource {
+		takeBack = []string{a.user, a.source, a.address}
+	}
+	return a.p.opts.State.SettleAttempt(ctx, storage.Settlement{At: a.at, TakeBack: takeBack,
+		Forget: []string{a.userClient, a.userSource}, Marker: a.known, MarkKeep: a.p.opts.Throttle.KnownSourceTTL})
+}
+
+// abandoned takes back the attempt's count when it ended before a
+// password was verified (the hashing queue was full, the client went
+// away, storage failed): only failures count.
+func (a *loginAttempt) abandoned(ctx context.Context) error {
+	return a.p.opts.State.SettleAttempt(context.WithoutCancel(ctx), storage.Settlement{At: a.at, TakeBack: a.counted()})
 }
 
 // tooManyAttempts is the answer to a throttled attempt.
@@ -186,7 +186,7 @@ func tooManyAttempts(wait time.Duration) error {
 // nor the throttle tells which usernames exist.
 func (p *Provider) authenticateUser(ctx context.Context, clientID, username, source string, pw []byte) (storage.User, error) {
 	attempt := p.loginAttempt(clientID, username, source)
-	wait, err := attempt.check(ctx)
+	wait, err := attempt.begin(ctx)
 	if err != nil {
 		return storage.User{}, err
 	}
@@ -196,11 +196,11 @@ func (p *Provider) authenticateUser(ctx context.Context, clientID, username, sou
 	user, err := p.verifyUser(ctx, username, pw)
 	var oe *oauthError
 	if errors.As(err, &oe) && oe.Code == errInvalidGrant.Code {
-		if ferr := attempt.failed(ctx); ferr != nil {
-			return storage.User{}, ferr
-		}
-		return storage.User{}, err
+		return storage.User{}, err // counted by begin
 	} else if err != nil {
+		if serr := attempt.abandoned(ctx); serr != nil {
+			p.opts.Logger.WarnContext(ctx, "login throttle: cannot take back an abandoned attempt", "err", serr)
+		}
 		return storage.User{}, err
 	}
 	if err := attempt.succeeded(ctx); err != nil {

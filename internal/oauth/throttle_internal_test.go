@@ -2,7 +2,6 @@ package oauth
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -18,15 +17,4 @@ func TestSourceAddress(t *testing.T) {
 	} {
 		require.Equal(t, want, sourceAddress(remote), remote)
 	}
-}
-
-func TestThrottleDelay(t *testing.T) {
-	th := LoginThrottle{BaseDelay: time.Second, MaxDelay: 10 * time.Second}
-	var got []time.Duration
-	for n := range 9 {
-		got = append(got, th.delay(n, 3))
-	}
-	s := time.Second
-	require.Equal(t, []time.Duration{0, 0, 0, 0, s, 2 * s, 4 * s, 8 * s, 10 * s}, got)
-	require.Equal(t, 10*s, th.delay(1_000_000, 3), "capped, without overflow")
 }

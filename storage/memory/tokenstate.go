@@ -23,7 +23,7 @@ type TokenState struct {
 	families map[string]time.Time            // revoked family → expiry
 	once     map[string]time.Time            // MarkOnce key → expiry
 	failures map[string]failureEntry         // throttle key → count
-	markers  map[string]time.Time            // ForgetFailures marker → expiry
+	markers  map[string]time.Time            // known-source marker (SettleAttempt) → expiry
 	ops      int
 	stamp    int64
 }
@@ -32,6 +32,7 @@ type mark struct{ at, until time.Time }
 
 type failureEntry struct {
 	storage.FailureCount
+	prev  time.Time // the latest failure before Last, for SettleAttempt
 	until time.Time // forgotten then
 }
 
@@ -273,27 +274,79 @@ func (s *TokenState) AddFailure(_ context.Context, at time.Time, keep time.Durat
 	now := s.now()
 	s.sweep(now)
 	for _, k := range keys {
-		f, ok := s.failures[k]
-		if !ok || !now.Before(f.until) {
-			f = failureEntry{}
-		}
-		f.Failures++
-		f.Last = at.Truncate(storage.TimeResolution)
-		f.until = now.Add(keep)
-		s.failures[k] = f
+		s.addFailure(now, at, keep, k)
 	}
 	return nil
 }
 
-// ForgetFailures implements storage.TokenState.
-func (s *TokenState) ForgetFailures(_ context.Context, marker string, markKeep time.Duration, keys ...string) error {
+// addFailure counts one failure at at on k; callers hold the lock.
+func (s *TokenState) addFailure(now, at time.Time, keep time.Duration, k string) {
+	f, ok := s.failures[k]
+	if !ok || !now.Before(f.until) {
+		f = failureEntry{}
+	}
+	f.Failures++
+	f.prev, f.Last = f.Last, at.Truncate(storage.TimeResolution)
+	f.until = now.Add(keep)
+	s.failures[k] = f
+}
+
+// TryAttempt implements storage.TokenState under the lock.
+func (s *TokenState) TryAttempt(_ context.Context, a storage.Attempt) (bool, time.Duration, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, k := range keys {
+	now := s.now()
+	s.sweep(now)
+	exp, marked := s.markers[a.Marker]
+	marked = marked && now.Before(exp)
+	buckets := a.Unknown
+	if marked {
+		buckets = a.Known
+	}
+	at := a.At.Truncate(storage.TimeResolution)
+	var wait time.Duration
+	for _, b := range buckets {
+		f, ok := s.failures[b.Key]
+		if !ok || !now.Before(f.until) {
+			continue
+		}
+		wait = max(wait, f.Last.Add(storage.FailureDelay(f.Failures, b.Free, a.BaseDelay, a.MaxDelay)).Sub(at))
+	}
+	if wait > 0 {
+		return marked, wait, nil
+	}
+	for _, b := range buckets {
+		s.addFailure(now, at, a.Keep, b.Key)
+	}
+	return marked, 0, nil
+}
+
+// SettleAttempt implements storage.TokenState under the lock.
+func (s *TokenState) SettleAttempt(_ context.Context, st storage.Settlement) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	at := st.At.Truncate(storage.TimeResolution)
+	for _, k := range st.TakeBack {
+		f, ok := s.failures[k]
+		if !ok || !now.Before(f.until) {
+			continue
+		}
+		if f.Failures <= 1 {
+			delete(s.failures, k)
+			continue
+		}
+		f.Failures--
+		if f.Last.Equal(at) && !f.prev.IsZero() {
+			f.Last = f.prev
+		}
+		s.failures[k] = f
+	}
+	for _, k := range st.Forget {
 		delete(s.failures, k)
 	}
-	if marker != "" {
-		s.markers[marker] = s.now().Add(markKeep)
+	if st.Marker != "" {
+		s.markers[st.Marker] = now.Add(st.MarkKeep)
 	}
 	return nil
 }

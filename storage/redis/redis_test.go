@@ -84,7 +84,9 @@ func TestUnavailable(t *testing.T) {
 	_, _, err = s.Failures(ctx, "m", []string{"k"})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.AddFailure(ctx, time.Now(), time.Minute, "k"), storage.ErrUnavailable)
-	require.ErrorIs(t, s.ForgetFailures(ctx, "m", time.Minute, "k"), storage.ErrUnavailable)
+	_, _, err = s.TryAttempt(ctx, storage.Attempt{Marker: "m", Unknown: []storage.Bucket{{Key: "k", Free: 1}}, At: time.Now()})
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.SettleAttempt(ctx, storage.Settlement{Forget: []string{"k"}, Marker: "m"}), storage.ErrUnavailable)
 	require.ErrorIs(t, s.Ping(ctx), storage.ErrUnavailable)
 	_, err = s.ChangeStamp(ctx)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
@@ -260,4 +262,35 @@ func TestMillisecondStateStillRevokes(t *testing.T) {
 	_, err = s.RotateRefreshToken(ctx, "live", "live-s0", storage.RefreshToken{Secret: "x", ClientID: "app",
 		IssuedAt: mark.Add(3 * time.Millisecond), ExpiresAt: mark.Add(time.Hour)})
 	require.ErrorIs(t, err, storage.ErrNotFound, "the previous secret within the grace is refused, not taken for a reuse")
+}
+
+// Failure counts written before the previous failure's time was kept
+// ("<failures>:<latest>") still decide and settle; an unreadable one fails
+// the attempt closed.
+func TestFailureCountFormats(t *testing.T) {
+	ctx := context.Background()
+	s, prefix := open(t)
+	c := direct(t)
+	at := time.Now()
+	last := at.Add(-time.Second).UnixMicro()
+	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("3:%d", last), time.Hour).Err())
+	attempt := storage.Attempt{Marker: "m", Unknown: []storage.Bucket{{Key: "old", Free: 2}}, At: at,
+		BaseDelay: time.Minute, MaxDelay: time.Hour, Keep: time.Hour}
+	_, wait, err := s.TryAttempt(ctx, attempt)
+	require.NoError(t, err)
+	require.Equal(t, time.Minute-time.Second, wait)
+
+	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("2:%d", last), time.Hour).Err())
+	_, wait, err = s.TryAttempt(ctx, attempt)
+	require.NoError(t, err)
+	require.Zero(t, wait)
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{At: at, TakeBack: []string{"old"}}))
+	_, counts, err := s.Failures(ctx, "", []string{"old"})
+	require.NoError(t, err)
+	require.Equal(t, 2, counts[0].Failures)
+	require.Equal(t, last, counts[0].Last.UnixMicro())
+
+	require.NoError(t, c.Set(ctx, prefix+"l:old", "not a count", time.Hour).Err())
+	_, _, err = s.TryAttempt(ctx, attempt)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
 }

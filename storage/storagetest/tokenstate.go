@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -42,6 +43,9 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"RefreshExpiry", testRefreshExpiry},
 		{"MarkOnce", testMarkOnce},
 		{"Failures", testFailures},
+		{"TryAttempt", testTryAttempt},
+		{"SettleAttempt", testSettleAttempt},
+		{"ConcurrentAttempts", testConcurrentAttempts},
 		{"ChangeStamp", testChangeStamp},
 		{"ConcurrentChecks", testConcurrentChecks},
 	}
@@ -402,7 +406,7 @@ func testFailures(t *testing.T, h TokenStateHarness) {
 	require.Equal(t, 2, counts[2].Failures)
 	require.Equal(t, later.Truncate(storage.TimeResolution).UnixMicro(), counts[2].Last.UnixMicro())
 
-	require.NoError(t, s.ForgetFailures(ctx, "m", short, "a"))
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{Forget: []string{"a"}, Marker: "m", MarkKeep: short}))
 	marked, counts, err = s.Failures(ctx, "m", []string{"a", "b"})
 	require.NoError(t, err)
 	require.True(t, marked)
@@ -425,6 +429,180 @@ func testFailures(t *testing.T, h TokenStateHarness) {
 	require.NoError(t, err)
 	require.False(t, marked)
 	require.Equal(t, storage.FailureCount{}, counts[0])
+}
+
+// counts reads the failure counts of keys.
+func counts(t *testing.T, s storage.TokenState, keys ...string) []storage.FailureCount {
+	t.Helper()
+	_, c, err := s.Failures(context.Background(), "", keys)
+	require.NoError(t, err)
+	return c
+}
+
+// micros is a time as token state keeps it.
+func micros(at time.Time) int64 { return at.Truncate(storage.TimeResolution).UnixMicro() }
+
+func testTryAttempt(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	t0 := h.Now()
+	attempt := func(at time.Time) storage.Attempt {
+		return storage.Attempt{
+			Marker:  "m",
+			Known:   []storage.Bucket{{Key: "us", Free: 2}},
+			Unknown: []storage.Bucket{{Key: "u", Free: 2}, {Key: "s", Free: 1}},
+			At:      at, BaseDelay: time.Second, MaxDelay: 4 * time.Second, Keep: time.Minute,
+		}
+	}
+	try := func(at time.Time) (bool, time.Duration) {
+		t.Helper()
+		marked, wait, err := s.TryAttempt(ctx, attempt(at))
+		require.NoError(t, err)
+		return marked, wait
+	}
+
+	// Free failures pass, and so does the first one beyond, which sets the
+	// first delay; each attempt that passes is counted in every bucket.
+	for range 2 {
+		marked, wait := try(t0)
+		require.False(t, marked)
+		require.Zero(t, wait)
+	}
+	c := counts(t, s, "u", "s", "us")
+	require.Equal(t, []int{2, 2, 0}, []int{c[0].Failures, c[1].Failures, c[2].Failures})
+	require.Equal(t, micros(t0), c[1].Last.UnixMicro())
+
+	// s has one failure beyond its free one: a wait of BaseDelay from the
+	// latest, measured on the attempt's time. A refused attempt counts
+	// nowhere.
+	_, wait := try(t0.Add(100 * time.Millisecond))
+	require.Equal(t, 900*time.Millisecond, wait)
+	require.Equal(t, 2, counts(t, s, "u")[0].Failures)
+
+	// The longest wait of any bucket: after a third, s waits 2 s, u 1 s.
+	t1 := t0.Add(time.Second)
+	_, wait = try(t1)
+	require.Zero(t, wait)
+	_, wait = try(t1.Add(500 * time.Millisecond))
+	require.Equal(t, 1500*time.Millisecond, wait)
+	// Doubling up to MaxDelay.
+	at := t1
+	for _, d := range []time.Duration{2, 4, 4} {
+		at = at.Add(d * time.Second)
+		_, wait = try(at.Add(-time.Microsecond))
+		require.Equal(t, time.Microsecond, wait, "%v", d)
+		_, wait = try(at)
+		require.Zero(t, wait)
+	}
+
+	// With the marker set, only the known-source buckets count.
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{Marker: "m", MarkKeep: time.Minute}))
+	before := counts(t, s, "u", "s")
+	marked, wait := try(at)
+	require.True(t, marked)
+	require.Zero(t, wait, "s and u are not read")
+	require.Equal(t, before, counts(t, s, "u", "s"))
+	require.Equal(t, 1, counts(t, s, "us")[0].Failures)
+
+	// Keys counted by an attempt are forgotten Keep after it.
+	a := attempt(h.Now())
+	a.Marker, a.Unknown, a.Keep = "other", []storage.Bucket{{Key: "brief", Free: 1}}, short
+	_, _, err := s.TryAttempt(ctx, a)
+	require.NoError(t, err)
+	require.Equal(t, 1, counts(t, s, "brief")[0].Failures)
+	h.Advance(t, short+100*time.Millisecond)
+	require.Equal(t, storage.FailureCount{}, counts(t, s, "brief")[0])
+}
+
+func testSettleAttempt(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	t0 := h.Now()
+	try := func(at time.Time, keys ...string) {
+		t.Helper()
+		var bs []storage.Bucket
+		for _, k := range keys {
+			bs = append(bs, storage.Bucket{Key: k, Free: 100})
+		}
+		_, wait, err := s.TryAttempt(ctx, storage.Attempt{Marker: "m", Unknown: bs, At: at,
+			BaseDelay: time.Second, MaxDelay: time.Minute, Keep: time.Minute})
+		require.NoError(t, err)
+		require.Zero(t, wait)
+	}
+	t1, t2, t3 := t0.Add(time.Second), t0.Add(2*time.Second), t0.Add(3*time.Second)
+	try(t0, "a", "b", "c", "gone")
+	try(t1, "a", "b", "c")
+	try(t2, "a", "b")
+	try(t3, "b")
+
+	// Taking back the attempt at t2: a loses it and its time (the latest
+	// failure is t1's again); b loses it but keeps t3's, which came later;
+	// c had none at t2 and loses t1's count; a count of one is forgotten.
+	// Forgotten keys go whatever their count; the marker is set.
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{At: t2, TakeBack: []string{"a", "b", "gone"},
+		Forget: []string{"c"}, Marker: "m", MarkKeep: time.Minute}))
+	c := counts(t, s, "a", "b", "c", "gone")
+	require.Equal(t, 2, c[0].Failures)
+	require.Equal(t, micros(t1), c[0].Last.UnixMicro())
+	require.Equal(t, 3, c[1].Failures)
+	require.Equal(t, micros(t3), c[1].Last.UnixMicro())
+	require.Equal(t, storage.FailureCount{}, c[2])
+	require.Equal(t, storage.FailureCount{}, c[3])
+	marked, _, err := s.Failures(ctx, "m", nil)
+	require.NoError(t, err)
+	require.True(t, marked)
+
+	// Unknown keys are no error, and nothing to settle is nothing.
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{At: t2, TakeBack: []string{"never"}, Forget: []string{"nor"}}))
+	require.NoError(t, s.SettleAttempt(ctx, storage.Settlement{}))
+	require.Equal(t, storage.FailureCount{}, counts(t, s, "never")[0])
+}
+
+// Concurrent attempts see each other: however many arrive at once,
+// exactly as many pass as would one after the other (a bucket's free
+// failures and the one that sets the first delay), also when they share
+// only some of their buckets.
+func testConcurrentAttempts(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	at := h.Now()
+	run := func(n int, buckets func(i int) []storage.Bucket) int {
+		var passed atomic.Int32
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				_, wait, err := s.TryAttempt(ctx, storage.Attempt{Marker: "m", Unknown: buckets(i), At: at,
+					BaseDelay: time.Hour, MaxDelay: time.Hour, Keep: time.Minute})
+				if assert.NoError(t, err) && wait == 0 {
+					passed.Add(1)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		return int(passed.Load())
+	}
+
+	// One user's buckets: the strictest decides.
+	got := run(24, func(int) []storage.Bucket {
+		return []storage.Bucket{{Key: "user", Free: 5}, {Key: "user-client", Free: 3}}
+	})
+	require.Equal(t, 4, got)
+	c := counts(t, s, "user", "user-client")
+	require.Equal(t, 4, c[0].Failures)
+	require.Equal(t, 4, c[1].Failures)
+
+	// Many users from one address: each user's own buckets are fresh,
+	// the address's is shared.
+	got = run(24, func(i int) []storage.Bucket {
+		return []storage.Bucket{{Key: fmt.Sprintf("user-%d", i), Free: 3}, {Key: "address", Free: 5}}
+	})
+	require.Equal(t, 6, got)
+	require.Equal(t, 6, counts(t, s, "address")[0].Failures)
 }
 
 func testChangeStamp(t *testing.T, h TokenStateHarness) {
