@@ -53,10 +53,13 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 	addr := l.Addr().String()
 	l.Close()
 	s := &server{issuer: "http://" + addr, dir: dir, dropDB: func() {}}
-	// The password scenario logs one user in as fast as it can, always
-	// with the right password: the login throttle counts failures only, so
-	// it needs no lifting.
-	env := append(os.Environ(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+s.issuer, "GATEHOUSE_LOG_LEVEL=warn")
+	// The password scenario logs one user in from 32 connections at once,
+	// always with the right password. The login throttle counts an attempt
+	// while it is in flight (so that parallel guesses cannot pass a bucket
+	// together): 32 at once exceed the 10 a user may have in flight from
+	// one place. The scenario measures hashing, not the throttle: lift it.
+	env := append(os.Environ(), "GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+s.issuer, "GATEHOUSE_LOG_LEVEL=warn",
+		"GATEHOUSE_PASSWORD_THROTTLE_FREE_PER_USER_CLIENT=1000")
 	if cfg.profiles != "" {
 		if err := os.MkdirAll(cfg.profiles, 0o755); err != nil {
 			return nil, err
