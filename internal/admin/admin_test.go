@@ -128,7 +128,7 @@ func TestResourcesAndLanguages(t *testing.T) {
 		requireProblem(t, f.call(http.MethodPost, "/admin/languages", tok, map[string]any{"code": "not a tag", "name": "x"}), 400, "invalid-field")
 		// Private-use and grandfathered tags name no language (and the
 		// schema refuses them): 400 on every backend, never 500.
-		for _, code := range []string{"x-abc", "x-klingon-tlh"} {
+		for _, code := range []string{"x-abc", "x-klingon-tlh", "i-enochian", "i-default", "und", "en_US"} {
 			requireProblem(t, f.call(http.MethodPost, "/admin/languages", tok, map[string]any{"code": code, "name": "x"}), 400, "invalid-field")
 		}
 		requireProblem(t, f.call(http.MethodDelete, "/admin/languages/en", tok, nil), 409, "in-use")

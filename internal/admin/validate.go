@@ -93,13 +93,19 @@ func canonicalLanguage(field, code string) (string, error) {
 		return "", invalidField(field, "A language code is a BCP 47 tag such as en or de-AT.")
 	}
 	tag, err := language.Parse(code)
-	// A tag must start with a language subtag: private-use ("x-…") and
-	// irregular grandfathered ("i-…") tags name no language a user
-	// speaks, and the schema refuses them.
-	if err != nil || !languageCodePattern.MatchString(tag.String()) {
+	// A tag must start with a language subtag, as typed and as stored:
+	// private-use ("x-…") and irregular grandfathered ("i-…") tags, and
+	// "und", name no language a user speaks (x/text rewrites some of them
+	// into "und-x-…" or "en-x-i-…"), and the schema refuses the first.
+	canonical := ""
+	if err == nil {
+		canonical = tag.String()
+	}
+	if err != nil || !languageCodePattern.MatchString(code) || !languageCodePattern.MatchString(canonical) ||
+		canonical == "und" || strings.HasPrefix(canonical, "und-") || strings.Contains(canonical, "-x-i-") {
 		return "", invalidField(field, "A language code is a BCP 47 tag such as en or de-AT.")
 	}
-	return tag.String(), nil
+	return canonical, nil
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
