@@ -102,7 +102,7 @@ type Attempt struct {
 	BaseDelay      time.Duration
 	MaxDelay       time.Duration
 	// Keep is how long each counted key is kept after its latest
-	// failure, as in AddFailure.
+	// failure (measured on the backend's own clock), not less.
 	Keep time.Duration
 }
 
@@ -202,7 +202,7 @@ type TokenState interface {
 	// takes the buckets of a.Known if it is, of a.Unknown otherwise. If
 	// any of them has a wait pending at a.At (see Attempt), it returns the
 	// longest remaining wait and changes nothing. Otherwise it counts a
-	// failure at a.At on each of them, as AddFailure does, and returns a
+	// failure at a.At on each of them and returns a
 	// zero wait: the attempt stands as a failure unless SettleAttempt
 	// takes it back.
 	TryAttempt(ctx context.Context, a Attempt) (marked bool, wait time.Duration, err error)
@@ -212,14 +212,9 @@ type TokenState interface {
 
 	// Failures reports, in one round trip, whether marker is set and the
 	// failure count of each key, in the order of keys; a key never
-	// counted, or forgotten, has the zero FailureCount. Reading with
-	// Failures and counting with AddFailure is not atomic: a budget that
-	// concurrent callers must not overrun uses TryAttempt.
+	// counted, or forgotten, has the zero FailureCount. It decides
+	// nothing: a budget is kept with TryAttempt, atomically.
 	Failures(ctx context.Context, marker string, keys []string) (marked bool, counts []FailureCount, err error)
-	// AddFailure counts one failure at now on each key. Each key is
-	// forgotten keep after its latest failure (measured on the backend's
-	// own clock), not earlier.
-	AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error
 
 	// ChangeStamp returns the shared change stamp: a counter that
 	// BumpChangeStamp raises after every change to identities or

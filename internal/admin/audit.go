@@ -82,19 +82,21 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 		return
 	}
 	// A token holder could otherwise fill the audit log with refusals, a
-	// database write each: past a per-actor budget they are logged only.
-	// The first refusals of a burst, the ones an auditor needs, are kept.
+	// database write each: an actor's refusals are written up to a budget,
+	// then one a minute while they go on (decided atomically, so parallel
+	// requests cannot overrun it); the rest are logged only. The first
+	// refusals of a burst, the ones an auditor needs, are kept, and an
+	// outage of token state keeps no refusal out of the log.
 	actor := p.Actor()
 	ctx = context.WithoutCancel(ctx)
-	budget := "audit-denied:" + a.opts.Realm + ":" + string(actor.Type) + ":" + actor.ID
-	_, counts, err := a.opts.State.Failures(ctx, "", []string{budget})
-	if err == nil && counts[0].Failures >= a.opts.RefusalAuditsPerMinute {
+	_, wait, err := a.opts.State.TryAttempt(ctx, storage.Attempt{
+		Unknown: []storage.Bucket{{Key: "audit-denied:" + a.opts.Realm + ":" + string(actor.Type) + ":" + actor.ID, Free: a.opts.RefusalAuditsPerMinute - 1}},
+		At:      a.opts.Now(), BaseDelay: time.Minute, MaxDelay: time.Minute, Keep: time.Minute,
+	})
+	if err == nil && wait > 0 {
 		a.opts.Logger.InfoContext(ctx, "refusal not written to the audit log: the actor's budget is spent", "route", route, "actor", actor.ID)
 		return
 	}
-	// Counted until a minute passes without one written; an outage of
-	// token state does not keep a refusal out of the log.
-	_ = a.opts.State.AddFailure(ctx, a.opts.Now(), time.Minute, budget)
 	targetType, targetID := refusalTarget(route, pathVars(r), p)
 	e := storage.AuditEntry{
 		Actor: actor, Action: storage.ActionAccessDenied, TargetType: targetType, TargetID: targetID,

@@ -267,18 +267,6 @@ func (s *TokenState) Failures(_ context.Context, marker string, keys []string) (
 	return marked && now.Before(exp), counts, nil
 }
 
-// AddFailure implements storage.TokenState.
-func (s *TokenState) AddFailure(_ context.Context, at time.Time, keep time.Duration, keys ...string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.sweep(now)
-	for _, k := range keys {
-		s.addFailure(now, at, keep, k)
-	}
-	return nil
-}
-
 // addFailure counts one failure at at on k; callers hold the lock.
 func (s *TokenState) addFailure(now, at time.Time, keep time.Duration, k string) {
 	f, ok := s.failures[k]

@@ -35,15 +35,6 @@ func parseFailureCount(str string) (storage.FailureCount, bool) {
 	return storage.FailureCount{Failures: n, Last: time.UnixMicro(last)}, true
 }
 
-// addFailureScript counts a failure on every key (ARGV: the failure's time
-// in µs, keep in ms). An unreadable count starts again from none.
-var addFailureScript = goredis.NewScript(`
-for _, k in ipairs(KEYS) do
-  local n, l = string.match(redis.call('GET', k) or '', '^(%d+):(%d+)')
-  redis.call('SET', k, string.format('%d:%s:%s', (tonumber(n) or 0) + 1, ARGV[1], l or ''), 'PX', ARGV[2])
-end
-return 1`)
-
 // tryAttemptScript is TryAttempt. KEYS: the marker, the known-source
 // buckets, the other buckets. ARGV: the attempt's time in µs, keep in ms,
 // the base and maximum delays in µs, the number of known-source buckets,
@@ -128,21 +119,6 @@ func (s *TokenState) Failures(ctx context.Context, marker string, keys []string)
 		}
 	}
 	return vals[0] != nil, counts, nil
-}
-
-// AddFailure implements storage.TokenState.
-func (s *TokenState) AddFailure(ctx context.Context, now time.Time, keep time.Duration, keys ...string) error {
-	if len(keys) == 0 {
-		return nil
-	}
-	full := make([]string, len(keys))
-	for i, k := range keys {
-		full[i] = s.failureKey(k)
-	}
-	if err := addFailureScript.Run(ctx, s.rdb, full, now.UnixMicro(), max(keep.Milliseconds(), 1)).Err(); err != nil {
-		return unavailable("add failure", err)
-	}
-	return nil
 }
 
 // TryAttempt implements storage.TokenState: one script.

@@ -83,7 +83,6 @@ func TestUnavailable(t *testing.T) {
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	_, _, err = s.Failures(ctx, "m", []string{"k"})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
-	require.ErrorIs(t, s.AddFailure(ctx, time.Now(), time.Minute, "k"), storage.ErrUnavailable)
 	_, _, err = s.TryAttempt(ctx, storage.Attempt{Marker: "m", Unknown: []storage.Bucket{{Key: "k", Free: 1}}, At: time.Now()})
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.SettleAttempt(ctx, storage.Settlement{Forget: []string{"k"}, Marker: "m"}), storage.ErrUnavailable)

@@ -391,11 +391,22 @@ func testFailures(t *testing.T, h TokenStateHarness) {
 	require.NoError(t, err)
 	require.False(t, marked)
 	require.Equal(t, []storage.FailureCount{{}, {}}, counts, "never counted")
+	// fail counts a failure on keys at at, through attempts that never wait.
+	fail := func(at time.Time, keep time.Duration, keys ...string) {
+		t.Helper()
+		var bs []storage.Bucket
+		for _, k := range keys {
+			bs = append(bs, storage.Bucket{Key: k, Free: 1000})
+		}
+		_, wait, err := s.TryAttempt(ctx, storage.Attempt{Unknown: bs, At: at, BaseDelay: time.Second, MaxDelay: time.Second, Keep: keep})
+		require.NoError(t, err)
+		require.Zero(t, wait)
+	}
 
 	// The failures' own times, passed by the caller, to the microsecond.
 	later := now.Add(time.Second + 1500*time.Nanosecond)
-	require.NoError(t, s.AddFailure(ctx, now, short, "a", "b"))
-	require.NoError(t, s.AddFailure(ctx, later, short, "a"))
+	fail(now, short, "a", "b")
+	fail(later, short, "a")
 	marked, counts, err = s.Failures(ctx, "m", []string{"b", "c", "a"})
 	require.NoError(t, err)
 	require.False(t, marked)
@@ -419,7 +430,7 @@ func testFailures(t *testing.T, h TokenStateHarness) {
 	// A failure keeps its key for keep after it; then it and the marker
 	// are forgotten.
 	h.Advance(t, short/2)
-	require.NoError(t, s.AddFailure(ctx, h.Now(), short, "b"))
+	fail(h.Now(), short, "b")
 	h.Advance(t, short/2+50*time.Millisecond)
 	_, counts, err = s.Failures(ctx, "m", []string{"b"})
 	require.NoError(t, err)
