@@ -323,7 +323,8 @@ func (a *API) endUser(ctx context.Context, userID string, clients []string) erro
 // deleting their owner ends them too, and must not take from the realm a
 // client the caller could not end directly.
 func (a *API) ownedClientsToChange(ctx context.Context, p authz.Principal, userID string) ([]string, error) {
-	var ids []string
+	var ids, power []string
+	allScopes := false
 	opts := storage.ListOptions{Limit: storage.MaxListLimit}
 	for {
 		page, err := a.opts.Store.ListClients(ctx, a.opts.Realm, userID, opts)
@@ -331,16 +332,29 @@ func (a *API) ownedClientsToChange(ctx context.Context, p authz.Principal, userI
 			return nil, err
 		}
 		for _, c := range page.Items {
-			if err := a.mayActOnClient(ctx, p, c); err != nil {
-				return nil, err
-			}
 			ids = append(ids, c.ClientID)
+			allScopes = allScopes || c.AllScopes
+			power = append(power, c.Scopes...)
 		}
 		if page.NextCursor == "" {
-			return ids, nil
+			break
 		}
 		opts.Cursor = page.NextCursor
 	}
+	// The union of the clients' powers (authz.Powers.Client), with the
+	// realm's resources listed once however many all-scopes clients there
+	// are.
+	if allScopes {
+		all, err := a.powers.All(ctx)
+		if err != nil {
+			return nil, err
+		}
+		power = all
+	}
+	if err := mayActOn(p, power); err != nil {
+		return nil, err
+	}
+	return ids, nil
 }
 
 // revokeUser revokes every token of the user issued up to now. It runs to
