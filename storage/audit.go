@@ -35,6 +35,9 @@ const (
 	ActionClientSecretAdd        = "client.secret.add"
 	ActionClientSecretDeactivate = "client.secret.deactivate"
 
+	ActionConsentGrant  = "consent.grant"
+	ActionConsentRevoke = "consent.revoke"
+
 	ActionKeyCreate = "key.create"
 	ActionKeyState  = "key.state"
 	ActionKeyDelete = "key.delete"

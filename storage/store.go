@@ -24,6 +24,7 @@ type Store interface {
 	ResourceStore
 	GroupStore
 	ClientStore
+	ConsentStore
 	KeyStore
 	AuditStore
 
@@ -165,6 +166,22 @@ type ClientStore interface {
 	// TouchClientSecret records that a version was used at t. It writes no
 	// audit entry; backends may coalesce it.
 	TouchClientSecret(ctx context.Context, realm, clientID, secretID string, t time.Time) error
+}
+
+// ConsentStore keeps the consents users gave clients in the authorization
+// code flow. Deleting the user or the client deletes their consents.
+type ConsentStore interface {
+	// GrantConsent records that the user allowed the client scopes, added
+	// to what they allowed before, and returns the consent as it now is.
+	// Returns ErrNotFound if the user or the client does not exist.
+	GrantConsent(ctx context.Context, actor Actor, realm, userID, clientID string, scopes []string) (Consent, error)
+	// GetConsent returns ErrNotFound when the user gave the client none.
+	GetConsent(ctx context.Context, realm, userID, clientID string) (Consent, error)
+	// ListConsents lists the user's consents ordered by client_id.
+	ListConsents(ctx context.Context, realm, userID string, opts ListOptions) (Page[Consent], error)
+	// RevokeConsent deletes the user's consent to the client; ErrNotFound
+	// when there is none.
+	RevokeConsent(ctx context.Context, actor Actor, realm, userID, clientID string) error
 }
 
 // KeyStore keeps token-signing keys.

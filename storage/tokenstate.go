@@ -137,6 +137,24 @@ type Settlement struct {
 	MarkKeep time.Duration
 }
 
+// LoginSession is a browser's signed-in session at the hosted login page
+// (OIDC's sid). The browser holds an opaque cookie; token state keeps
+// the session under a digest of it.
+type LoginSession struct {
+	ID       string // digest of the cookie's secret; the record's key
+	UserID   string
+	AuthTime time.Time // when the user last proved their password (OIDC auth_time)
+	AMR      []string  // authentication methods, e.g. ["pwd"]
+	// CreatedAt and ExpiresAt bound the session absolutely; IdleExpiresAt
+	// is pushed forward while the session is used, never past ExpiresAt.
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	IdleExpiresAt time.Time
+	// Families are the refresh-token families (grants) started in this
+	// session: ending the session revokes them and their access tokens.
+	Families []string
+}
+
 // TokenState keeps the short-lived state of tokens, shared by every node.
 // Every entry expires on its own; nothing needs a cleanup job.
 //
@@ -190,6 +208,44 @@ type TokenState interface {
 	// MaxAccessTokenTTL, however short the record's own lifetime: the
 	// family's access tokens must stay revoked until they expire.
 	RevokeRefreshToken(ctx context.Context, id string) error
+
+	// RevokeFamily revokes the refresh-token family familyID: its refresh
+	// record, if one exists, and every access token issued with it
+	// (TokenRef.FamilyID), kept for MaxAccessTokenTTL like a family
+	// revoked by RevokeRefreshToken. Idempotent.
+	RevokeFamily(ctx context.Context, familyID string) error
+
+	// PutEntry stores value under key until exp, replacing what was there.
+	// Entries hold short-lived records of the browser flows (pending
+	// authorization requests, authorization codes), encoded by the caller.
+	PutEntry(ctx context.Context, key string, value []byte, exp time.Time) error
+	// GetEntry returns the value of a live entry, ErrNotFound otherwise.
+	GetEntry(ctx context.Context, key string) ([]byte, error)
+	// DeleteEntry removes an entry. Idempotent.
+	DeleteEntry(ctx context.Context, key string) error
+	// TakeEntry reads a live entry and marks it spent, atomically, so that
+	// exactly one caller gets first == true; the entry is then kept, spent,
+	// until spentUntil (or its own expiry, whichever is later), and
+	// every later call returns its value with first == false (a reused
+	// authorization code names the tokens to revoke). ErrNotFound when
+	// there is no live entry.
+	TakeEntry(ctx context.Context, key string, spentUntil time.Time) (value []byte, first bool, err error)
+
+	// CreateLoginSession stores s until s.IdleExpiresAt. ErrAlreadyExists
+	// if s.ID is taken.
+	CreateLoginSession(ctx context.Context, s LoginSession) error
+	// GetLoginSession returns the live session id, ErrNotFound when it is
+	// unknown, ended or past either expiry. When idle is positive it also
+	// pushes IdleExpiresAt to min(now+idle, ExpiresAt) and returns the
+	// session so extended.
+	GetLoginSession(ctx context.Context, id string, idle time.Duration) (LoginSession, error)
+	// AddLoginSessionFamily records that a grant of family familyID was
+	// started in session id; ErrNotFound when the session is not live.
+	AddLoginSessionFamily(ctx context.Context, id, familyID string) error
+	// EndLoginSession deletes session id and returns it as it was, with
+	// its families, so that the caller revokes them; ErrNotFound when it
+	// is not live.
+	EndLoginSession(ctx context.Context, id string) (LoginSession, error)
 
 	// MarkOnce records key until exp and reports whether this was the first
 	// time (replay protection for private_key_jwt assertions).

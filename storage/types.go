@@ -125,9 +125,36 @@ type Client struct {
 	// non-zero.
 	AccessTokenTTL  time.Duration
 	RefreshTokenTTL time.Duration
-	Status          Status
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	// RedirectURIs are where the authorization code flow may send the
+	// browser back to (RFC 6749 §3.1.2), absolute URIs compared exactly
+	// as strings (a loopback IP redirect may differ in its port only,
+	// RFC 8252 §7.3). PostLogoutRedirectURIs likewise for RP-initiated
+	// logout. Both sorted, never nil.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	// PKCEOptional lets a confidential client of a legacy relying party
+	// use the authorization code flow without PKCE (RFC 7636). The zero
+	// value requires PKCE, so that a client created without saying
+	// anything is the safe kind; public clients always need it.
+	PKCEOptional bool
+	// SkipConsent marks a first-party client: its users are not asked to
+	// consent. The zero value is a third-party client.
+	SkipConsent bool
+	Status      Status
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Consent records what a user allowed a third-party client in the
+// authorization code flow: the scopes it may receive without asking
+// again. One record per user and client; a later consent to further
+// scopes adds them.
+type Consent struct {
+	UserID    string
+	ClientID  string
+	Scopes    []string // sorted, without duplicates
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // ClientSecret is one version of a client's secret. Only the verifier
