@@ -29,6 +29,19 @@ type Config struct {
 	Token     Token    `koanf:"token"`
 	Keys      Keys     `koanf:"keys"`
 	Password  Password `koanf:"password"`
+	Session   Session  `koanf:"session"`
+}
+
+// Session configures browser login sessions at the hosted login page.
+type Session struct {
+	// IdleTTL ends a session unused for that long; MaxTTL ends it that
+	// long after sign-in, however much it is used.
+	IdleTTL time.Duration `koanf:"idle_ttl"`
+	MaxTTL  time.Duration `koanf:"max_ttl"`
+	// DefaultLanguage is the pages' language when neither the request
+	// (ui_locales) nor the browser (Accept-Language) names one they have;
+	// empty means the realm's default language.
+	DefaultLanguage string `koanf:"default_language"`
 }
 
 // Log configures logging.
@@ -117,6 +130,7 @@ func Default() Config {
 			MaxQueue: 64, QueueWait: 2 * time.Second,
 			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, FreePerAddress: 100,
 				BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
+		Session: Session{IdleTTL: time.Hour, MaxTTL: 12 * time.Hour},
 	}
 }
 

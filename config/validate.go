@@ -119,6 +119,13 @@ var checks = []check{
 		}
 		return nil
 	}},
+	{"session.idle_ttl", between(func(c Config) int64 { return int64(c.Session.IdleTTL / time.Second) }, 60, 30*24*3600)},
+	{"session.max_ttl", func(c Config) error {
+		if c.Session.MaxTTL < c.Session.IdleTTL || c.Session.MaxTTL > 366*24*time.Hour {
+			return reason("must be between session.idle_ttl and 366 days")
+		}
+		return nil
+	}},
 	{"password.throttle.forget_after", func(c Config) error {
 		// A bucket must outlive the wait it imposes.
 		if t := c.Password.Throttle; t.ForgetAfter < t.MaxDelay || t.ForgetAfter > 31*24*time.Hour {

@@ -88,6 +88,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 			FreePerUserClient: t.FreePerUserClient, FreePerSource: t.FreePerSource, FreePerUser: t.FreePerUser,
 			FreePerAddress: t.FreePerAddress, BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, ForgetAfter: t.ForgetAfter, KnownSourceTTL: t.KnownSourceTTL,
 		},
+		SessionIdleTTL: c.Session.IdleTTL, SessionMaxTTL: c.Session.MaxTTL, PagesLanguage: c.Session.DefaultLanguage,
 		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
 	}, nil
 }

@@ -52,6 +52,13 @@ type Options struct {
 	// defaults.
 	LoginThrottle  oauth.LoginThrottle
 	PreloginSecret []byte // at least 32 bytes
+	// SessionIdleTTL and SessionMaxTTL bound browser login sessions
+	// (defaults in oauth.Options).
+	SessionIdleTTL time.Duration
+	SessionMaxTTL  time.Duration
+	// PagesLanguage is the hosted pages' fallback language; empty means
+	// the realm's default language.
+	PagesLanguage string
 
 	Store storage.Store
 	State storage.TokenState
@@ -116,7 +123,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
 		AllowPublicPasswordGrant: o.AllowPublicPasswordGrant, PasswordIterations: o.PasswordIterations,
-		Throttle:             o.LoginThrottle,
+		Throttle:       o.LoginThrottle,
+		SessionIdleTTL: o.SessionIdleTTL, SessionMaxTTL: o.SessionMaxTTL,
 		MaxAssertionLifetime: o.MaxAssertionLifetime,
 		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -29,6 +30,12 @@ type Pages interface {
 	// SignedOut renders the page shown after a logout that has nowhere to
 	// send the browser back to.
 	SignedOut(w http.ResponseWriter, r *http.Request)
+	// ConfirmLogout renders a page that asks the user whether to sign
+	// out, with one form that POSTs the hidden fields to PathLogout and a
+	// submit button. It is shown when a logout request does not prove that
+	// it comes from a relying party of the session (RP-Initiated Logout
+	// 1.0 §2), so that another site cannot sign the user out.
+	ConfirmLogout(w http.ResponseWriter, r *http.Request, hidden url.Values)
 }
 
 // Stage is where a pending authorization request stands.

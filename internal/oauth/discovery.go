@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,7 +27,9 @@ var clientAuthMethods = []string{
 // metadata is the OIDC Discovery / RFC 8414 document.
 type metadata struct {
 	Issuer                string `json:"issuer"`
+	AuthorizationEndpoint string `json:"authorization_endpoint"`
 	TokenEndpoint         string `json:"token_endpoint"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
 	JWKSURI               string `json:"jwks_uri"`
 	IntrospectionEndpoint string `json:"introspection_endpoint"`
 	RevocationEndpoint    string `json:"revocation_endpoint"`
@@ -34,9 +37,17 @@ type metadata struct {
 	PreloginEndpoint      string `json:"prelogin_endpoint"`
 	// PasswordIterations is the client-side PBKDF2 count a password must
 	// be set with (prelogin's made-up answers show it anyway).
-	PasswordIterations       int      `json:"password_iterations"`
-	GrantTypesSupported      []string `json:"grant_types_supported"`
-	ResponseTypesSupported   []string `json:"response_types_supported"`
+	PasswordIterations     int      `json:"password_iterations"`
+	GrantTypesSupported    []string `json:"grant_types_supported"`
+	ResponseTypesSupported []string `json:"response_types_supported"`
+	ResponseModesSupported []string `json:"response_modes_supported"`
+	CodeChallengeMethods   []string `json:"code_challenge_methods_supported"`
+	PromptValuesSupported  []string `json:"prompt_values_supported"`
+	// RFC 9207: authorization responses carry iss.
+	AuthorizationResponseIss bool     `json:"authorization_response_iss_parameter_supported"`
+	RequestParameter         bool     `json:"request_parameter_supported"`
+	RequestURIParameter      bool     `json:"request_uri_parameter_supported"`
+	ClaimsParameter          bool     `json:"claims_parameter_supported"`
 	SubjectTypesSupported    []string `json:"subject_types_supported"`
 	ScopesSupported          []string `json:"scopes_supported"`
 	ClaimsSupported          []string `json:"claims_supported"`
@@ -82,25 +93,31 @@ func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 		return nil, err
 	}
 	iss := p.opts.Issuer
-	tokenAuth := clientAuthMethods
-	if p.opts.AllowPublicPasswordGrant {
-		tokenAuth = append(append([]string{}, clientAuthMethods...), storage.AuthMethodNone)
-	}
+	// Public clients authenticate with none at the token endpoint (the
+	// code flow, refresh) and at revocation, never at introspection.
+	tokenAuth := append(append([]string{}, clientAuthMethods...), storage.AuthMethodNone)
 	algs := p.opts.Keys.Algorithms()
 	return json.Marshal(metadata{
 		Issuer:                   iss,
+		AuthorizationEndpoint:    iss + PathAuthorize,
 		TokenEndpoint:            iss + PathToken,
+		EndSessionEndpoint:       iss + PathLogout,
 		JWKSURI:                  iss + PathJWKS,
 		IntrospectionEndpoint:    iss + PathIntrospect,
 		RevocationEndpoint:       iss + PathRevoke,
 		UserinfoEndpoint:         iss + PathUserinfo,
 		PreloginEndpoint:         iss + PathPrelogin,
 		PasswordIterations:       p.opts.PasswordIterations,
-		GrantTypesSupported:      []string{grantClientCredentials, grantPassword, grantRefreshToken},
-		ResponseTypesSupported:   []string{},
+		GrantTypesSupported:      []string{grantAuthorizationCode, grantClientCredentials, grantPassword, grantRefreshToken},
+		ResponseTypesSupported:   []string{"code"},
+		ResponseModesSupported:   []string{"query"},
+		CodeChallengeMethods:     []string{"S256"},
+		PromptValuesSupported:    []string{"none", "login", "consent", "select_account"},
+		AuthorizationResponseIss: true,
 		SubjectTypesSupported:    []string{"public"},
-		ScopesSupported:          scopes,
-		ClaimsSupported:          []string{"sub", "iss", "aud", "exp", "iat", "jti", "client_id", "scope", "locale", "preferred_username", "name", "email"},
+		ScopesSupported:          append(slices.Clone(oidcScopes), scopes...),
+		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
+			"jti", "client_id", "scope", "preferred_username", "name", "locale", "email", "email_verified"},
 		IDTokenSigningAlgs:       algs,
 		AccessTokenSigningAlgs:   algs,
 		TokenAuthMethods:         tokenAuth,

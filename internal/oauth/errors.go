@@ -111,14 +111,7 @@ func toOAuthError(err error) *oauthError {
 // went wrong on our side, so that is debug too.
 func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err error) {
 	oe := toOAuthError(err)
-	level := slog.LevelDebug
-	if oe.Status >= 500 && !errors.Is(ctx.Err(), context.Canceled) {
-		level = slog.LevelError
-		if oe.Status == http.StatusServiceUnavailable {
-			level = slog.LevelWarn
-		}
-	}
-	p.opts.Logger.Log(ctx, level, "oauth error", "error", oe.Code, "cause", errString(oe.cause))
+	p.opts.Logger.Log(ctx, logLevel(ctx, oe), "oauth error", "error", oe.Code, "cause", errString(oe.cause))
 
 	h := w.Header()
 	h.Set("Content-Type", "application/json;charset=UTF-8")
@@ -135,6 +128,19 @@ func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err er
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
 	}{oe.Code, oe.Description})
+}
+
+// logLevel is how loudly an error is logged: server errors at error
+// level (an outage at warn), client errors at debug, and so is a request
+// whose client hung up, since nothing went wrong on our side.
+func logLevel(ctx context.Context, oe *oauthError) slog.Level {
+	if oe.Status < 500 || errors.Is(ctx.Err(), context.Canceled) {
+		return slog.LevelDebug
+	}
+	if oe.Status == http.StatusServiceUnavailable {
+		return slog.LevelWarn
+	}
+	return slog.LevelError
 }
 
 func errString(err error) string {

@@ -45,6 +45,13 @@ func (g grantBase) PopulateTokenEndpointResponse(ctx context.Context, ar fosite.
 	if s.refresh != "" {
 		resp.SetExtra("refresh_token", s.refresh)
 	}
+	if s.id != nil && contains(s.scopes, scopeOpenID) {
+		idToken, err := g.p.issueIDToken(c.c, s, token, exp)
+		if err != nil {
+			return err
+		}
+		resp.SetExtra("id_token", idToken)
+	}
 	return nil
 }
 
@@ -147,14 +154,17 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosit
 	if err != nil {
 		return err
 	}
-	scopes, err := grantScopes(clientAllowed(c.c, userRes), ar.GetRequestedScopes())
+	// OIDC scopes are the client's to ask for (they select userinfo
+	// claims); they are granted only when asked for.
+	oidc, _ := splitScopes(ar.GetRequestedScopes())
+	scopes, err := grantScopes(slices.Concat(clientAllowed(c.c, userRes), oidc), ar.GetRequestedScopes())
 	if err != nil {
 		return err
 	}
 	s.user = &user
 	grant(ar, s, scopes)
 	if slices.Contains(c.c.GrantTypes, grantRefreshToken) {
-		return g.p.startRefreshFamily(ctx, c.c, s)
+		return g.p.startRefreshFamily(ctx, c.c, s, "")
 	}
 	return nil
 }
@@ -183,15 +193,18 @@ func (p *Provider) rehash(userID, oldHash string, pw []byte) {
 
 var errRehashStale = errors.New("password changed meanwhile")
 
-// startRefreshFamily creates the first refresh token of a new grant.
-func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session) error {
+// startRefreshFamily creates the first refresh token of a new grant,
+// family (a new one when empty).
+func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session, family string) error {
 	token, err := newRefreshToken()
 	if err != nil {
 		return err
 	}
-	family, err := randomID()
-	if err != nil {
-		return err
+	if family == "" {
+		var err error
+		if family, err = randomID(); err != nil {
+			return err
+		}
 	}
 	now := s.issuedAt
 	rec := storage.RefreshToken{
@@ -218,7 +231,9 @@ func (p *Provider) refreshTTL(c storage.Client) time.Duration {
 type refreshGrant struct{ grantBase }
 
 func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.AccessRequester) error {
-	c, s, err := g.start(ctx, ar, g.p.opts.AllowPublicPasswordGrant)
+	// A public client may refresh: the record is bound to it, rotates,
+	// and a reuse ends the grant (RFC 9700 §4.14.2).
+	c, s, err := g.start(ctx, ar, true)
 	if err != nil {
 		return err
 	}
@@ -264,7 +279,8 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 			return errScopeNotPermitted
 		}
 	}
-	scopes, err := grantScopes(intersect(old.Scopes, clientAllowed(c.c, userRes)), requested)
+	oidc, admin := splitScopes(old.Scopes)
+	scopes, err := grantScopes(append(oidc, intersect(admin, clientAllowed(c.c, userRes))...), requested)
 	if err != nil {
 		return err
 	}

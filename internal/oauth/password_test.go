@@ -43,7 +43,8 @@ func TestPasswordGrant(t *testing.T) {
 		require.Equal(t, "invalid_scope", r.Str("error"), r.Raw)
 
 		// The token carries the user as subject and their language.
-		tok := e.Login(&c, "alice", "correct horse battery staple", nil)
+		tok := e.Login(&c, "alice", "correct horse battery staple", url.Values{"scope": {"openid profile users-read"}})
+		require.Equal(t, "openid profile users-read", tok.Str("scope"), tok.Raw)
 		info := userinfo(e, tok.Str("access_token"))
 		require.Equal(t, http.StatusOK, info.Status, info.Raw)
 		require.Equal(t, alice.ID, info.Str("sub"))

@@ -47,6 +47,14 @@ type Options struct {
 	// Throttle slows down password guessing (see LoginThrottle); zero
 	// fields take their defaults.
 	Throttle LoginThrottle
+	// SessionIdleTTL and SessionMaxTTL bound a browser's login session:
+	// it ends after SessionIdleTTL without use, and SessionMaxTTL after
+	// the user signed in, whatever happens (defaults 1h and 12h).
+	SessionIdleTTL time.Duration
+	SessionMaxTTL  time.Duration
+	// Pages renders the pages the browser flows answer with; without it
+	// they answer in plain text.
+	Pages Pages
 	// MaxAssertionLifetime bounds how far ahead a private_key_jwt
 	// assertion's exp may be (default 5m).
 	MaxAssertionLifetime time.Duration
@@ -81,6 +89,12 @@ func (o *Options) setDefaults() {
 		o.PasswordIterations = clienthash.DefaultIterations
 	}
 	o.Throttle.setDefaults()
+	if o.SessionIdleTTL <= 0 {
+		o.SessionIdleTTL = time.Hour
+	}
+	if o.SessionMaxTTL <= 0 {
+		o.SessionMaxTTL = 12 * time.Hour
+	}
 	if o.MaxAssertionLifetime <= 0 {
 		o.MaxAssertionLifetime = 5 * time.Minute
 	}
@@ -128,7 +142,9 @@ func New(opts Options) *Provider {
 		TokenEndpoint:        opts.Issuer + PathToken,
 		MaxAssertionLifetime: opts.MaxAssertionLifetime,
 		Now:                  opts.Now,
-		AllowPublic:          opts.AllowPublicPasswordGrant,
+		// Which grants a public client may use is each grant's decision
+		// (grantBase.start); which other endpoints, theirs.
+		AllowPublic: true,
 	})
 	cfg := &fosite.Config{
 		AccessTokenLifespan:      opts.AccessTokenTTL,
@@ -144,6 +160,7 @@ func New(opts Options) *Provider {
 		&clientCredentialsGrant{grantBase{p, grantClientCredentials}},
 		&passwordGrant{grantBase{p, grantPassword}},
 		&refreshGrant{grantBase{p, grantRefreshToken}},
+		&codeGrant{grantBase{p, grantAuthorizationCode}},
 	}
 	p.oauth2 = &fosite.Fosite{Config: cfg}
 	p.discovery = newDiscoveryDoc(p)
@@ -160,6 +177,12 @@ func (p *Provider) Register(r *mux.Router) {
 	r.Handle(PathRevoke, http.HandlerFunc(p.handleRevoke))
 	r.Handle(PathPrelogin, http.HandlerFunc(p.handlePrelogin))
 	r.Handle(PathUserinfo, http.HandlerFunc(p.handleUserinfo))
+	r.Handle(PathAuthorize, http.HandlerFunc(p.handleAuthorize))
+	r.Handle(PathLogout, http.HandlerFunc(p.handleLogout))
 }
+
+// UsePages sets the pages the browser flows answer with, for a caller
+// that builds them after the provider (they call back into it).
+func (p *Provider) UsePages(pages Pages) { p.opts.Pages = pages }
 
 func (p *Provider) now() time.Time { return p.opts.Now() }

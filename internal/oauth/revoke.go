@@ -29,7 +29,7 @@ func (p *Provider) handleRevoke(w http.ResponseWriter, r *http.Request) {
 	// nothing but its client_id, yet revoking needs the token itself, and
 	// whoever holds a token could use it rather than end it. Introspection
 	// stays closed to them: it would answer for tokens one merely found.
-	caller, err := p.authenticateCaller(ctx, r, form, p.opts.AllowPublicPasswordGrant)
+	caller, err := p.authenticateCaller(ctx, r, form, true)
 	if err != nil {
 		p.writeError(ctx, w, err)
 		return

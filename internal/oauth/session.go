@@ -38,7 +38,7 @@ type session struct {
 	// source is the address the request came from, as the login
 	// throttle counts it (see sourceAddress).
 	source    string
-	grant     string // client_credentials, password or refresh_token
+	grant     string // client_credentials, password, refresh_token or authorization_code
 	user      *storage.User
 	scopes    []string
 	expiresAt map[fosite.TokenType]time.Time
@@ -46,6 +46,9 @@ type session struct {
 	// family.
 	refresh string
 	family  string
+	// id, when set, is the authentication an ID token describes: the
+	// response carries one when the scopes hold openid.
+	id *idTokenFacts
 }
 
 var _ fosite.Session = (*session)(nil)

@@ -28,7 +28,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch form.Get("grant_type") {
-	case grantClientCredentials, grantPassword, grantRefreshToken:
+	case grantClientCredentials, grantPassword, grantRefreshToken, grantAuthorizationCode:
 	case "":
 		p.writeError(ctx, w, invalidRequest("The grant_type parameter is missing."))
 		return

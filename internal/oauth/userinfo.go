@@ -9,17 +9,10 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// userinfo is the OIDC UserInfo response (OIDC Core §5.3.2).
-type userinfo struct {
-	Sub               string `json:"sub"`
-	PreferredUsername string `json:"preferred_username"`
-	Name              string `json:"name,omitempty"`
-	Email             string `json:"email,omitempty"`
-	Locale            string `json:"locale,omitempty"`
-}
-
 // handleUserinfo answers with the claims of the user a bearer access token
-// was issued to. Client tokens have no user and are refused.
+// was issued to, as its scopes allow (OIDC Core 1.0 §5.3, §5.4): sub
+// always, profile and email claims with those scopes. Client tokens have
+// no user and are refused.
 func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
@@ -42,6 +35,11 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, err)
 		return
 	}
+	claims, err := p.parseAccessToken(token) // verified above; served from the verifier's cache
+	if err != nil {
+		p.writeBearerError(w, "invalid_token")
+		return
+	}
 	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, pr.UserID)
 	if errors.Is(err, storage.ErrNotFound) {
 		p.writeBearerError(w, "invalid_token")
@@ -50,7 +48,20 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		p.writeError(ctx, w, err)
 		return
 	}
-	writeJSON(w, userinfo{Sub: u.ID, PreferredUsername: u.Username, Name: u.DisplayName, Email: u.Email, Locale: u.Language})
+	info := idClaims{Subject: u.ID}
+	profileClaims(&info, u, strings.Fields(claims.Scope))
+	writeJSON(w, userinfo{Sub: info.Subject, PreferredUsername: info.PreferredUsername, Name: info.Name,
+		Locale: info.Locale, Email: info.Email, EmailVerified: info.EmailVerified})
+}
+
+// userinfo is the OIDC UserInfo response (OIDC Core 1.0 §5.3.2).
+type userinfo struct {
+	Sub               string `json:"sub"`
+	PreferredUsername string `json:"preferred_username,omitempty"`
+	Name              string `json:"name,omitempty"`
+	Locale            string `json:"locale,omitempty"`
+	Email             string `json:"email,omitempty"`
+	EmailVerified     *bool  `json:"email_verified,omitempty"`
 }
 
 // bearerToken extracts an RFC 6750 §2.1 bearer token from the
