@@ -25,15 +25,19 @@ const (
 
 // OIDC scopes (OIDC Core 1.0 §5.4, §11). They travel with the admin
 // resources in a token's scope but are not resources: nobody "holds"
-// them, the client may ask for them and the user consents.
+// them, the client may ask for them and the user consents. address and
+// phone select claims Gatehouse does not keep; they are accepted and
+// yield nothing, as OIDC Core §5.4 lets a provider do.
 const (
 	scopeOpenID        = "openid"
 	scopeProfile       = "profile"
 	scopeEmail         = "email"
+	scopeAddress       = "address"
+	scopePhone         = "phone"
 	scopeOfflineAccess = "offline_access"
 )
 
-var oidcScopes = []string{scopeOpenID, scopeProfile, scopeEmail, scopeOfflineAccess}
+var oidcScopes = []string{scopeOpenID, scopeProfile, scopeEmail, scopeAddress, scopePhone, scopeOfflineAccess}
 
 func isOIDCScope(s string) bool { return slices.Contains(oidcScopes, s) }
 

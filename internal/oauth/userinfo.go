@@ -21,6 +21,9 @@ func (p *Provider) handleUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token, ok := bearerToken(r)
+	if !ok && r.Method == http.MethodPost {
+		token, ok = bodyToken(r)
+	}
 	if !ok {
 		// RFC 6750 §3.1: no error code when no credentials were sent.
 		w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
@@ -73,6 +76,17 @@ func bearerToken(r *http.Request) (string, bool) {
 		return "", false
 	}
 	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// bodyToken reads an access token sent in a form body (RFC 6750 §2.2),
+// which some relying parties use for userinfo.
+func bodyToken(r *http.Request) (string, bool) {
+	form, err := parseForm(r)
+	if err != nil || len(form) != 1 {
+		return "", false
+	}
+	token := form.Get("access_token")
 	return token, token != ""
 }
 
