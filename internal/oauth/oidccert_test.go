@@ -90,7 +90,9 @@ func TestOIDCBasicCertificationCases(t *testing.T) {
 			}
 			return q
 		}
-		authorize := func(b *apptest.Browser, q url.Values) *apptest.Page { return b.Visit(e.URL + "/oauth2/authorize?" + q.Encode()) }
+		authorize := func(b *apptest.Browser, q url.Values) *apptest.Page {
+			return b.Visit(e.URL + "/oauth2/authorize?" + q.Encode())
+		}
 
 		t.Run("oidcc-server: signed in and consented, straight back with a code", func(t *testing.T) {
 			codeFrom(t, e, c.b.Visit(c.authURL("st")), "st")
