@@ -27,8 +27,8 @@ type fakeFlow struct {
 	decideErr error
 	// dropOnSignIn makes the request expire during SignIn.
 	dropOnSignIn bool
-	signIns   []signInCall
-	decisions []decision
+	signIns      []signInCall
+	decisions    []decision
 }
 
 type signInCall struct{ ID, CSRF, Username, Password string }
