@@ -1,9 +1,11 @@
 package signin_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -192,7 +194,17 @@ func TestBrowserScreenshots(t *testing.T) {
 			}
 		}
 	}
-	if got := len(s.seen()); got == 0 {
-		t.Error("no request reached the server")
+	// Dark mode (prefers-color-scheme), once per page.
+	b.do(t, desktop(), chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+			Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}})
+		return err
+	}))
+	for _, p := range pages {
+		b.do(t, chromedp.Navigate(s.srv.URL+p.path))
+		if bg := eval[string](t, b, `getComputedStyle(document.body).backgroundColor`); bg == "rgb(238, 241, 246)" {
+			t.Errorf("%s: the dark scheme is not applied", p.name)
+		}
+		shot(t, b, p.name+"-de-desktop-dark")
 	}
 }

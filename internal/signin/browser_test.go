@@ -156,23 +156,49 @@ type browser struct {
 	sent []seenRequest
 }
 
+// sharedBrowser is one Chromium for all the tests of the package; each
+// test gets its own tab, whose emulation, headers and listeners are its
+// own. TestMain stops it.
+var sharedBrowser struct {
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	err    error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if sharedBrowser.cancel != nil {
+		sharedBrowser.cancel()
+	}
+	os.Exit(code)
+}
+
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
 	path := chromiumPath(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		// The sandbox needs user namespaces, which containers and root
-		// (as in CI) do not have.
-		chromedp.NoSandbox,
-		chromedp.WindowSize(1280, 800),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	b := &browser{ctx: ctx}
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start Chromium: %v", err)
+	sharedBrowser.once.Do(func() {
+		opts := append(chromedp.DefaultExecAllocatorOptions[:],
+			chromedp.ExecPath(path),
+			// The sandbox needs user namespaces, which containers and
+			// root (as in CI) do not have.
+			chromedp.NoSandbox,
+			chromedp.WindowSize(1280, 800),
+		)
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		sharedBrowser.ctx, sharedBrowser.cancel = ctx, func() { cancel(); cancelAlloc() }
+		sharedBrowser.err = chromedp.Do(ctx)
+	})
+	if sharedBrowser.err != nil {
+		t.Fatalf("start Chromium: %v", sharedBrowser.err)
 	}
+	ctx, cancel := chromedp.NewContext(sharedBrowser.ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	b := &browser{ctx: ctx}
 	err := chromedp.Listen(ctx, func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok {
 			var body []byte
@@ -227,7 +253,7 @@ func waitFor(t *testing.T, b *browser, expr string) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!(" + expr + ")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
 		cancel()
 		if err == nil && ok {
 			return
