@@ -43,8 +43,8 @@ func TestBrowserSignInWithKeyboard(t *testing.T) {
 	if calls[0] != want {
 		t.Errorf("SignIn got %+v, want %+v", calls[0], want)
 	}
-	if s.prelogins[0] != "alice" {
-		t.Errorf("prelogin asked about %q", s.prelogins)
+	if names := s.preloginNames(); len(names) != 1 || names[0] != "alice" {
+		t.Errorf("prelogin asked about %q, want once about alice", names)
 	}
 	assertPasswordNeverSent(t, s.password, s.seen())
 	assertPasswordNeverSent(t, s.password, b.requests())

@@ -142,6 +142,12 @@ func (s *site) handlePrelogin(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(map[string]any{"kdf": "pbkdf2-sha256", "iterations": s.vector.Iterations, "salt": s.vector.Salt})
 }
 
+func (s *site) preloginNames() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.prelogins...)
+}
+
 func (s *site) seen() []seenRequest {
 	s.mu.Lock()
 	defer s.mu.Unlock()
