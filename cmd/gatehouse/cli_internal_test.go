@@ -45,7 +45,7 @@ func mustCLI(t *testing.T, args ...string) string {
 type cliFixture struct {
 	*apptest.Server
 	client apptest.Client // the all-scopes admin client
-	flags []string // --issuer, --admin-client-id, --admin-client-secret
+	flags  []string       // --issuer, --admin-client-id, --admin-client-secret
 }
 
 func newCLIFixture(t *testing.T, s *apptest.Server) *cliFixture {
