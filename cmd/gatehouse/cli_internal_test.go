@@ -97,6 +97,9 @@ func TestTokenPrintsTheServersError(t *testing.T) {
 			_, err = runCLI(t, "token", "--issuer", f.URL, "--client-id", c.ID, "--client-secret", other)
 			require.ErrorContains(t, err, "HTTP 401, invalid_client")
 
+			_, err = runCLI(t, "groups", "list", "--issuer", f.URL, "--admin-client-id", c.ID, "--admin-client-secret", other)
+			require.ErrorContains(t, err, "admin client: token request refused (HTTP 401, invalid_client)")
+
 			_, err = token("--auth-method", "client_secret_post")
 			require.ErrorContains(t, err, "invalid_client", "the style is not switched behind the user's back")
 
@@ -115,6 +118,28 @@ func TestTokenPrintsTheServersError(t *testing.T) {
 			require.Contains(t, limited.Error(), "HTTP 429, temporarily_unavailable")
 			require.Regexp(t, `Retry in \d+(m\d+)?s\.$`, limited.Error())
 		})
+	}
+}
+
+// Retry-After is delay-seconds or an HTTP-date (RFC 9110 §10.2.3).
+func TestRetryAfter(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"120", 2 * time.Minute, true},
+		{"0", 0, true},
+		{"Tue, 01 Dec 2026 10:01:30 GMT", 90 * time.Second, true},
+		{"Tue, 01 Dec 2026 09:00:00 GMT", 0, true},
+		{"", 0, false},
+		{"-5", 0, false},
+		{"soon", 0, false},
+	} {
+		d, ok := retryAfter(tc.in, now)
+		require.Equal(t, tc.ok, ok, tc.in)
+		require.Equal(t, tc.want, d, tc.in)
 	}
 }
 
