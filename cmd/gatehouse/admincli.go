@@ -2,8 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,30 +12,24 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
-	"golang.org/x/term"
-
-	"github.com/gatehouse/gatehouse/clienthash"
 )
 
-// The clients and users commands use the management API as any client
-// would: they authenticate with an admin client's secret S (turned into W
-// here), and hash secrets and passwords on this side.
+// The clients, users, groups and resources commands use the management
+// API (openapi.yaml) as any client would: they authenticate with an admin
+// client's secret S (turned into W here), and hash secrets and passwords
+// on this side. Where a command names a group or a user, it takes a name
+// or an id; names are resolved through the API.
 
 // adminFlags adds the flags that say which server and admin client to use.
 func adminFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
-	f.String("issuer", envOr("GATEHOUSE_CLI_ISSUER", "http://127.0.0.1:8080"), "the server's issuer URL (GATEHOUSE_CLI_ISSUER)")
-	f.String("admin-client-id", os.Getenv("GATEHOUSE_CLI_CLIENT_ID"), "admin client_id (GATEHOUSE_CLI_CLIENT_ID)")
-	f.String("admin-client-secret", os.Getenv("GATEHOUSE_CLI_CLIENT_SECRET"), "admin client secret S (GATEHOUSE_CLI_CLIENT_SECRET)")
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	f.String("issuer", envOr(envIssuer, defaultIssuer), "the server's issuer URL ("+envIssuer+")")
+	f.String("admin-client-id", os.Getenv(envClientID), "admin client_id ("+envClientID+")")
+	f.String("admin-client-secret", os.Getenv(envClientSecret), "admin client secret S ("+envClientSecret+")")
 }
 
 // api is a management API client.
@@ -52,19 +44,21 @@ func newAPI(cmd *cobra.Command) (*api, error) {
 	id, _ := f.GetString("admin-client-id")
 	s, _ := f.GetString("admin-client-secret")
 	if id == "" || s == "" {
-		return nil, errors.New("give the admin client with --admin-client-id and --admin-client-secret (or GATEHOUSE_CLI_CLIENT_ID and GATEHOUSE_CLI_CLIENT_SECRET)")
+		return nil, fmt.Errorf("give the admin client with --admin-client-id and --admin-client-secret (or %s and %s)", envClientID, envClientSecret)
 	}
-	w, err := clienthash.WireSecret(s, id)
+	w, err := wireSecret(s, id)
 	if err != nil {
 		return nil, fmt.Errorf("admin-client-secret: %w", err)
 	}
 	issuer = strings.TrimSuffix(issuer, "/")
-	cfg := clientcredentials.Config{ClientID: id, ClientSecret: w, TokenURL: issuer + "/oauth2/token"}
+	// The style is set for the reason given at authStyle.
+	cfg := clientcredentials.Config{ClientID: id, ClientSecret: w, TokenURL: issuer + "/oauth2/token", AuthStyle: oauth2.AuthStyleInHeader}
 	return &api{issuer: issuer, http: cfg.Client(cmd.Context())}, nil
 }
 
 // call sends a JSON request and decodes the JSON answer into out (if not
-// nil). A problem answer becomes an error with its detail.
+// nil). A problem answer (RFC 7807) becomes an error with its detail; a
+// refused admin token, the server's OAuth error.
 func (a *api) call(method, path string, body, out any) error {
 	var rd io.Reader
 	if body != nil {
@@ -83,6 +77,9 @@ func (a *api) call(method, path string, body, out any) error {
 	}
 	res, err := a.http.Do(req)
 	if err != nil {
+		if e := explainTokenError(err); e != err {
+			return fmt.Errorf("admin client: %w", e)
+		}
 		return err
 	}
 	defer res.Body.Close()
@@ -100,237 +97,76 @@ func (a *api) call(method, path string, body, out any) error {
 	return nil
 }
 
+// isID reports whether s is a UUID as the API spells ids (CONTRACT §4).
+func isID(s string) bool {
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+// groupID resolves a group name or id to its id. An id is used as given,
+// so that a caller with groups-write but not groups-read can still name
+// groups by id; a name is looked up in the group list (the API has no
+// name filter for groups).
+func (a *api) groupID(ref string) (string, error) {
+	if isID(ref) {
+		return ref, nil
+	}
+	id := ""
+	err := eachPage(a, "/admin/groups", "", func(g map[string]any) {
+		if g["name"] == ref {
+			id, _ = g["id"].(string)
+		}
+	})
+	if err != nil {
+		return "", fmt.Errorf("looking up group %q: %w", ref, err)
+	}
+	if id == "" {
+		return "", fmt.Errorf("no group named %q", ref)
+	}
+	return id, nil
+}
+
+// groupIDs resolves each of refs with groupID.
+func (a *api) groupIDs(refs []string) ([]string, error) {
+	ids := make([]string, len(refs))
+	for i, ref := range refs {
+		var err error
+		if ids[i], err = a.groupID(ref); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// userID resolves a username or user id to the id, looking a username up
+// with the list's exact username filter.
+func (a *api) userID(ref string) (string, error) {
+	if isID(ref) {
+		return ref, nil
+	}
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := a.call(http.MethodGet, "/admin/users?username="+url.QueryEscape(ref), nil, &page); err != nil {
+		return "", fmt.Errorf("looking up user %q: %w", ref, err)
+	}
+	if len(page.Items) != 1 {
+		return "", fmt.Errorf("no user named %q", ref)
+	}
+	return page.Items[0].ID, nil
+}
+
 func printJSON(cmd *cobra.Command, v any) error {
 	enc := json.NewEncoder(cmd.OutOrStdout())
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-func newClientsCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "clients", Short: "Manage API clients through the management API"}
-	adminFlags(cmd)
-
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a client; its secret S is generated here, shown once, and only its verifier is sent",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			f := cmd.Flags()
-			id, _ := f.GetString("client-id")
-			if id == "" {
-				var b [9]byte
-				_, _ = rand.Read(b[:])
-				id = "c-" + base64.RawURLEncoding.EncodeToString(b[:])
-			}
-			name, _ := f.GetString("name")
-			scopes, _ := f.GetStringSlice("scope")
-			grants, _ := f.GetStringSlice("grant-type")
-			owner, _ := f.GetString("owner")
-			s, err := clienthash.NewClientSecret()
-			if err != nil {
-				return err
-			}
-			v, _ := clienthash.VerifierFor(clienthash.Encode(s), id)
-			body := map[string]any{"client_id": id, "name": name, "scopes": scopes, "grant_types": grants, "secret_verifier": v}
-			if owner != "" {
-				body["owner"] = owner
-			}
-			var created map[string]any
-			if err := a.call(http.MethodPost, "/admin/clients", body, &created); err != nil {
-				return err
-			}
-			created["client_secret"] = clienthash.Encode(s)
-			return printJSON(cmd, created)
-		},
-	}
-	create.Flags().String("client-id", "", "client_id (default: generated)")
-	create.Flags().String("name", "", "display name")
-	create.Flags().StringSlice("scope", nil, "allowed admin resources (repeat or comma-separate)")
-	create.Flags().StringSlice("grant-type", []string{"client_credentials"}, "grant types")
-	create.Flags().String("owner", "", "owner user id (default: the admin client's owner)")
-	_ = create.MarkFlagRequired("name")
-
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List clients",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			return printTable(cmd, a, "/admin/clients", []string{"client_id", "name", "owner", "scopes", "status"})
-		},
-	}
-
-	rotate := &cobra.Command{
-		Use:   "rotate-secret",
-		Short: "Add a new secret version (the old ones stay active until deleted)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			id, _ := cmd.Flags().GetString("client-id")
-			s, err := clienthash.NewClientSecret()
-			if err != nil {
-				return err
-			}
-			v, _ := clienthash.VerifierFor(clienthash.Encode(s), id)
-			var created map[string]any
-			if err := a.call(http.MethodPost, "/admin/clients/"+url.PathEscape(id)+"/secrets", map[string]string{"verifier": v}, &created); err != nil {
-				return err
-			}
-			return printJSON(cmd, map[string]any{"client_id": id, "secret_id": created["id"], "client_secret": clienthash.Encode(s)})
-		},
-	}
-	del := &cobra.Command{
-		Use:   "delete",
-		Short: "Delete a client and revoke its tokens",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			id, _ := cmd.Flags().GetString("client-id")
-			return a.call(http.MethodDelete, "/admin/clients/"+url.PathEscape(id), nil, nil)
-		},
-	}
-	for _, c := range []*cobra.Command{rotate, del} {
-		c.Flags().String("client-id", "", "client_id")
-		_ = c.MarkFlagRequired("client-id")
-	}
-	cmd.AddCommand(create, list, rotate, del)
-	return cmd
-}
-
-func newUsersCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "users", Short: "Manage users through the management API"}
-	adminFlags(cmd)
-	create := &cobra.Command{
-		Use:   "create",
-		Short: "Create a user; with --with-password the password is hashed here",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			f := cmd.Flags()
-			username, _ := f.GetString("username")
-			email, _ := f.GetString("email")
-			groups, _ := f.GetStringSlice("group")
-			body := map[string]any{"username": username, "email": email, "groups": groups}
-			if with, _ := f.GetBool("with-password"); with {
-				set, err := a.readPasswordSetting()
-				if err != nil {
-					return err
-				}
-				body["password"] = set
-			}
-			var created map[string]any
-			if err := a.call(http.MethodPost, "/admin/users", body, &created); err != nil {
-				return err
-			}
-			return printJSON(cmd, created)
-		},
-	}
-	create.Flags().String("username", "", "username")
-	create.Flags().String("email", "", "email")
-	create.Flags().StringSlice("group", nil, "group ids")
-	create.Flags().Bool("with-password", false, "set a password (from GATEHOUSE_CLI_PASSWORD, or asked twice on a terminal)")
-	_ = create.MarkFlagRequired("username")
-
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "List users",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			return printTable(cmd, a, "/admin/users", []string{"id", "username", "email", "language", "status"})
-		},
-	}
-	setPassword := &cobra.Command{
-		Use:   "set-password",
-		Short: "Set a user's password (hashed here); revokes their tokens",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := newAPI(cmd)
-			if err != nil {
-				return err
-			}
-			id, _ := cmd.Flags().GetString("id")
-			set, err := a.readPasswordSetting()
-			if err != nil {
-				return err
-			}
-			return a.call(http.MethodPut, "/admin/users/"+url.PathEscape(id)+"/password", set, nil)
-		},
-	}
-	setPassword.Flags().String("id", "", "user id")
-	_ = setPassword.MarkFlagRequired("id")
-	cmd.AddCommand(create, list, setPassword)
-	return cmd
-}
-
-// passwordIterations asks the server's discovery document for the
-// client-side iteration count it accepts (password.iterations).
-func (a *api) passwordIterations() (int, error) {
-	res, err := http.Get(a.issuer + "/.well-known/openid-configuration")
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	var d struct {
-		Iterations int `json:"password_iterations"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&d); err != nil || res.StatusCode != http.StatusOK || d.Iterations <= 0 {
-		return 0, fmt.Errorf("discovery at %s does not say the password iterations (%s)", a.issuer, res.Status)
-	}
-	return d.Iterations, nil
-}
-
-// readPasswordSetting reads a password from GATEHOUSE_CLI_PASSWORD or twice
-// from the terminal, and hashes it into the object the API takes, with
-// the iterations the server accepts. The confirmation is the second
-// typing, so a typo is caught by the server.
-func (a *api) readPasswordSetting() (clienthash.PasswordSetting, error) {
-	iterations, err := a.passwordIterations()
-	if err != nil {
-		return clienthash.PasswordSetting{}, err
-	}
-	if pw := os.Getenv("GATEHOUSE_CLI_PASSWORD"); pw != "" {
-		return clienthash.NewPasswordSetting(pw, pw, iterations)
-	}
-	fd := int(os.Stdin.Fd())
-	if !term.IsTerminal(fd) {
-		return clienthash.PasswordSetting{}, errors.New("no terminal: give the password in GATEHOUSE_CLI_PASSWORD")
-	}
-	fmt.Fprint(os.Stderr, "Password: ")
-	p1, err := term.ReadPassword(fd)
-	fmt.Fprint(os.Stderr, "\nRepeat: ")
-	if err != nil {
-		return clienthash.PasswordSetting{}, err
-	}
-	p2, err := term.ReadPassword(fd)
-	fmt.Fprintln(os.Stderr)
-	if err != nil {
-		return clienthash.PasswordSetting{}, err
-	}
-	return clienthash.NewPasswordSetting(string(p1), string(p2), iterations)
-}
-
-// eachPage walks every page of a list.
-func eachPage(a *api, path string, fn func(map[string]any)) error {
+// eachPage walks every page of a list (CONTRACT §4: items and next_cursor);
+// query holds further parameters, "" for none.
+func eachPage(a *api, path, query string, fn func(map[string]any)) error {
 	cursor := ""
 	for {
 		var page struct {
@@ -338,6 +174,9 @@ func eachPage(a *api, path string, fn func(map[string]any)) error {
 			NextCursor string           `json:"next_cursor"`
 		}
 		p := path + "?limit=500"
+		if query != "" {
+			p += "&" + query
+		}
 		if cursor != "" {
 			p += "&cursor=" + url.QueryEscape(cursor)
 		}
@@ -357,7 +196,7 @@ func eachPage(a *api, path string, fn func(map[string]any)) error {
 func printTable(cmd *cobra.Command, a *api, path string, fields []string) error {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(fields, "\t")))
-	err := eachPage(a, path, func(it map[string]any) {
+	err := eachPage(a, path, "", func(it map[string]any) {
 		cells := make([]string, len(fields))
 		for i, f := range fields {
 			cells[i] = cell(it[f])
@@ -381,3 +220,20 @@ func cell(v any) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// adminRunE wraps a command body that needs the management API client.
+func adminRunE(fn func(cmd *cobra.Command, a *api, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a, err := newAPI(cmd)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, a, args)
+	}
+}
+
+// errNoChange is returned by update commands given nothing to change.
+var errNoChange = errors.New("nothing to change: give at least one field flag (see --help)")
+
+// pathSeg escapes one path segment.
+func pathSeg(s string) string { return url.PathEscape(s) }

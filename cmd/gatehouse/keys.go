@@ -17,7 +17,7 @@ import (
 )
 
 func newKeysCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Manage the token-signing keys"}
+	cmd := newGroupCmd("keys", "Manage the token-signing keys")
 	rotate := &cobra.Command{
 		Use:   "rotate",
 		Short: "Activate a new signing key now",

@@ -1,6 +1,7 @@
 // Command gatehouse is the Gatehouse authorization server and its
 // administration tool: serve, migrate, bootstrap, keys, version, and the
-// client commands token, secret, clients and users (admincli.go, token.go).
+// client commands token, secret, clients, users, groups and resources
+// (token.go, secret.go, admincli.go and the *cli.go files).
 // backends.go is the only place that picks concrete backends.
 package main
 

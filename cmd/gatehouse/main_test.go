@@ -92,12 +92,15 @@ func TestServeDev(t *testing.T) {
 	_, err = provider.Verifier(&oidc.Config{ClientID: issuer}).Verify(ctx, tok.AccessToken)
 	require.NoError(t, err)
 
-	// The admin CLI drives the management API as a client would.
+	// The admin CLI drives the management API as a client would, with the
+	// variables the banner exports and nothing else.
+	bannerEnv := exportedByBanner(t, stdout.String())
+	require.Equal(t, []string{"GATEHOUSE_CLI_ISSUER=" + issuer, "GATEHOUSE_CLI_CLIENT_ID=" + boot["admin_client_id"],
+		"GATEHOUSE_CLI_CLIENT_SECRET=" + boot["admin_client_secret"]}, bannerEnv)
 	cli := func(env []string, args ...string) string {
 		t.Helper()
 		c := exec.Command(bin, args...)
-		c.Env = append(cleanEnv(), append([]string{"GATEHOUSE_CLI_ISSUER=" + issuer,
-			"GATEHOUSE_CLI_CLIENT_ID=" + boot["admin_client_id"], "GATEHOUSE_CLI_CLIENT_SECRET=" + boot["admin_client_secret"]}, env...)...)
+		c.Env = append(cleanEnv(), append(bannerEnv, env...)...)
 		out, err := c.CombinedOutput()
 		require.NoError(t, err, "%v: %s", args, out)
 		return string(out)
@@ -109,6 +112,8 @@ func TestServeDev(t *testing.T) {
 	require.Contains(t, cli(nil, "clients", "list"), "ci-app")
 	var rotated map[string]any
 	require.NoError(t, json.Unmarshal([]byte(cli(nil, "clients", "rotate-secret", "--client-id", "ci-app")), &rotated))
+	require.Contains(t, cli(nil, "token"), `"scope": "`, "token reads the banner's variables")
+	require.Contains(t, cli(nil, "groups", "list"), "administrators")
 	for _, s := range []string{ciSecret, rotated["client_secret"].(string)} {
 		out := cli(nil, "token", "--issuer", issuer, "--client-id", "ci-app", "--client-secret", s)
 		require.Contains(t, out, `"scope": "users-read"`, "both secret versions work")
@@ -159,6 +164,11 @@ func TestStartupErrors(t *testing.T) {
 		{nil, []string{"serve", "--dev", "--addr", "nonsense"}, "addr (GATEHOUSE_ADDR): must be host:port"},
 		{nil, []string{"serve", "--dev", "--issuer", "ftp://x"}, "issuer (GATEHOUSE_ISSUER)"},
 		{nil, []string{"serve", "--dev", "--nope"}, "unknown flag: --nope"},
+		// Misuse of the client commands exits non-zero too (issue 12).
+		{nil, []string{"clients", "lst"}, `unknown command "lst" for "gatehouse clients"; did you mean "list"?`},
+		{nil, []string{"groups"}, "gatehouse groups needs a subcommand"},
+		{nil, []string{"resources", "get"}, "accepts 1 arg(s), received 0"},
+		{nil, []string{"secret", "wire", "--client-id", "c", "--secret", ""}, "secret: is empty"},
 	} {
 		cmd := exec.Command(bin, tc.args...)
 		cmd.Env = append(cleanEnv(), tc.env...)
@@ -173,11 +183,23 @@ func TestStartupErrors(t *testing.T) {
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "gatehouse")
-	for _, sub := range []string{"serve", "migrate", "bootstrap", "keys", "version", "token", "clients", "users", "secret"} {
+	for _, sub := range []string{"serve", "migrate", "bootstrap", "keys", "version", "token", "clients", "users", "groups", "resources", "secret"} {
 		out, err := exec.Command(bin, sub, "--help").CombinedOutput()
 		require.NoError(t, err, sub)
 		require.Contains(t, string(out), "Usage:", sub)
 	}
+}
+
+// exportedByBanner returns the NAME=value pairs of the banner's export line.
+func exportedByBanner(t *testing.T, banner string) []string {
+	t.Helper()
+	for _, line := range strings.Split(banner, "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "export "); ok {
+			return strings.Fields(rest)
+		}
+	}
+	t.Fatalf("no export line in the banner:\n%s", banner)
+	return nil
 }
 
 // cleanEnv is the environment without GATEHOUSE_ settings of the caller.

@@ -11,10 +11,7 @@ import (
 )
 
 func newMigrateCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "migrate",
-		Short: "Manage the PostgreSQL schema",
-	}
+	cmd := newGroupCmd("migrate", "Manage the PostgreSQL schema")
 	up := &cobra.Command{
 		Use:   "up",
 		Short: "Apply every pending migration (safe to run on several nodes at once)",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -21,8 +22,43 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (see docs/configuration.md)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newKeysCmd(), newTokenCmd(), newSecretCmd(),
-		newClientsCmd(), newUsersCmd(), newVersionCmd())
+		newClientsCmd(), newUsersCmd(), newGroupsCmd(), newResourcesCmd(), newVersionCmd())
 	return root
+}
+
+// newGroupCmd returns a command that only groups subcommands. Cobra runs a
+// command without Run by printing its help and exiting 0, so that a typo
+// such as "clients lst" looked like success; here a missing or unknown
+// subcommand is an error (exit 1) that names the choices.
+func newGroupCmd(use, short string) *cobra.Command {
+	return &cobra.Command{
+		Use:                        use,
+		Short:                      short,
+		SuggestionsMinimumDistance: 2, // cobra's default, which it sets only on the root
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += fmt.Sprintf("; did you mean %q?", s[0])
+			}
+			return fmt.Errorf("%s (choose one of %s)", msg, subcommandNames(cmd))
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return fmt.Errorf("%s needs a subcommand: %s (see --help)", cmd.CommandPath(), subcommandNames(cmd))
+		},
+	}
+}
+
+func subcommandNames(cmd *cobra.Command) string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 // loadConfig loads and validates the configuration for cmd, with its

@@ -190,15 +190,17 @@ func devBanner(issuer string, r bootstrap.Result) string {
                   (the secret S: shown once and never sent; clients send W, derived from it)
 
   Try it, in another shell at the repository root:
-    export ADMIN_CLIENT=%[5]s ADMIN_SECRET=%[6]s
+    export GATEHOUSE_CLI_ISSUER=%[1]s GATEHOUSE_CLI_CLIENT_ID=%[5]s GATEHOUSE_CLI_CLIENT_SECRET=%[6]s
     curl -s %[1]s/health/ready
 
     # A token with curl: derive W from S, then the client_credentials grant.
-    W=$(go run ./cmd/gatehouse secret wire --client-id "$ADMIN_CLIENT" --secret "$ADMIN_SECRET")
-    curl -s -u "$ADMIN_CLIENT:$W" -d grant_type=client_credentials %[1]s/oauth2/token
+    W=$(go run ./cmd/gatehouse secret wire)
+    curl -s -u "$GATEHOUSE_CLI_CLIENT_ID:$W" -d grant_type=client_credentials %[1]s/oauth2/token
 
-    # Or let the CLI do the derivation:
-    go run ./cmd/gatehouse token --issuer %[1]s --client-id "$ADMIN_CLIENT" --client-secret "$ADMIN_SECRET"
+    # Or let the CLI do the derivation (token, clients, users, groups and
+    # resources all read the GATEHOUSE_CLI_* variables):
+    go run ./cmd/gatehouse token
+    go run ./cmd/gatehouse groups list
 
   More in README.md (walk-through). Stop with Ctrl-C.
 
