@@ -18,6 +18,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/signin"
 	"github.com/gatehouse/gatehouse/internal/storecache"
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -72,6 +73,7 @@ type App struct {
 	Keys   *keys.Manager
 	Hasher *credential.PasswordHasher
 	OAuth  *oauth.Provider
+	Pages  *signin.Pages
 	Admin  *admin.API
 
 	keyRefresh time.Duration
@@ -131,6 +133,16 @@ func New(ctx context.Context, o Options) (*App, error) {
 		Views:  cache,
 		Logger: o.Logger, Now: o.Now,
 	})
+	lang := o.PagesLanguage
+	if lang == "" {
+		realm, err := o.Store.GetRealm(ctx, o.Realm)
+		if err != nil {
+			return nil, fmt.Errorf("realm: %w", err)
+		}
+		lang = realm.DefaultLanguage
+	}
+	pages := signin.New(signin.Options{Flow: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger})
+	provider.UsePages(pages)
 	api := admin.New(admin.Options{
 		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,
 		// A client's own refresh lifetime may exceed the default: marks
@@ -140,12 +152,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})
-	return &App{Keys: km, Hasher: hasher, OAuth: provider, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
+	return &App{Keys: km, Hasher: hasher, OAuth: provider, Pages: pages, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
 }
 
 // Register mounts every Gatehouse endpoint on r.
 func (a *App) Register(r *mux.Router) {
 	a.OAuth.Register(r)
+	a.Pages.Register(r)
 	a.Admin.Register(r)
 }
 

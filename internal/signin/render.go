@@ -8,7 +8,10 @@ import (
 	"html/template"
 	"math"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/oauth"
 )
@@ -17,7 +20,7 @@ import (
 var templateFS embed.FS
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "consent", "message"}
+var pageNames = []string{"login", "consent", "message", "logout"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -50,7 +53,16 @@ type view struct {
 	Code    string // the RFC 6749 error code
 	Login   *loginView
 	Consent *consentView
+	Logout  *logoutView
 }
+
+// logoutView is the logout confirmation's form.
+type logoutView struct {
+	Action string
+	Hidden []hiddenField
+}
+
+type hiddenField struct{ Name, Value string }
 
 // T looks up a message in the page's language; see catalogue.T.
 func (v *view) T(key string, kv ...string) (string, error) { return v.cat.T(key, kv...) }
@@ -151,4 +163,22 @@ func (p *Pages) Error(w http.ResponseWriter, r *http.Request, status int, code, 
 func (p *Pages) SignedOut(w http.ResponseWriter, r *http.Request) {
 	c := p.langs.pick(r, queryLocales(r), "")
 	p.message(w, http.StatusOK, c, "signedout.title", "signedout.text")
+}
+
+// ConfirmLogout asks the user whether to sign out, for a logout request
+// that does not prove it comes from one of the session's relying parties
+// (OpenID Connect RP-Initiated Logout 1.0 §2); the form posts hidden back
+// to the logout endpoint.
+func (p *Pages) ConfirmLogout(w http.ResponseWriter, r *http.Request, hidden url.Values) {
+	c := p.langs.pick(r, strings.Fields(hidden.Get("ui_locales")), "")
+	v := &logoutView{Action: p.base + oauth.PathLogout}
+	names := make([]string, 0, len(hidden))
+	for k := range hidden {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		v.Hidden = append(v.Hidden, hiddenField{k, hidden.Get(k)})
+	}
+	p.render(w, http.StatusOK, "logout", &view{cat: c, Title: c.must("logout.title"), Message: c.must("logout.text"), Logout: v})
 }
