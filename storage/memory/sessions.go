@@ -2,12 +2,30 @@ package memory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
+
+// RevokeFamily implements storage.TokenState. The record is deleted, not
+// only covered by the family's mark: the mark is kept for
+// storage.MaxAccessTokenTTL, and a refresh record may live far longer.
+func (s *TokenState) RevokeFamily(_ context.Context, familyID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.families[familyID] = now.Add(storage.MaxAccessTokenTTL)
+	if id, ok := s.byFamily[familyID]; ok {
+		if r, ok := s.refresh[id]; ok && r.FamilyID == familyID {
+			s.dropRefresh(id, r)
+		}
+		delete(s.byFamily, familyID)
+	}
+	return nil
+}
 
 // entry is a PutEntry value; spent once TakeEntry took it.
 type entry struct {
@@ -71,6 +89,9 @@ func (s *TokenState) TakeEntry(_ context.Context, key string, spentUntil time.Ti
 	return cloneBytes(e.value), true, nil
 }
 
+// errEmptyFamily refuses what Redis cannot keep in a session's record.
+var errEmptyFamily = errors.New("login session: empty family")
+
 // sessionLive reports whether a login session is within both of its
 // lifetimes.
 func sessionLive(now time.Time, ls storage.LoginSession) bool {
@@ -92,6 +113,9 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
+	if slices.Contains(ls.Families, "") {
+		return errEmptyFamily
+	}
 	if cur, ok := s.sessions[ls.ID]; ok && sessionLive(now, cur) {
 		return fmt.Errorf("login session: %w", storage.ErrAlreadyExists)
 	}
@@ -129,6 +153,9 @@ func (s *TokenState) GetLoginSession(_ context.Context, id string, idle time.Dur
 
 // AddLoginSessionFamily implements storage.TokenState.
 func (s *TokenState) AddLoginSessionFamily(_ context.Context, id, familyID string) error {
+	if familyID == "" {
+		return errEmptyFamily
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ls, ok := s.sessions[id]

@@ -253,23 +253,6 @@ func (s *TokenState) dropRefresh(id string, r storage.RefreshToken) {
 	}
 }
 
-// RevokeFamily implements storage.TokenState. The record is deleted, not
-// only covered by the family's mark: the mark is kept for
-// storage.MaxAccessTokenTTL, and a refresh record may live far longer.
-func (s *TokenState) RevokeFamily(_ context.Context, familyID string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	s.families[familyID] = now.Add(storage.MaxAccessTokenTTL)
-	if id, ok := s.byFamily[familyID]; ok {
-		if r, ok := s.refresh[id]; ok && r.FamilyID == familyID {
-			s.dropRefresh(id, r)
-		}
-		delete(s.byFamily, familyID)
-	}
-	return nil
-}
-
 // RevokeRefreshToken implements storage.TokenState.
 func (s *TokenState) RevokeRefreshToken(_ context.Context, id string) error {
 	s.mu.Lock()
