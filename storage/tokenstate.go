@@ -219,7 +219,9 @@ type TokenState interface {
 	// Entries hold short-lived records of the browser flows (pending
 	// authorization requests, authorization codes), encoded by the caller.
 	PutEntry(ctx context.Context, key string, value []byte, exp time.Time) error
-	// GetEntry returns the value of a live entry, ErrNotFound otherwise.
+	// GetEntry returns the value of a live entry, ErrNotFound otherwise;
+	// an entry TakeEntry spent is no longer live to GetEntry (a pending
+	// request already answered is gone), only to TakeEntry.
 	GetEntry(ctx context.Context, key string) ([]byte, error)
 	// DeleteEntry removes an entry. Idempotent.
 	DeleteEntry(ctx context.Context, key string) error

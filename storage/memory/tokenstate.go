@@ -20,10 +20,13 @@ type TokenState struct {
 	revoked  map[string]time.Time            // jti → expiry
 	before   map[string]mark                 // "u:"+id / "c:"+id → revoked-before mark
 	refresh  map[string]storage.RefreshToken // handle digest → record
+	byFamily map[string]string               // family → handle digest of its record, for RevokeFamily
 	families map[string]time.Time            // revoked family → expiry
 	once     map[string]time.Time            // MarkOnce key → expiry
 	failures map[string]failureEntry         // throttle key → count
 	markers  map[string]time.Time            // known-source marker (SettleAttempt) → expiry
+	entries  map[string]entry                // PutEntry key → value
+	sessions map[string]storage.LoginSession // login session id → session
 	ops      int
 	stamp    int64
 }
@@ -45,8 +48,9 @@ func NewTokenState(now func() time.Time) *TokenState {
 	}
 	return &TokenState{
 		now: now, revoked: map[string]time.Time{}, before: map[string]mark{}, refresh: map[string]storage.RefreshToken{},
-		families: map[string]time.Time{}, once: map[string]time.Time{},
+		byFamily: map[string]string{}, families: map[string]time.Time{}, once: map[string]time.Time{},
 		failures: map[string]failureEntry{}, markers: map[string]time.Time{},
+		entries: map[string]entry{}, sessions: map[string]storage.LoginSession{},
 	}
 }
 
@@ -67,7 +71,7 @@ func (s *TokenState) sweep(now time.Time) {
 	}
 	for k, r := range s.refresh {
 		if !now.Before(r.ExpiresAt) {
-			delete(s.refresh, k)
+			s.dropRefresh(k, r)
 		}
 	}
 	for k, exp := range s.families {
@@ -88,6 +92,16 @@ func (s *TokenState) sweep(now time.Time) {
 	for k, exp := range s.markers {
 		if !now.Before(exp) {
 			delete(s.markers, k)
+		}
+	}
+	for k, e := range s.entries {
+		if !e.live(now) {
+			delete(s.entries, k)
+		}
+	}
+	for k, ls := range s.sessions {
+		if !sessionLive(now, ls) {
+			delete(s.sessions, k)
 		}
 	}
 }
@@ -186,6 +200,7 @@ func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshTo
 	}
 	rec.IssuedAt = rec.IssuedAt.Truncate(storage.TimeResolution)
 	s.refresh[rec.ID] = copyRefresh(rec)
+	s.byFamily[rec.FamilyID] = rec.ID
 	return nil
 }
 
@@ -226,7 +241,16 @@ func (s *TokenState) RotateRefreshToken(_ context.Context, id, secret string, ne
 // callers hold the lock.
 func (s *TokenState) revokeFamily(now time.Time, id string, r storage.RefreshToken) {
 	s.families[r.FamilyID] = now.Add(storage.MaxAccessTokenTTL)
+	s.dropRefresh(id, r)
+}
+
+// dropRefresh deletes record id and its family's index entry; callers
+// hold the lock.
+func (s *TokenState) dropRefresh(id string, r storage.RefreshToken) {
 	delete(s.refresh, id)
+	if s.byFamily[r.FamilyID] == id {
+		delete(s.byFamily, r.FamilyID)
+	}
 }
 
 // RevokeRefreshToken implements storage.TokenState.

@@ -1,6 +1,7 @@
 // Package redis implements storage.TokenState on Redis with go-redis v9:
 // revocation markers, "revoked before" marks, refresh-token records,
-// replay markers and rate-limit counters, all expiring on their own.
+// replay markers, rate-limit counters, and the browser flows' entries and
+// login sessions, all expiring on their own.
 //
 // Keys are short on purpose (Redis memory per live token is a product
 // figure, see docs/operations.md); every decision on the hot path is one

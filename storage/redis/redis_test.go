@@ -89,6 +89,20 @@ func TestUnavailable(t *testing.T) {
 	require.ErrorIs(t, s.Ping(ctx), storage.ErrUnavailable)
 	_, err = s.ChangeStamp(ctx)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.RevokeFamily(ctx, "f"), storage.ErrUnavailable)
+	require.ErrorIs(t, s.PutEntry(ctx, "e", []byte("v"), time.Now().Add(time.Hour)), storage.ErrUnavailable)
+	_, err = s.GetEntry(ctx, "e")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.DeleteEntry(ctx, "e"), storage.ErrUnavailable)
+	_, _, err = s.TakeEntry(ctx, "e", time.Now().Add(time.Hour))
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	ls := storage.LoginSession{ID: "s", UserID: "u", CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour), IdleExpiresAt: time.Now().Add(time.Hour)}
+	require.ErrorIs(t, s.CreateLoginSession(ctx, ls), storage.ErrUnavailable)
+	_, err = s.GetLoginSession(ctx, "s", time.Minute)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.ErrorIs(t, s.AddLoginSessionFamily(ctx, "s", "f"), storage.ErrUnavailable)
+	_, err = s.EndLoginSession(ctx, "s")
+	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.Less(t, time.Since(start), 5*time.Second)
 }
 
@@ -116,8 +130,9 @@ func TestMemoryPerEntry(t *testing.T) {
 	require.Less(t, refresh, int64(400))
 }
 
-// A grant costs one record however often it is refreshed: rotation
-// rewrites it in place instead of leaving the spent tokens behind.
+// A grant costs one record (and its family's index) however often it is
+// refreshed: rotation rewrites it in place instead of leaving the spent
+// tokens behind.
 func TestRotationKeepsOneRecordPerGrant(t *testing.T) {
 	ctx := context.Background()
 	s, prefix := open(t)
@@ -133,7 +148,7 @@ func TestRotationKeepsOneRecordPerGrant(t *testing.T) {
 	c := direct(t)
 	keys, err := c.Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
-	require.ElementsMatch(t, []string{prefix + "t:grant"}, keys)
+	require.ElementsMatch(t, []string{prefix + "t:grant", prefix + "g:fam"}, keys)
 }
 
 func BenchmarkIsRevoked(b *testing.B) {

@@ -87,7 +87,10 @@ return v`)
 // is refused as missing; any other secret revokes the family. The
 // comparisons need not be constant-time: only holders of the family's
 // tokens know the handle, and their first wrong secret ends the family,
-// so there is nothing to time.
+// so there is nothing to time. The family's index (see familyIndexKey)
+// lives as long as the record; like the family mark, it is a key the
+// script derives instead of declaring, which Redis Cluster will not
+// accept (issue 13).
 var rotateScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 'missing' end
@@ -99,6 +102,7 @@ if secret ~= ARGV[5] then
   return 'reused'
 end
 redis.call('SET', KEYS[1], fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. ARGV[6] .. '\31' .. secret .. '\31' .. scopes, 'PXAT', ARGV[4])
+redis.call('PEXPIREAT', ARGV[1] .. 'g:' .. fam, ARGV[4])
 return v`)
 
 // revokeScript revokes the family of a record (ARGV: prefix, family keep
@@ -117,10 +121,28 @@ var familyKeep = storage.MaxAccessTokenTTL.Milliseconds()
 
 func (s *TokenState) recordKey(id string) string { return s.prefix + "t:" + id }
 
-// CreateRefreshToken implements storage.TokenState.
+// familyIndexKey names the record of a family, for RevokeFamily: the
+// family id is all that a login session or an authorization code knows
+// of a grant, and the family's mark alone would let the record live
+// again after storage.MaxAccessTokenTTL. It expires with the record.
+// Records written before it existed have none; RevokeFamily still
+// revokes their access tokens and, for the mark's lifetime, the record.
+func (s *TokenState) familyIndexKey(familyID string) string { return s.prefix + "g:" + familyID }
+
+// CreateRefreshToken implements storage.TokenState. The record and its
+// family's index are two keys in two hash slots, written in one pipeline
+// rather than one script. When the record's id is taken, the index may
+// be overwritten with that id: RevokeFamily deletes a record only if it
+// is of the family.
 func (s *TokenState) CreateRefreshToken(ctx context.Context, rec storage.RefreshToken) error {
-	ok, err := s.rdb.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt}).Result()
-	if isNil(err) || (err == nil && ok != "OK") {
+	var set *goredis.StatusCmd
+	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		set = p.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt})
+		p.SetArgs(ctx, s.familyIndexKey(rec.FamilyID), rec.ID, goredis.SetArgs{ExpireAt: rec.ExpiresAt})
+		return nil
+	})
+	ok, setErr := set.Result()
+	if isNil(setErr) || (setErr == nil && ok != "OK") {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}
 	if err != nil {
@@ -169,6 +191,49 @@ func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, 
 func (s *TokenState) RevokeRefreshToken(ctx context.Context, id string) error {
 	if err := revokeScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix, familyKeep).Err(); err != nil && !isNil(err) {
 		return unavailable("revoke refresh token", err)
+	}
+	return nil
+}
+
+// revokeRecordScript deletes KEYS[1] if it is a record of family ARGV[1].
+var revokeRecordScript = goredis.NewScript(luaRecord + `
+local v = redis.call('GET', KEYS[1])
+if not v then return 0 end
+if parse(v) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1`)
+
+// RevokeFamily implements storage.TokenState in two round trips: the
+// family's mark (which kills its record and access tokens at once) with a
+// read of its index, then the record's deletion with the index's, so
+// that the record stays dead after the mark expires. Every key of each
+// step is declared; the keys of one step may sit in different slots.
+func (s *TokenState) RevokeFamily(ctx context.Context, familyID string) error {
+	var mark *goredis.StatusCmd
+	var index *goredis.StringCmd
+	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		mark = p.Set(ctx, s.prefix+"f:"+familyID, "1", storage.MaxAccessTokenTTL)
+		index = p.Get(ctx, s.familyIndexKey(familyID))
+		return nil
+	})
+	if err := mark.Err(); err != nil {
+		return unavailable("revoke family", err)
+	}
+	id, err := index.Result()
+	if isNil(err) {
+		return nil // no record to delete: the mark is all
+	}
+	if err != nil {
+		return unavailable("revoke family", err)
+	}
+	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		// Eval, not Run: a pipeline cannot fall back from EVALSHA.
+		revokeRecordScript.Eval(ctx, p, []string{s.recordKey(id)}, familyID)
+		p.Del(ctx, s.familyIndexKey(familyID))
+		return nil
+	})
+	if err != nil {
+		return unavailable("revoke family", err)
 	}
 	return nil
 }

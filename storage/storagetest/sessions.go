@@ -1,0 +1,190 @@
+package storagetest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// loginSession is a session created at now, with nanoseconds in its
+// times: token state keeps them at storage.TimeResolution.
+func loginSession(id string, now time.Time, idle, absolute time.Duration) storage.LoginSession {
+	return storage.LoginSession{ID: id, UserID: "0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f",
+		AuthTime: now.Add(-time.Minute + 789*time.Nanosecond), AMR: []string{"pwd"},
+		CreatedAt: now, ExpiresAt: now.Add(absolute), IdleExpiresAt: now.Add(idle)}
+}
+
+// requireSession checks got against want at storage.TimeResolution, the
+// families in any order.
+func requireSession(t *testing.T, want, got storage.LoginSession, families ...string) {
+	t.Helper()
+	us := storage.TimeResolution
+	require.Equal(t, want.ID, got.ID)
+	require.Equal(t, want.UserID, got.UserID)
+	require.Equal(t, want.AMR, got.AMR)
+	for _, tc := range []struct {
+		name      string
+		want, got time.Time
+	}{
+		{"AuthTime", want.AuthTime, got.AuthTime},
+		{"CreatedAt", want.CreatedAt, got.CreatedAt},
+		{"ExpiresAt", want.ExpiresAt, got.ExpiresAt},
+		{"IdleExpiresAt", want.IdleExpiresAt, got.IdleExpiresAt},
+	} {
+		require.Equal(t, tc.want.Truncate(us).UnixMicro(), tc.got.UnixMicro(), tc.name)
+	}
+	require.ElementsMatch(t, families, got.Families)
+}
+
+func testLoginSessionLifecycle(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	_, err := s.GetLoginSession(ctx, "sid", 0)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.ErrorIs(t, s.AddLoginSessionFamily(ctx, "sid", "f1"), storage.ErrNotFound)
+	_, err = s.EndLoginSession(ctx, "sid")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+
+	ls := loginSession("sid", now, time.Hour, 8*time.Hour)
+	require.NoError(t, s.CreateLoginSession(ctx, ls))
+	require.ErrorIs(t, s.CreateLoginSession(ctx, ls), storage.ErrAlreadyExists)
+	got, err := s.GetLoginSession(ctx, "sid", 0)
+	require.NoError(t, err)
+	requireSession(t, ls, got)
+	require.NotNil(t, got.Families)
+
+	require.NoError(t, s.AddLoginSessionFamily(ctx, "sid", "f1"))
+	require.NoError(t, s.AddLoginSessionFamily(ctx, "sid", "f2"))
+	require.NoError(t, s.AddLoginSessionFamily(ctx, "sid", "f1"))
+	got, err = s.GetLoginSession(ctx, "sid", 0)
+	require.NoError(t, err)
+	requireSession(t, ls, got, "f1", "f2")
+
+	ended, err := s.EndLoginSession(ctx, "sid")
+	require.NoError(t, err)
+	requireSession(t, ls, ended, "f1", "f2")
+	_, err = s.EndLoginSession(ctx, "sid")
+	require.ErrorIs(t, err, storage.ErrNotFound, "a session ends once")
+	_, err = s.GetLoginSession(ctx, "sid", time.Hour)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	require.ErrorIs(t, s.AddLoginSessionFamily(ctx, "sid", "f3"), storage.ErrNotFound)
+
+	// The id is free again, and the new session has none of the old one's
+	// families; families given at creation are kept.
+	require.NoError(t, s.CreateLoginSession(ctx, ls))
+	got, err = s.GetLoginSession(ctx, "sid", 0)
+	require.NoError(t, err)
+	requireSession(t, ls, got)
+	withFamilies := loginSession("sid2", now, time.Hour, 8*time.Hour)
+	withFamilies.Families = []string{"g1", "g2"}
+	require.NoError(t, s.CreateLoginSession(ctx, withFamilies))
+	got, err = s.GetLoginSession(ctx, "sid2", 0)
+	require.NoError(t, err)
+	requireSession(t, withFamilies, got, "g1", "g2")
+}
+
+// Using a session pushes its idle expiry forward, never past its absolute
+// one. Times are measured from h.Now() with margins, as Redis extends on
+// its own clock.
+func testLoginSessionIdle(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	start := h.Now()
+	ls := loginSession("sid", start, short, 4*short)
+	require.NoError(t, s.CreateLoginSession(ctx, ls))
+
+	got, err := s.GetLoginSession(ctx, "sid", 0)
+	require.NoError(t, err)
+	requireSession(t, ls, got)
+	// now+idle before the idle expiry: it never moves back.
+	got, err = s.GetLoginSession(ctx, "sid", short/10)
+	require.NoError(t, err)
+	requireSession(t, ls, got)
+
+	h.Advance(t, 2*short/3)
+	got, err = s.GetLoginSession(ctx, "sid", short)
+	require.NoError(t, err)
+	require.WithinDuration(t, h.Now().Add(short), got.IdleExpiresAt, short/3, "extended by idle from now")
+	require.Equal(t, ls.ExpiresAt.Truncate(storage.TimeResolution).UnixMicro(), got.ExpiresAt.UnixMicro())
+	extended := got.IdleExpiresAt
+
+	h.Advance(t, 2*short/3) // past the first idle expiry, before the extended one
+	got, err = s.GetLoginSession(ctx, "sid", 0)
+	require.NoError(t, err, "the extension was kept")
+	require.Equal(t, extended.UnixMicro(), got.IdleExpiresAt.UnixMicro())
+	require.NoError(t, s.AddLoginSessionFamily(ctx, "sid", "f1"))
+
+	got, err = s.GetLoginSession(ctx, "sid", time.Hour)
+	require.NoError(t, err)
+	require.Equal(t, ls.ExpiresAt.Truncate(storage.TimeResolution).UnixMicro(), got.IdleExpiresAt.UnixMicro(),
+		"never past the absolute expiry")
+	require.Equal(t, []string{"f1"}, got.Families)
+
+	h.Advance(t, 4*short) // past the absolute expiry
+	_, err = s.GetLoginSession(ctx, "sid", time.Hour)
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+// A session is not live past either expiry, for any method, and its id is
+// then free.
+func testLoginSessionExpiry(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	idle := loginSession("idle", now, short, time.Hour)
+	absolute := loginSession("absolute", now, time.Hour, short) // the absolute bound rules even so
+	for _, ls := range []storage.LoginSession{idle, absolute} {
+		require.NoError(t, s.CreateLoginSession(ctx, ls))
+		require.NoError(t, s.AddLoginSessionFamily(ctx, ls.ID, "f-"+ls.ID))
+	}
+	h.Advance(t, short+100*time.Millisecond)
+	for _, id := range []string{"idle", "absolute"} {
+		_, err := s.GetLoginSession(ctx, id, time.Hour)
+		require.ErrorIs(t, err, storage.ErrNotFound, id)
+		require.ErrorIs(t, s.AddLoginSessionFamily(ctx, id, "f2"), storage.ErrNotFound, id)
+		_, err = s.EndLoginSession(ctx, id)
+		require.ErrorIs(t, err, storage.ErrNotFound, id)
+	}
+	later := h.Now()
+	again := loginSession("idle", later, time.Hour, time.Hour)
+	require.NoError(t, s.CreateLoginSession(ctx, again), "an expired session's id is free")
+	got, err := s.EndLoginSession(ctx, "idle")
+	require.NoError(t, err)
+	requireSession(t, again, got)
+}
+
+// Concurrent grants in one session, while it is used, all end with it.
+func testLoginSessionConcurrentFamilies(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	require.NoError(t, s.CreateLoginSession(ctx, loginSession("sid", now, time.Hour, 8*time.Hour)))
+	const n = 32
+	var wg sync.WaitGroup
+	want := make([]string, n)
+	for i := range n {
+		want[i] = fmt.Sprintf("fam-%d", i)
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			assert.NoError(t, s.AddLoginSessionFamily(ctx, "sid", want[i]))
+		}()
+		go func() {
+			defer wg.Done()
+			_, err := s.GetLoginSession(ctx, "sid", time.Hour)
+			assert.NoError(t, err)
+		}()
+	}
+	wg.Wait()
+	ended, err := s.EndLoginSession(ctx, "sid")
+	require.NoError(t, err)
+	require.ElementsMatch(t, want, ended.Families, "no family lost")
+}
