@@ -158,7 +158,9 @@ func testConsentPages(t *testing.T, s storage.Store) {
 	_, err := s.GrantConsent(ctx, actor, realm, bob.ID, "b", []string{"openid"})
 	require.NoError(t, err)
 	list := func(userID string) func(storage.ListOptions) (storage.Page[storage.Consent], error) {
-		return func(o storage.ListOptions) (storage.Page[storage.Consent], error) { return s.ListConsents(ctx, realm, userID, o) }
+		return func(o storage.ListOptions) (storage.Page[storage.Consent], error) {
+			return s.ListConsents(ctx, realm, userID, o)
+		}
 	}
 	clientID := func(c storage.Consent) string { return c.ClientID }
 	want := []string{"A", "a", "a/1", "b", "c:x"}
