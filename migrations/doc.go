@@ -13,8 +13,11 @@
 // users.username_canonical, unique per realm in place of the unique index
 // on lower(username). Users whose usernames share a canonical form, or
 // have none, are not merged: the migration fails naming them and changes
-// nothing, and succeeds once they are renamed. The next SQL file is
-// 00003_*.sql.
+// nothing, and succeeds once they are renamed.
+//
+// Version 3 (00003_browser_signin.sql) adds the clients' redirect URIs,
+// PKCE and consent settings and the consents table. The next SQL file is
+// 00004_*.sql.
 package migrations
 
 import "embed"

@@ -102,7 +102,8 @@ func GroupChanges(a, b Group) []string {
 }
 
 // ClientChanges names the fields of a client that UpdateClient may change
-// and that differ between a and b. Scopes compare as sorted lists.
+// and that differ between a and b, by their management API names. Scopes
+// and redirect URIs compare as sorted lists.
 func ClientChanges(a, b Client) []string {
 	var c changes
 	c.add("name", a.Name != b.Name)
@@ -113,6 +114,10 @@ func ClientChanges(a, b Client) []string {
 	c.add("jwks", string(a.JWKS) != string(b.JWKS))
 	c.add("access_token_ttl", a.AccessTokenTTL != b.AccessTokenTTL)
 	c.add("refresh_token_ttl", a.RefreshTokenTTL != b.RefreshTokenTTL)
+	c.add("redirect_uris", !slices.Equal(a.RedirectURIs, b.RedirectURIs))
+	c.add("post_logout_redirect_uris", !slices.Equal(a.PostLogoutRedirectURIs, b.PostLogoutRedirectURIs))
+	c.add("require_pkce", a.PKCEOptional != b.PKCEOptional)
+	c.add("skip_consent", a.SkipConsent != b.SkipConsent)
 	c.add("status", a.Status != b.Status)
 	return c
 }

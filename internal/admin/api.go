@@ -86,7 +86,7 @@ func (a *API) guard(route, need string, h handler) http.Handler {
 		ctx, p, err := a.authenticate(r)
 		authenticated := err == nil
 		if err == nil && need != "" && !p.Has(need) {
-			err = forbidden(need)
+			err = a.missingResource(ctx, p, need)
 		}
 		if err == nil {
 			err = h(w, r.WithContext(ctx), p)
@@ -112,6 +112,7 @@ func (a *API) Register(r *mux.Router) {
 	a.registerUserRoutes(sub)
 	a.registerClientRoutes(sub)
 	a.registerMeRoutes(sub)
+	a.registerConsentRoutes(sub)
 	a.registerAuditRoutes(sub)
 }
 

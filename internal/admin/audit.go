@@ -110,13 +110,17 @@ func (a *API) auditRefusal(ctx context.Context, r *http.Request, route string, p
 
 // refusalTarget names the entity a refused request addressed.
 func refusalTarget(route string, vars map[string]string, p authz.Principal) (string, string) {
+	// A user's consent to a client is the user's: their routes name the
+	// user before the client.
 	switch {
+	case strings.Contains(route, " /admin/users/"):
+		return storage.TargetUser, vars["id"]
+	case strings.Contains(route, " /admin/me/consents"):
+		return storage.TargetUser, p.UserID
 	case vars["client_id"] != "":
 		return storage.TargetClient, vars["client_id"]
 	case strings.Contains(route, " /admin/groups/"):
 		return storage.TargetGroup, vars["id"]
-	case strings.Contains(route, " /admin/users/"):
-		return storage.TargetUser, vars["id"]
 	case strings.Contains(route, " /admin/resources/"):
 		return storage.TargetResource, vars["name"]
 	case strings.Contains(route, " /admin/languages/"):

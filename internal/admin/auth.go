@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -76,4 +77,34 @@ func (a *API) mayActOnGroup(ctx context.Context, p authz.Principal, g storage.Gr
 		return err
 	}
 	return mayActOn(p, power)
+}
+
+// missingResource refuses a token that does not carry need. When its
+// subject could obtain need now — a group granted it after the token was
+// issued — the refusal says so: the token is a snapshot of its scope
+// (see docs/operations.md, "Permissions now and in tokens"), and a new
+// one would carry it. If that cannot be decided, the plain refusal
+// stands.
+func (a *API) missingResource(ctx context.Context, p authz.Principal, need string) error {
+	now, err := a.obtainable(ctx, p)
+	if err != nil || !slices.Contains(now, need) {
+		return withCause(forbidden(need), err)
+	}
+	return staleToken(need)
+}
+
+// obtainable returns what a new token of the principal's client could
+// carry now: the client's allowed scopes ∩ the current resources of the
+// acting user (the token's user, or the client's owner for client
+// tokens), as the token endpoint computes them.
+func (a *API) obtainable(ctx context.Context, p authz.Principal) ([]string, error) {
+	c, err := a.opts.Store.GetClient(ctx, a.opts.Realm, p.ClientID)
+	if err != nil {
+		return nil, err
+	}
+	held, err := a.powers.User(ctx, p.UserID)
+	if err != nil || c.AllScopes {
+		return held, err
+	}
+	return authz.Intersect(c.Scopes, held), nil
 }

@@ -25,6 +25,10 @@ type clientJSON struct {
 	JWKS                    json.RawMessage `json:"jwks,omitempty"`
 	AccessTokenTTL          int             `json:"access_token_ttl"`
 	RefreshTokenTTL         int             `json:"refresh_token_ttl"`
+	RedirectURIs            []string        `json:"redirect_uris"`
+	PostLogoutRedirectURIs  []string        `json:"post_logout_redirect_uris"`
+	RequirePKCE             bool            `json:"require_pkce"`
+	SkipConsent             bool            `json:"skip_consent"`
 	Status                  string          `json:"status"`
 	CreatedAt               time.Time       `json:"created_at"`
 	UpdatedAt               time.Time       `json:"updated_at"`
@@ -35,6 +39,8 @@ func toClientJSON(c storage.Client) clientJSON {
 		ClientID: c.ClientID, Name: c.Name, Owner: c.OwnerID, Scopes: nonNil(c.Scopes), AllScopes: c.AllScopes,
 		GrantTypes: nonNil(c.GrantTypes), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS,
 		AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
+		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
+		RequirePKCE: !c.PKCEOptional, SkipConsent: c.SkipConsent,
 		Status: string(c.Status), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }
@@ -114,6 +120,9 @@ func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p aut
 	if err := c.maySelfServe(p); err != nil {
 		return err
 	}
+	if err := c.mayMarkFirstParty(in); err != nil {
+		return err
+	}
 	change, err := c.a.prepareClientChange(ctx, p, in, true)
 	if err != nil {
 		return err
@@ -163,6 +172,9 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p auth
 	}
 	if in.ClientID != nil || in.Owner != nil || in.SecretVerifier != nil {
 		return invalidField("", "client_id and owner cannot change; add secrets with POST …/secrets.")
+	}
+	if err := c.mayMarkFirstParty(in); err != nil {
+		return err
 	}
 	ctx := r.Context()
 	before, err := c.loadToChange(ctx, p, pathVars(r)["client_id"])
@@ -323,6 +335,21 @@ func (c clientRoutes) maySelfServe(p authz.Principal) error {
 	if c.self && len(p.Held) == 0 {
 		return problem(http.StatusForbidden, "admin-scope-required", "Forbidden",
 			"Managing API clients needs a token that carries at least one admin resource; this token carries none.")
+	}
+	return nil
+}
+
+// mayMarkFirstParty refuses, in self-service, to mark a client
+// first-party (skip_consent): its users would be signed in to it without
+// being asked, so any user could register an application that takes the
+// admin resources of whoever signs in through it. That is an
+// administrator's decision, made through /admin/clients.
+func (c clientRoutes) mayMarkFirstParty(in clientInput) error {
+	if c.self && in.SkipConsent != nil && *in.SkipConsent {
+		p := problem(http.StatusForbidden, "first-party-admin-only", "Forbidden",
+			"Only administrators mark a client first-party (skip_consent), through /admin/clients.")
+		p.Field = "skip_consent"
+		return p
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ const (
 
 var (
 	clientIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:/@+~-]{0,127}$`)
-	grantTypes      = []string{"client_credentials", "password", "refresh_token"}
+	grantTypes      = []string{"authorization_code", "client_credentials", "password", "refresh_token"}
 	authMethods     = []string{storage.AuthMethodSecretBasic, storage.AuthMethodSecretPost, storage.AuthMethodPrivateKeyJWT, storage.AuthMethodNone}
 )
 
@@ -43,6 +43,10 @@ type clientInput struct {
 	JWKS                    *json.RawMessage `json:"jwks"`
 	AccessTokenTTL          *int             `json:"access_token_ttl"`
 	RefreshTokenTTL         *int             `json:"refresh_token_ttl"`
+	RedirectURIs            *[]string        `json:"redirect_uris"`
+	PostLogoutRedirectURIs  *[]string        `json:"post_logout_redirect_uris"`
+	RequirePKCE             *bool            `json:"require_pkce"`
+	SkipConsent             *bool            `json:"skip_consent"`
 	Status                  *string          `json:"status"`
 }
 
@@ -81,7 +85,7 @@ func (a *API) prepareClientChange(ctx context.Context, p authz.Principal, in cli
 		}
 		for _, g := range *in.GrantTypes {
 			if !slices.Contains(grantTypes, g) {
-				return c, invalidField("grant_types", "Grant types are client_credentials, password and refresh_token.")
+				return c, invalidField("grant_types", "Grant types are authorization_code, client_credentials, password and refresh_token.")
 			}
 		}
 	}
@@ -105,6 +109,16 @@ func (a *API) prepareClientChange(ctx context.Context, p authz.Principal, in cli
 	}
 	if err := validateTTL("refresh_token_ttl", in.RefreshTokenTTL, maxRefreshTTL); err != nil {
 		return c, err
+	}
+	if in.RedirectURIs != nil {
+		if err := validateRedirectURIs("redirect_uris", *in.RedirectURIs); err != nil {
+			return c, err
+		}
+	}
+	if in.PostLogoutRedirectURIs != nil {
+		if err := validateRedirectURIs("post_logout_redirect_uris", *in.PostLogoutRedirectURIs); err != nil {
+			return c, err
+		}
 	}
 	if in.Status != nil && !storage.Status(*in.Status).Valid() {
 		return c, invalidField("status", "status is active or disabled.")
@@ -138,9 +152,29 @@ func (c clientChange) apply(cl *storage.Client) {
 	if in.RefreshTokenTTL != nil {
 		cl.RefreshTokenTTL = time.Duration(*in.RefreshTokenTTL) * time.Second
 	}
+	if in.RedirectURIs != nil {
+		cl.RedirectURIs = sortedURIs(*in.RedirectURIs)
+	}
+	if in.PostLogoutRedirectURIs != nil {
+		cl.PostLogoutRedirectURIs = sortedURIs(*in.PostLogoutRedirectURIs)
+	}
+	if in.RequirePKCE != nil {
+		cl.PKCEOptional = !*in.RequirePKCE
+	}
+	if in.SkipConsent != nil {
+		cl.SkipConsent = *in.SkipConsent
+	}
 	if in.Status != nil {
 		cl.Status = storage.Status(*in.Status)
 	}
+}
+
+// sortedURIs returns uris sorted, never nil, as the store keeps them
+// (storage.Client), so that before and after of a change compare.
+func sortedURIs(uris []string) []string {
+	out := append([]string{}, uris...)
+	slices.Sort(out)
+	return out
 }
 
 // checkClient validates the client as a whole after a change, and the
@@ -160,6 +194,16 @@ func checkClient(p authz.Principal, before, after storage.Client) error {
 		if slices.Contains(after.GrantTypes, "client_credentials") {
 			return semantic("invalid-client", "grant_types", "A public client (method none) cannot use client_credentials.")
 		}
+		// A public client cannot keep a secret, so only PKCE binds its
+		// code to it (RFC 7636 §1, RFC 9700 §2.1.1).
+		if after.PKCEOptional {
+			return semantic("invalid-client", "require_pkce", "A public client (method none) always needs PKCE: require_pkce cannot be false.")
+		}
+	}
+	// Without a registered redirect URI the authorization endpoint has
+	// nowhere to send a code (RFC 6749 §3.1.2.2).
+	if slices.Contains(after.GrantTypes, "authorization_code") && len(after.RedirectURIs) == 0 {
+		return semantic("invalid-client", "redirect_uris", "authorization_code needs at least one redirect URI in redirect_uris.")
 	}
 	return nil
 }

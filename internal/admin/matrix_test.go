@@ -45,6 +45,9 @@ const (
 	strongClient = "strong-client" // an all-scopes client token of an administrator
 )
 
+// consentApp is the client users consent to in the matrix.
+const consentApp = "consent-app"
+
 var callers = []string{weak, strong, bare, none, weakClient, strongClient}
 
 func isClient(caller string) bool { return caller == weakClient || caller == strongClient }
@@ -97,6 +100,7 @@ func newAuthority(t *testing.T, s *apptest.Server) *authority {
 	weakGroup := s.Group("caller-weak", weakRes...)
 	bareGroup := s.Group("caller-bare", "r-low")
 	noScopes := f.Client("no-scopes", f.admin.ID, nil) // a third-party application
+	f.Client(consentApp, f.admin.ID, nil)
 	login := func(caller, group string, via *apptest.Client) {
 		name := "caller-" + caller
 		u := s.User(name, name+"-password", group)
@@ -153,7 +157,8 @@ func (a *authority) snapshot(kind, id string) string {
 	case "user":
 		u, err := a.Store.GetUser(ctx, storage.DefaultRealm, id)
 		groups, _ := a.Store.UserGroups(ctx, storage.DefaultRealm, id)
-		parts = append(parts, u, err, groups)
+		consents, _ := a.Store.ListConsents(ctx, storage.DefaultRealm, id, storage.ListOptions{})
+		parts = append(parts, u, err, groups, consents)
 	case "group":
 		g, err := a.Store.GetGroup(ctx, storage.DefaultRealm, id)
 		members, _ := a.Store.ListGroupMembers(ctx, storage.DefaultRealm, id, storage.ListOptions{})
@@ -423,6 +428,19 @@ var matrixActions = append(append([]action{
 		_, err := a.Store.CreateLanguage(context.Background(), apptest.System, storage.DefaultRealm, storage.Language{Code: code, Name: "L"})
 		require.NoError(a.T, err)
 		return request{http.MethodDelete, "/admin/languages/" + code, "", "language", code}
+	}},
+
+	// Consents: revoking a user's consent changes the user; one's own is
+	// one's own business, whatever the token carries.
+	{name: "user consent revoke", prepare: func(a *authority, _, power string) request {
+		u := a.user(power)
+		a.consent(u.ID, consentApp, "openid")
+		return request{http.MethodDelete, "/admin/users/" + u.ID + "/consents/" + consentApp, "", "user", u.ID}
+	}},
+	{name: "me consent revoke", self: true, powerless: true, prepare: func(a *authority, caller, _ string) request {
+		u := a.callerU[caller]
+		a.consent(u.ID, consentApp, "openid")
+		return request{http.MethodDelete, "/admin/me/consents/" + consentApp, "", "user", u.ID}
 	}},
 
 	// Self-service: one's own clients, created and changed, with what

@@ -60,6 +60,15 @@ func forbidden(resource string) *Problem {
 		"This operation requires the admin resource "+resource+".")
 }
 
+// staleToken refuses, like forbidden, a token without resource whose
+// holder could obtain it now: usually granted since the token was issued,
+// or left out of the scope the token was requested with.
+func staleToken(resource string) *Problem {
+	return problem(http.StatusForbidden, "missing-resource", "Forbidden",
+		"This operation requires the admin resource "+resource+". Your access token was issued without it, "+
+			"but you hold it now: request a new access token (with "+resource+" in its scope, if you name scopes).")
+}
+
 func notFound(what string) *Problem {
 	return problem(http.StatusNotFound, "not-found", "Not found", what+" does not exist.")
 }

@@ -80,6 +80,11 @@ func TestEveryChangeRaisesTheStamp(t *testing.T) {
 			_, err := s.UpdateClient(ctx, a, realm, "app", func(c *storage.Client) error { c.Status = storage.StatusDisabled; return nil })
 			return err
 		}},
+		{"GrantConsent", true, func() error {
+			_, err := s.GrantConsent(ctx, a, realm, user.ID, "app", []string{"openid"})
+			return err
+		}},
+		{"RevokeConsent", true, func() error { return s.RevokeConsent(ctx, a, realm, user.ID, "app") }},
 		{"AddClientSecret", true, func() (err error) {
 			secret, err = s.AddClientSecret(ctx, a, realm, "app", verifier)
 			return err

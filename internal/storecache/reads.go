@@ -41,6 +41,7 @@ func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]stor
 
 func cloneClient(c storage.Client) storage.Client {
 	c.Scopes, c.GrantTypes, c.JWKS = slices.Clone(c.Scopes), slices.Clone(c.GrantTypes), slices.Clone(c.JWKS)
+	c.RedirectURIs, c.PostLogoutRedirectURIs = slices.Clone(c.RedirectURIs), slices.Clone(c.PostLogoutRedirectURIs)
 	return c
 }
 
@@ -128,6 +129,17 @@ func (s *Store) ListClients(ctx context.Context, realm, ownerID string, opts sto
 // ListClientSecrets implements storage.ClientStore.
 func (s *Store) ListClientSecrets(ctx context.Context, realm, clientID string) ([]storage.ClientSecret, error) {
 	return s.inner.ListClientSecrets(ctx, realm, clientID)
+}
+
+// GetConsent implements storage.ConsentStore. Consents are read by the
+// authorization endpoint, not by token requests: not cached.
+func (s *Store) GetConsent(ctx context.Context, realm, userID, clientID string) (storage.Consent, error) {
+	return s.inner.GetConsent(ctx, realm, userID, clientID)
+}
+
+// ListConsents implements storage.ConsentStore.
+func (s *Store) ListConsents(ctx context.Context, realm, userID string, opts storage.ListOptions) (storage.Page[storage.Consent], error) {
+	return s.inner.ListConsents(ctx, realm, userID, opts)
 }
 
 // ListSigningKeys implements storage.KeyStore.

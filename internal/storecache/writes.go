@@ -109,6 +109,18 @@ func (s *Store) DeactivateClientSecret(ctx context.Context, a storage.Actor, rea
 	return s.changed(ctx, s.inner.DeactivateClientSecret(ctx, a, realm, clientID, secretID))
 }
 
+// GrantConsent and RevokeConsent raise the stamp like every change,
+// although nothing cached reads consents today: a cache of them added
+// later must not have to remember to start.
+func (s *Store) GrantConsent(ctx context.Context, a storage.Actor, realm, userID, clientID string, scopes []string) (storage.Consent, error) {
+	v, err := s.inner.GrantConsent(ctx, a, realm, userID, clientID, scopes)
+	return changed1(s, ctx, v, err)
+}
+
+func (s *Store) RevokeConsent(ctx context.Context, a storage.Actor, realm, userID, clientID string) error {
+	return s.changed(ctx, s.inner.RevokeConsent(ctx, a, realm, userID, clientID))
+}
+
 // TouchClientSecret implements storage.ClientStore without raising the
 // stamp: it records use and changes nothing a token request decides on.
 func (s *Store) TouchClientSecret(ctx context.Context, realm, clientID, secretID string, t time.Time) error {

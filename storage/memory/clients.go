@@ -15,6 +15,8 @@ func copyClient(c storage.Client) storage.Client {
 	c.Scopes = normalize(c.Scopes)
 	c.GrantTypes = slices.Clone(c.GrantTypes)
 	c.JWKS = slices.Clone(c.JWKS)
+	c.RedirectURIs = normalize(c.RedirectURIs)
+	c.PostLogoutRedirectURIs = normalize(c.PostLogoutRedirectURIs)
 	return c
 }
 
@@ -104,6 +106,7 @@ func (s *Store) DeleteClient(_ context.Context, a storage.Actor, realm, clientID
 	}
 	delete(s.clients, k)
 	delete(s.secrets, k)
+	s.dropConsents(realm, "", clientID)
 	s.record(realm, a, storage.ActionClientDelete, storage.TargetClient, clientID, nil)
 	return nil
 }

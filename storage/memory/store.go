@@ -39,6 +39,7 @@ type Store struct {
 	members   map[key]map[string]bool  // key: realm, group id → user ids
 	clients   map[key]storage.Client   // key: realm, client_id
 	secrets   map[key][]storage.ClientSecret
+	consents  map[consentKey]storage.Consent
 	keys      map[key]storage.SigningKey // key: realm, kid
 	audit     []storage.AuditEntry       // in insertion order
 	auditRlm  []string
@@ -64,6 +65,7 @@ func NewWithClock(now func() time.Time) *Store {
 		members:   map[key]map[string]bool{},
 		clients:   map[key]storage.Client{},
 		secrets:   map[key][]storage.ClientSecret{},
+		consents:  map[consentKey]storage.Consent{},
 		keys:      map[key]storage.SigningKey{},
 	}
 	t := s.stamp()

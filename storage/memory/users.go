@@ -179,6 +179,7 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 	}
 	delete(s.users, k)
 	delete(s.usernames, k)
+	s.dropConsents(realm, id, "")
 	for gk, m := range s.members {
 		if gk.realm == realm {
 			delete(m, id)
@@ -188,6 +189,7 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 		if ck.realm == realm && c.OwnerID == id {
 			delete(s.clients, ck)
 			delete(s.secrets, ck)
+			s.dropConsents(realm, "", c.ClientID)
 			s.record(realm, a, storage.ActionClientDelete, storage.TargetClient, c.ClientID, map[string]string{"reason": "owner deleted"})
 		}
 	}
