@@ -90,7 +90,8 @@ return v`)
 // so there is nothing to time. The family's index (see familyIndexKey)
 // lives as long as the record; like the family mark, it is a key the
 // script derives instead of declaring, which Redis Cluster will not
-// accept (issue 13).
+// accept: moving to Cluster must change this script as it changes the
+// family mark's.
 var rotateScript = goredis.NewScript(luaRecord + `
 local v = redis.call('GET', KEYS[1])
 if not v then return 'missing' end

@@ -20,9 +20,10 @@ import (
 // (storage.TimeResolution), then each of its families after a separator
 // of its own. Families live in the record rather than in a set beside it:
 // on Redis 7.0 a set of two costs 300 bytes, the same two in the record
-// about 50, and one key has one expiry to keep and one hash slot for
-// Redis Cluster (issue 13). The expiries come first so that a script can
-// rewrite the idle one without parsing the rest.
+// about 50, and one key has one expiry to keep and sits in one hash slot,
+// as Redis Cluster requires of every key a script touches. The expiries
+// come first so that a script can rewrite the idle one without parsing
+// the rest.
 func (s *TokenState) sessionKey(id string) []string { return []string{s.prefix + "s:" + id} }
 
 func encodeSession(ls storage.LoginSession) (string, error) {
