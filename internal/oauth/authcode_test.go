@@ -63,8 +63,8 @@ func codeFrom(t *testing.T, e *apptest.Server, p *apptest.Page, state string) st
 func TestCodeFlowWithRealRelyingParty(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
 		ctx := context.Background()
-		e.Group("readers", "users-read")
-		alice := e.User("alice", "correct horse battery staple", "readers")
+		readers := e.Group("readers", "users-read")
+		alice := e.User("alice", "correct horse battery staple", readers.ID)
 		relying, _ := newRP(t, e, alice.ID, []string{"users-read", "users-write"})
 
 		// Not signed in: the login page, then consent, then the code.

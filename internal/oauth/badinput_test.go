@@ -34,7 +34,7 @@ func TestTokenEndpointBadInput(t *testing.T) {
 			{"GET", http.MethodGet, "", "", basic, "", http.StatusMethodNotAllowed, "invalid_request"},
 			{"no grant_type", "", "", "", basic, "scope=users-read", 400, "invalid_request"},
 			{"unknown grant", "", "", "", basic, "grant_type=urn:x", 400, "unsupported_grant_type"},
-			{"authorization_code not yet", "", "", "", basic, "grant_type=authorization_code&code=x", 400, "unsupported_grant_type"},
+			{"authorization_code, client not registered for it", "", "", "", basic, "grant_type=authorization_code&code=x", 400, "unauthorized_client"},
 			{"duplicated grant_type", "", "", "", basic, "grant_type=client_credentials&grant_type=client_credentials", 400, "invalid_request"},
 			{"duplicated scope", "", "", "", basic, "grant_type=client_credentials&scope=a&scope=b", 400, "invalid_request"},
 			{"params in query", "", "grant_type=client_credentials", "", basic, "grant_type=client_credentials", 400, "invalid_request"},

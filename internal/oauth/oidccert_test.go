@@ -29,8 +29,8 @@ type certEnv struct {
 }
 
 func newCertEnv(t *testing.T, e *apptest.Server) *certEnv {
-	e.Group("readers", "users-read")
-	alice := e.User("alice", "correct horse battery staple", "readers")
+	readers := e.Group("readers", "users-read")
+	alice := e.User("alice", "correct horse battery staple", readers.ID)
 	relying, client := newRP(t, e, alice.ID, []string{"users-read"})
 	c := &certEnv{e: e, rp: relying, client: client, alice: alice, b: e.Browser(), verifier: oauth2.GenerateVerifier()}
 	page := c.b.SignIn(c.b.Visit(c.authURL("s")), "alice", "correct horse battery staple")

@@ -54,13 +54,14 @@ func (p *Provider) authorize(ctx context.Context, w http.ResponseWriter, r *http
 		}
 		return p.newPending(ctx, w, r, pendingRecord{Req: *req, Stage: StageLogin})
 	}
-	return p.afterLogin(ctx, w, r, c, req, sess, "")
+	return p.afterLogin(ctx, w, r, c, req, sess, "", nil)
 }
 
 // afterLogin goes on once the browser has a session that may answer req:
-// to the client with a code, or to the consent page. pendingID names the
-// pending request the browser came from, if any.
-func (p *Provider) afterLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, c storage.Client, req *authRequest, sess *storage.LoginSession, pendingID string) (string, error) {
+// to the client with a code, or to the consent page. pendingID and prev
+// are the pending request the browser came from, if any: it goes on
+// under its id, with its browser binding and CSRF token.
+func (p *Provider) afterLogin(ctx context.Context, w http.ResponseWriter, r *http.Request, c storage.Client, req *authRequest, sess *storage.LoginSession, pendingID string, prev *pendingRecord) (string, error) {
 	user, err := p.opts.Store.GetUser(ctx, p.opts.Realm, sess.UserID)
 	if errors.Is(err, storage.ErrNotFound) || (err == nil && user.Status != storage.StatusActive) {
 		if err := p.endSession(ctx, w, r); err != nil {
@@ -93,7 +94,8 @@ func (p *Provider) afterLogin(ctx context.Context, w http.ResponseWriter, r *htt
 		return "", newAuthError("consent_required", "The user has not consented to this client.")
 	}
 	rec := pendingRecord{Req: *req, Stage: StageConsent, SessionID: sess.ID, UserID: user.ID, Scopes: scopes}
-	if pendingID != "" {
+	if prev != nil {
+		rec.Binding, rec.CSRF = prev.Binding, prev.CSRF
 		return p.updatePending(ctx, w, r, pendingID, rec)
 	}
 	return p.newPending(ctx, w, r, rec)
@@ -289,7 +291,7 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 	if err != nil {
 		return "", err
 	}
-	return p.afterLogin(ctx, w, r, c, &rec.Req, &sess, id)
+	return p.afterLogin(ctx, w, r, c, &rec.Req, &sess, id, &rec)
 }
 
 // signInError maps the password check's errors to the pages' errors.

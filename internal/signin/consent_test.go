@@ -48,13 +48,13 @@ func TestConsentPage(t *testing.T) {
 func TestConsentScopeFallbacks(t *testing.T) {
 	e := newEnv(t)
 	e.flow.set(oauth.Pending{ID: "c2", Stage: oauth.StageConsent, ClientID: "bare-app", Username: "bob", CSRF: "x",
-		Scopes: []oauth.ScopeInfo{{Name: "offline_access", OIDC: true}, {Name: "admin:audit"}}})
+		Scopes: []oauth.ScopeInfo{{Name: "x-unknown", OIDC: true}, {Name: "admin:audit"}}})
 	d := parseDoc(t, e.get("/consent?auth=c2").Body.String())
 	var items []string
 	for _, li := range d.all("li") {
 		items = append(items, text(li))
 	}
-	if strings.Join(items, "|") != "offline_access|admin:audit" {
+	if strings.Join(items, "|") != "x-unknown|admin:audit" {
 		t.Errorf("scopes %q", items)
 	}
 	if !strings.Contains(text(d.one("body")), "bare-app is asking for:") {

@@ -90,7 +90,7 @@ func (p *Pages) Register(r *mux.Router) {
 	// lacks.
 	r.Handle(oauth.PathLogin, p.methods(p.handleLoginPage, p.handleLoginPost))
 	r.Handle(oauth.PathConsent, p.methods(p.handleConsentPage, p.handleConsentPost))
-	r.PathPrefix(assetsPath).HandlerFunc(p.handleAsset)
+	r.HandleFunc(assetsPath+"{name}", p.handleAsset)
 }
 
 // methods dispatches GET and HEAD to show, POST to submit, and answers
