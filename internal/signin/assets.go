@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/gatehouse/gatehouse/clienthash"
 )
 
 //go:embed web/assets
@@ -48,6 +50,13 @@ var contentTypes = map[string]string{
 	".svg": "image/svg+xml",
 }
 
+// sharedAssets are assets that live elsewhere in the repository: the
+// client-side hashing module is clienthash's, so the page runs exactly
+// the code its vectors test (docs/client-side-hashing.md).
+var sharedAssets = map[string][]byte{
+	"gatehouse-clienthash.mjs": clienthash.JSModule,
+}
+
 // importRewrites are the references between assets that must name the
 // versioned file, or a cached login.mjs would load a stale module. Keys
 // are assets, values the assets they reference; referenced files are
@@ -63,14 +72,21 @@ func loadAssets() (*assetSet, error) {
 	if err != nil {
 		return nil, err
 	}
+	names := make([]string, 0, len(entries)+len(sharedAssets))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	for name := range sharedAssets {
+		names = append(names, name)
+	}
 	s := &assetSet{byName: map[string]*asset{}, byPath: map[string]*asset{}}
 	// Two passes: files that reference others are read after the rest.
 	for _, pass := range []bool{false, true} {
-		for _, e := range entries {
-			if _, refs := importRewrites[e.Name()]; refs != pass {
+		for _, name := range names {
+			if _, refs := importRewrites[name]; refs != pass {
 				continue
 			}
-			if err := s.add(e.Name()); err != nil {
+			if err := s.add(name); err != nil {
 				return nil, err
 			}
 		}
@@ -84,9 +100,12 @@ func (s *assetSet) add(name string) error {
 	if !ok {
 		return fmt.Errorf("signin: asset %s: unknown type", name)
 	}
-	body, err := assetFS.ReadFile("web/assets/" + name)
-	if err != nil {
-		return err
+	body, shared := sharedAssets[name]
+	if !shared {
+		var err error
+		if body, err = assetFS.ReadFile("web/assets/" + name); err != nil {
+			return err
+		}
 	}
 	for _, ref := range importRewrites[name] {
 		dep, ok := s.byName[ref]

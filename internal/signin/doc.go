@@ -7,9 +7,8 @@
 //
 // The login page never submits the typed password. Its script asks
 // prelogin for the salt and iterations, derives P with WebCrypto PBKDF2
-// exactly as docs/client-side-hashing.md specifies (web/assets holds a
-// byte-for-byte copy of clienthash/js/gatehouse-clienthash.mjs, checked by
-// a test), and posts b64u(P) in a hidden field; the password input has no
+// exactly as docs/client-side-hashing.md specifies (with clienthash's own
+// JavaScript module, clienthash.JSModule, served as an asset), and posts b64u(P) in a hidden field; the password input has no
 // name. With JavaScript off, the page says that signing in needs it.
 //
 // Templates, catalogues (English and German) and assets are embedded.
