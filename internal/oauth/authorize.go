@@ -105,21 +105,8 @@ func badPage(description string) *pageError {
 
 // handleAuthorize serves the authorization endpoint.
 func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		p.pageError(w, r, &pageError{status: http.StatusMethodNotAllowed, code: "invalid_request",
-			description: "The authorization endpoint accepts GET and POST only."})
-		return
-	}
-	params, perr := authParams(r)
-	if perr != nil {
-		p.pageError(w, r, perr)
-		return
-	}
-	ctx, err := p.opts.Views.Begin(ctx)
-	if err != nil {
-		p.pageError(w, r, p.unavailablePage(ctx, err))
+	ctx, params, ok := p.browserRequest(w, r, "authorization")
+	if !ok {
 		return
 	}
 	c, redirectURI, perr := p.authClient(ctx, params)
@@ -142,6 +129,31 @@ func (p *Provider) handleAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// browserRequest starts a request of a browser endpoint (authorization,
+// logout): GET or POST, its parameters, and the request's view of cached
+// storage. When ok is false it has answered with an error page.
+func (p *Provider) browserRequest(w http.ResponseWriter, r *http.Request, endpoint string) (context.Context, url.Values, bool) {
+	ctx := r.Context()
+	noStore(w)
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		p.pageError(w, r, &pageError{status: http.StatusMethodNotAllowed, code: "invalid_request",
+			description: "The " + endpoint + " endpoint accepts GET and POST only."})
+		return ctx, nil, false
+	}
+	params, perr := authParams(r)
+	if perr != nil {
+		p.pageError(w, r, perr)
+		return ctx, nil, false
+	}
+	ctx, err := p.opts.Views.Begin(ctx)
+	if err != nil {
+		p.pageError(w, r, p.unavailablePage(ctx, err))
+		return ctx, nil, false
+	}
+	return ctx, params, true
 }
 
 // authParams reads the request's parameters: the query of a GET, the form

@@ -17,25 +17,12 @@ import (
 // session's user with a valid id_token_hint is confirmed by the user
 // first, so that no other site can sign them out.
 func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	noStore(w)
-	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		w.Header().Set("Allow", "GET, POST")
-		p.pageError(w, r, &pageError{status: http.StatusMethodNotAllowed, code: "invalid_request",
-			description: "The logout endpoint accepts GET and POST only."})
-		return
-	}
-	params, perr := authParams(r)
-	if perr != nil {
-		p.pageError(w, r, perr)
-		return
-	}
-	ctx, err := p.opts.Views.Begin(ctx)
-	if err != nil {
-		p.pageError(w, r, p.unavailablePage(ctx, err))
+	ctx, params, ok := p.browserRequest(w, r, "logout")
+	if !ok {
 		return
 	}
 	var hint *idClaims
+	var err error
 	if raw := params.Get("id_token_hint"); raw != "" {
 		if hint, err = p.parseIDTokenHint(raw); err != nil {
 			p.pageError(w, r, badPage("The id_token_hint is not an ID token this server issued."))
