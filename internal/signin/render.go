@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 //go:embed web/templates/*.html
@@ -119,7 +120,7 @@ func (p *Pages) fail(w http.ResponseWriter, r *http.Request, c *catalogue, err e
 		setRetryAfter(w, retry)
 		p.render(w, http.StatusTooManyRequests, "message", &view{cat: c, Tone: "error",
 			Title: c.must("retry.title"), Message: c.must("retry.text", "wait", c.Wait(retry.After))})
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled), errors.Is(err, storage.ErrUnavailable):
 		p.logInternal(r, err)
 		p.message(w, http.StatusServiceUnavailable, c, "internal.title", "internal.text")
 	default:
