@@ -1,0 +1,96 @@
+package oauth_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Attacks on the browser sign-in (issue 12). Each test is named for what
+// it shows; the Probe ones still fail, the rest guard fixes.
+
+// TestProbeOpenIDOnlyTokenReadsProfileAtAdminMe: a third-party relying
+// party that asked for, and was consented, nothing but "openid" gets an
+// access token that the management API's self-service routes accept. With
+// it the client reads what the consent page never offered: the user's
+// email and username (GET /admin/me), the resources they hold
+// (GET /admin/me/resources), every other application they have consented
+// to (GET /admin/me/consents), and can revoke those consents. /userinfo,
+// the OIDC way to read claims, rightly answers only sub for this token.
+func TestProbeOpenIDOnlyTokenReadsProfileAtAdminMe(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		readers := e.Group("readers", "users-read")
+		alice := e.User("alice", "correct horse battery staple", readers.ID)
+		_, err := e.Store.UpdateUser(ctx, apptest.System, storage.DefaultRealm, alice.ID, func(u *storage.User) error {
+			u.Email = "alice@private.example"
+			return nil
+		})
+		require.NoError(t, err)
+		relying, _ := newRP(t, e, alice.ID, []string{"users-read"})
+		relying.config.Scopes = []string{oidc.ScopeOpenID} // nothing else
+
+		b := e.Browser()
+		verifier := oauth2.GenerateVerifier()
+		consent := b.SignIn(b.Visit(relying.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))),
+			"alice", "correct horse battery staple")
+		require.Equal(t, "/consent", consent.URL.Path, consent.Body)
+		require.NotContains(t, consent.Body, "mail", "the consent page asks for no email")
+		tok, err := relying.config.Exchange(ctx, codeFrom(t, e, b.Consent(consent, "allow"), "s"), oauth2.VerifierOption(verifier))
+		require.NoError(t, err)
+		e.Remember(tok.AccessToken, tok.RefreshToken)
+		require.Equal(t, "openid", tok.Extra("scope"))
+
+		info := userinfo(e, tok.AccessToken)
+		require.Equal(t, http.StatusOK, info.Status, info.Raw)
+		require.NotContains(t, info.Raw, "alice@private.example", "userinfo keeps to the scopes")
+
+		me := e.Bearer(http.MethodGet, "/admin/me", tok.AccessToken, "")
+		require.NotContains(t, me.Raw, "alice@private.example",
+			"an openid-only token reads the email the user never consented to share (%d)", me.Status)
+		consents := e.Bearer(http.MethodGet, "/admin/me/consents", tok.AccessToken, "")
+		require.NotEqual(t, http.StatusOK, consents.Status,
+			"an openid-only token lists the user's other applications: %s", consents.Raw)
+	})
+}
+
+// TestProbeSelfServiceClientMakesAnOpenRedirector: any user holding one
+// admin resource registers, through self-service, a client whose redirect
+// URI is a site of theirs; the authorization endpoint then sends anyone's
+// browser there without asking anything (an erroneous request is
+// redirected, RFC 9700 §4.11.2 case 1), and so does the logout endpoint
+// for a browser without a session. Gatehouse's address in a phishing link
+// lands on the attacker's page.
+func TestProbeSelfServiceClientMakesAnOpenRedirector(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		readers := e.Group("readers", "users-read")
+		mallory := e.User("mallory", "mallory's long password", readers.ID)
+		cli := e.Client("cli", mallory.ID, []string{"users-read"})
+		tok := e.Login(&cli, "mallory", "mallory's long password", nil)
+		require.Equal(t, http.StatusOK, tok.Status, tok.Raw)
+
+		const landing = "https://phish.example/land"
+		created := e.Bearer(http.MethodPost, "/admin/me/clients", tok.Str("access_token"),
+			`{"name":"Totally Legit","client_id":"legit","grant_types":["authorization_code"],"token_endpoint_auth_method":"none",`+
+				`"redirect_uris":["`+landing+`"],"post_logout_redirect_uris":["`+landing+`"]}`)
+		require.Equal(t, http.StatusCreated, created.Status, created.Raw)
+
+		victim := e.Browser()
+		p := victim.Visit(e.URL + "/oauth2/authorize?" + url.Values{"client_id": {"legit"}, "redirect_uri": {landing}}.Encode())
+		if p.Location != nil {
+			t.Errorf("authorize redirects an unauthenticated browser to a self-registered site: %s", p.Location)
+		}
+		p = victim.Visit(e.URL + "/oauth2/logout?" + url.Values{"client_id": {"legit"}, "post_logout_redirect_uri": {landing}}.Encode())
+		if p.Location != nil {
+			t.Errorf("logout redirects a browser without a session to a self-registered site: %s", p.Location)
+		}
+	})
+}
