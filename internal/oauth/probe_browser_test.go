@@ -94,3 +94,63 @@ func TestProbeSelfServiceClientMakesAnOpenRedirector(t *testing.T) {
 		}
 	})
 }
+
+// TestPendingRequestEndsWhenItsClientChanges: a pending request keeps the
+// redirect URI it was started with for 30 minutes. If an administrator
+// removes that URI meanwhile (its domain lapsed, say) or disables the
+// client, signing in or consenting must not deliver a code, or send the
+// browser, to it.
+func TestPendingRequestEndsWhenItsClientChanges(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		readers := e.Group("readers", "users-read")
+		alice := e.User("alice", "correct horse battery staple", readers.ID)
+		change := func(id string, f func(c *storage.Client)) {
+			_, err := e.Store.UpdateClient(ctx, apptest.System, storage.DefaultRealm, id, func(c *storage.Client) error {
+				f(c)
+				return nil
+			})
+			require.NoError(t, err)
+		}
+		for name, f := range map[string]func(c *storage.Client){
+			"redirect URI removed": func(c *storage.Client) { c.RedirectURIs = []string{"https://rp.example/new"} },
+			"client disabled":      func(c *storage.Client) { c.Status = storage.StatusDisabled },
+		} {
+			t.Run(name, func(t *testing.T) {
+				// At the login page, for a first-party client: the code
+				// would follow the sign-in at once.
+				relying, client := newRP(t, e, alice.ID, []string{"users-read"}, func(c *storage.Client) { c.SkipConsent = true })
+				b := e.Browser()
+				login := b.Visit(relying.config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier())))
+				require.Equal(t, "/login", login.URL.Path, login.Body)
+				change(client.ID, f)
+				p := b.SignIn(login, "alice", "correct horse battery staple")
+				require.Nil(t, p.Location, "sign-in sent the browser to %s", p.Location)
+
+				// At the consent page.
+				for _, decision := range []string{"deny", "allow"} {
+					relying, client = newRP(t, e, alice.ID, []string{"users-read"})
+					b = e.Browser()
+					consent := b.SignIn(b.Visit(relying.config.AuthCodeURL("s", oauth2.S256ChallengeOption(oauth2.GenerateVerifier()))),
+						"alice", "correct horse battery staple")
+					require.Equal(t, "/consent", consent.URL.Path, consent.Body)
+					change(client.ID, f)
+					p = b.Consent(consent, decision)
+					require.Nil(t, p.Location, "%s sent the browser to %s", decision, p.Location)
+				}
+			})
+		}
+	})
+}
+
+// TestLogoutDoesNotReturnToADisabledClient: a disabled client's
+// post_logout_redirect_uri is no longer a place Gatehouse sends browsers.
+func TestLogoutDoesNotReturnToADisabledClient(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		alice := e.User("alice", "correct horse battery staple")
+		_, client := newRP(t, e, alice.ID, nil, func(c *storage.Client) { c.Status = storage.StatusDisabled })
+		p := e.Browser().Visit(e.URL + "/oauth2/logout?" + url.Values{
+			"client_id": {client.ID}, "post_logout_redirect_uri": {"https://rp.example/bye"}}.Encode())
+		errorPage(t, p, http.StatusBadRequest)
+	})
+}
