@@ -154,3 +154,53 @@ func TestLogoutDoesNotReturnToADisabledClient(t *testing.T) {
 		errorPage(t, p, http.StatusBadRequest)
 	})
 }
+
+// TestOwnerCannotRedirectFirstPartyClient: only administrators mark a
+// client first-party (skip_consent), because its users are signed in to it
+// without being asked. But the client's owner may still change its
+// redirect_uris through self-service: pointing them at a site of their
+// own, they would receive a code for whoever is signed in at Gatehouse and
+// opens a link, with no page shown, and act as that user.
+func TestOwnerCannotRedirectFirstPartyClient(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		readers := e.Group("readers", "users-read")
+		alice := e.User("alice", "correct horse battery staple", readers.ID)
+		bob := e.User("bob", "bob's long password", readers.ID)
+		portal, _ := newRP(t, e, bob.ID, []string{"users-read"}, func(c *storage.Client) { c.SkipConsent = true })
+
+		// Alice uses the portal: she has a session.
+		b := e.Browser()
+		verifier := oauth2.GenerateVerifier()
+		codeFrom(t, e, b.SignIn(b.Visit(portal.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))),
+			"alice", "correct horse battery staple"), "s")
+
+		// Bob, its owner, moves the redirect URI to his own site.
+		cli := e.Client("bob-cli", bob.ID, []string{"users-read"})
+		tok := e.Login(&cli, "bob", "bob's long password", nil)
+		require.Equal(t, http.StatusOK, tok.Status, tok.Raw)
+		const steal = "https://bob.example/steal"
+		patch := e.Bearer(http.MethodPatch, "/admin/me/clients/"+url.PathEscape(portal.config.ClientID), tok.Str("access_token"),
+			`{"redirect_uris":["`+steal+`"]}`)
+		require.Equal(t, http.StatusForbidden, patch.Status, patch.Raw)
+		require.Equal(t, "redirect_uris", patch.Str("field"))
+		// Unchanged redirect URIs, and other fields, are still the owner's.
+		ok := e.Bearer(http.MethodPatch, "/admin/me/clients/"+url.PathEscape(portal.config.ClientID), tok.Str("access_token"),
+			`{"name":"Portal","redirect_uris":["`+rpRedirect+`"]}`)
+		require.Equal(t, http.StatusOK, ok.Status, ok.Raw)
+		if patch.Status == http.StatusOK {
+			// What it leads to: alice opens bob's link and bob holds her token.
+			stolen := portal.config
+			stolen.RedirectURL = steal
+			p := b.Visit(stolen.AuthCodeURL("x", oauth2.S256ChallengeOption(verifier)))
+			require.NotNil(t, p.Location, p.Body)
+			require.Equal(t, "bob.example", p.Location.Host)
+			got, err := stolen.Exchange(ctx, p.Location.Query().Get("code"), oauth2.VerifierOption(verifier))
+			require.NoError(t, err)
+			e.Remember(got.AccessToken, got.RefreshToken)
+			me := e.Bearer(http.MethodGet, "/admin/me", got.AccessToken, "")
+			require.Contains(t, me.Raw, alice.ID)
+			t.Errorf("the owner of a first-party client redirected it and signed in as alice: %s", me.Raw)
+		}
+	})
+}
