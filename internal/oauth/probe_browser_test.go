@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"github.com/stretchr/testify/require"
@@ -203,4 +204,92 @@ func TestOwnerCannotRedirectFirstPartyClient(t *testing.T) {
 			t.Errorf("the owner of a first-party client redirected it and signed in as alice: %s", me.Raw)
 		}
 	})
+}
+
+// TestBrowserAttacksThatHold records attacks on the browser flow that the
+// review tried and found answered: pending-request theft, forged forms,
+// token confusion, logout CSRF, framing, and the login throttle behind
+// the login page.
+func TestBrowserAttacksThatHold(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		c := newCertEnv(t, e)
+		tok := c.exchange(t, codeFrom(t, e, c.b.Visit(c.authURL("st")), "st"), c.verifier)
+
+		t.Run("another browser cannot use a pending request", func(t *testing.T) {
+			victim := e.Browser()
+			login := victim.Visit(c.authURL("v", "prompt", "login"))
+			require.Equal(t, "/login", login.URL.Path)
+			thief := e.Browser()
+			require.Equal(t, http.StatusBadRequest, thief.Visit(login.URL.String()).Status)
+			p := thief.SignIn(login, "alice", "correct horse battery staple") // the victim's hidden fields
+			require.Nil(t, p.Location)
+			require.Equal(t, http.StatusBadRequest, p.Status, p.Body)
+		})
+		t.Run("a forged consent form is refused", func(t *testing.T) {
+			b := e.Browser()
+			consent := b.SignIn(b.Visit(c.authURL("f", "prompt", "consent")), "alice", "correct horse battery staple")
+			require.Equal(t, "/consent", consent.URL.Path)
+			p := b.Submit(consent, url.Values{"decision": {"allow"}, "csrf": {"forged"}})
+			require.Equal(t, http.StatusForbidden, p.Status)
+			require.Nil(t, p.Location)
+		})
+		t.Run("an ID token is no access token, an access token no id_token_hint", func(t *testing.T) {
+			idt, _ := tok.Extra("id_token").(string)
+			require.NotEmpty(t, idt)
+			require.Equal(t, http.StatusUnauthorized, e.Bearer(http.MethodGet, "/userinfo", idt, "").Status)
+			require.Equal(t, http.StatusUnauthorized, e.Bearer(http.MethodGet, "/admin/me", idt, "").Status)
+			redirectError(t, e, c.b.Visit(c.authURL("h", "id_token_hint", tok.AccessToken)), "invalid_request", "h")
+			p := c.b.Visit(e.URL + "/oauth2/logout?" + url.Values{"id_token_hint": {tok.AccessToken}}.Encode())
+			errorPage(t, p, http.StatusBadRequest)
+		})
+		t.Run("a logout link without the user's ID token only asks", func(t *testing.T) {
+			p := c.b.Visit(e.URL + "/oauth2/logout?" + url.Values{"client_id": {c.client.ID},
+				"post_logout_redirect_uri": {"https://rp.example/bye"}}.Encode())
+			require.Equal(t, http.StatusOK, p.Status)
+			require.Nil(t, p.Location)
+			codeFrom(t, e, c.b.Visit(c.authURL("still")), "still") // still signed in
+		})
+		t.Run("pages cannot be framed or stored", func(t *testing.T) {
+			p := e.Browser().Visit(c.authURL("x"))
+			require.Equal(t, "/login", p.URL.Path)
+			require.Contains(t, p.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'")
+			require.Equal(t, "DENY", p.Header.Get("X-Frame-Options"))
+			require.Equal(t, "no-store", p.Header.Get("Cache-Control"))
+		})
+		t.Run("the login page is throttled like the password grant", func(t *testing.T) {
+			b := e.Browser()
+			login := b.Visit(c.authURL("t"))
+			throttled := false
+			for i := 0; i < 40 && !throttled; i++ {
+				p := b.SignIn(login, "alice", "wrong password "+url.QueryEscape(apptest.RandomString(t)))
+				require.Nil(t, p.Location)
+				throttled = p.Status == http.StatusTooManyRequests
+				require.True(t, throttled || p.Status == http.StatusOK, "%d", p.Status)
+			}
+			require.True(t, throttled)
+		})
+	})
+}
+
+// TestLoginSessionLifetimes: a session ends after the idle lifetime
+// without use and after the absolute one whatever happens. On the
+// in-memory backend only: Redis keeps time by its own clock.
+func TestLoginSessionLifetimes(t *testing.T) {
+	e := apptest.Start(t, apptest.Memory)
+	c := newCertEnv(t, e)
+	e.Clock.Advance(61 * time.Minute)
+	login := c.b.Visit(c.authURL("idle"))
+	require.Equal(t, "/login", login.URL.Path)
+	codeFrom(t, e, c.b.SignIn(login, "alice", "correct horse battery staple"), "idle")
+
+	for i := 0; i < 14; i++ {
+		e.Clock.Advance(59 * time.Minute)
+		p := c.b.Visit(c.authURL("abs"))
+		if p.Location == nil {
+			require.Equal(t, "/login", p.URL.Path)
+			require.GreaterOrEqual(t, i, 11, "ended before 12 h")
+			return
+		}
+	}
+	t.Fatal("the session outlived its absolute lifetime")
 }
