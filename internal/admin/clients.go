@@ -200,6 +200,9 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p auth
 				return err
 			}
 		}
+		if err := c.mayRedirectFirstParty(*cl, in); err != nil {
+			return err
+		}
 		prev := *cl
 		change.apply(cl)
 		return checkClient(p, prev, *cl)
@@ -349,6 +352,22 @@ func (c clientRoutes) mayMarkFirstParty(in clientInput) error {
 		p := problem(http.StatusForbidden, "first-party-admin-only", "Forbidden",
 			"Only administrators mark a client first-party (skip_consent), through /admin/clients.")
 		p.Field = "skip_consent"
+		return p
+	}
+	return nil
+}
+
+// mayRedirectFirstParty refuses, in self-service, to change where a
+// first-party client's codes go. An administrator approved the client to
+// sign users in unasked at its registered redirect URIs; its owner moving
+// them to a site of their own would receive a code for whoever is signed
+// in at Gatehouse and follows a link, and act as that user. cl is the
+// client as it is inside the update.
+func (c clientRoutes) mayRedirectFirstParty(cl storage.Client, in clientInput) error {
+	if c.self && cl.SkipConsent && in.RedirectURIs != nil && !slices.Equal(sortedURIs(*in.RedirectURIs), cl.RedirectURIs) {
+		p := problem(http.StatusForbidden, "first-party-admin-only", "Forbidden",
+			"The redirect URIs of a first-party client (skip_consent) are changed by administrators, through /admin/clients.")
+		p.Field = "redirect_uris"
 		return p
 	}
 	return nil

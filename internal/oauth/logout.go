@@ -48,7 +48,7 @@ func (p *Provider) handleLogout(w http.ResponseWriter, r *http.Request) {
 			p.pageError(w, r, p.unavailablePage(ctx, err))
 			return
 		}
-		if err != nil || !slices.Contains(c.PostLogoutRedirectURIs, target) {
+		if err != nil || c.Status != storage.StatusActive || !slices.Contains(c.PostLogoutRedirectURIs, target) {
 			p.pageError(w, r, badPage("The post_logout_redirect_uri is not registered for this client."))
 			return
 		}

@@ -277,10 +277,8 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 	if username == "" || len(username) > maxUsernameLen {
 		return "", ErrBadCredentials
 	}
-	c, err := p.opts.Store.GetClient(ctx, p.opts.Realm, rec.Req.ClientID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return "", ErrPendingGone
-	} else if err != nil {
+	c, err := p.pendingClient(ctx, &rec)
+	if err != nil {
 		return "", err
 	}
 	user, err := p.authenticateUser(ctx, c.ClientID, username, sourceAddress(r.RemoteAddr), pw)
@@ -292,6 +290,28 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 		return "", err
 	}
 	return p.afterLogin(ctx, w, r, c, &rec.Req, &sess, id, &rec)
+}
+
+// pendingClient loads the client of a pending request and checks again
+// what the authorization endpoint checked when the request began: the
+// request may be 30 minutes old. A client deleted, disabled, no longer
+// allowed the flow or owned by a disabled user, or a redirect URI no
+// longer registered, ends the request: nothing, not even an error, may
+// be sent to a redirect URI the client's administrator has withdrawn.
+func (p *Provider) pendingClient(ctx context.Context, rec *pendingRecord) (storage.Client, error) {
+	c, err := p.opts.Store.GetClient(ctx, p.opts.Realm, rec.Req.ClientID)
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (c.Status != storage.StatusActive ||
+		!slices.Contains(c.GrantTypes, grantAuthorizationCode) || !redirectURIRegistered(c.RedirectURIs, rec.Req.RedirectURI))) {
+		return storage.Client{}, ErrPendingGone
+	} else if err != nil {
+		return storage.Client{}, err
+	}
+	if err := p.ownerActive(ctx, c); errors.Is(err, errOwnerInactive) {
+		return storage.Client{}, ErrPendingGone
+	} else if err != nil {
+		return storage.Client{}, err
+	}
+	return c, nil
 }
 
 // signInError maps the password check's errors to the pages' errors.
@@ -338,10 +358,8 @@ func (p *Provider) Decide(w http.ResponseWriter, r *http.Request, id, csrf strin
 	} else if err != nil {
 		return "", err
 	}
-	c, err := p.opts.Store.GetClient(ctx, p.opts.Realm, rec.Req.ClientID)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && c.Status != storage.StatusActive) {
-		return "", ErrPendingGone
-	} else if err != nil {
+	c, err := p.pendingClient(ctx, &rec)
+	if err != nil {
 		return "", err
 	}
 	v := url.Values{"iss": {p.opts.Issuer}}
