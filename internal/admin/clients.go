@@ -398,6 +398,12 @@ func userOnly(h handler) handler {
 		if p.ClientToken {
 			return problem(http.StatusForbidden, "user-token-required", "Forbidden", "Self-service requires a user's access token, not a client's.")
 		}
+		if p.ThirdParty {
+			// The user consented to what the consent page listed, not to
+			// their profile, consents and clients (docs/browser-sign-in.md).
+			return problem(http.StatusForbidden, "first-party-token-required", "Forbidden",
+				"Self-service requires a token of a first-party application; a third-party application acts only through the admin resources the user consented to.")
+		}
 		return h(w, r, p)
 	}
 }

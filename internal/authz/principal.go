@@ -33,6 +33,12 @@ type Principal struct {
 	Held []string
 	// TokenID is the token's jti.
 	TokenID string
+	// ThirdParty is true for a user token issued to a third-party
+	// application of the browser flow (registered for the authorization
+	// code flow without skip_consent): the user consented to its admin
+	// resources and OIDC scopes, and it acts through those alone, never
+	// through the user's self-service (docs/browser-sign-in.md).
+	ThirdParty bool
 }
 
 // Has reports whether the principal holds the admin resource now.

