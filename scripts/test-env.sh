@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up for
-# the test suite: uses them if they answer, starts them if they are installed
+# Makes sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up,
+# and headless Chromium installed, for the test suite: uses them if they answer, starts them if they are installed
 # but stopped, installs them with apt-get if they are missing (with sudo when
 # not root). Then creates a scratch database for this run and prints the
 # environment the tests read:
@@ -113,6 +113,18 @@ ensure_redis() {
   wait_for Redis redis_up
 }
 
+# --- Chromium -----------------------------------------------------------------
+
+# The browser tests drive Debian's headless Chromium through chromedp.
+ensure_chromium() {
+  local name
+  for name in chromium chromium-browser google-chrome; do
+    if command -v "$name" >/dev/null; then chromium_path=$(command -v "$name"); return 0; fi
+  done
+  apt_install chromium
+  chromium_path=$(command -v chromium) || die "chromium was installed but is not on PATH"
+}
+
 # --- Scratch databases --------------------------------------------------------
 
 scratch_pattern='^gatehouse_ci_[0-9]+_[0-9]+$'
@@ -149,6 +161,7 @@ fi
 
 ensure_postgres
 ensure_redis
+ensure_chromium
 drop_stale
 
 db="gatehouse_ci_$(date +%s)_$$"
@@ -156,5 +169,6 @@ psql_admin -c "CREATE DATABASE $db" >&2
 log "PostgreSQL and Redis are up; scratch database $db"
 echo "export GATEHOUSE_TEST_DATABASE_URL='postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=disable'"
 echo "export GATEHOUSE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'"
+echo "export GATEHOUSE_TEST_CHROMIUM='$chromium_path'"
 echo "export GATEHOUSE_TEST_REQUIRE_SERVICES=1"
 echo "export GATEHOUSE_TEST_SCRATCH_DB='$db'"

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+
+	"github.com/gatehouse/gatehouse/internal/testenv"
 )
 
 // The browser tests drive headless Chromium (issue 12: "Real browser")
@@ -51,21 +52,6 @@ func firstPasswordVector(t *testing.T) (password string, v passwordVector) {
 		t.Fatal(err)
 	}
 	return string(pw), v
-}
-
-// chromiumPath returns the browser to run, or skips the test.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("GATEHOUSE_TEST_REQUIRE_SERVICES") == "1" {
-		t.Fatal("Chromium is not installed, and GATEHOUSE_TEST_REQUIRE_SERVICES=1 requires the browser tests")
-	}
-	t.Skip("Chromium is not installed (set GATEHOUSE_TEST_REQUIRE_SERVICES=1 to fail instead)")
-	return ""
 }
 
 // seenRequest is one request as the test server received it.
@@ -182,7 +168,7 @@ func TestMain(m *testing.M) {
 
 func newBrowser(t *testing.T) *browser {
 	t.Helper()
-	path := chromiumPath(t)
+	path := testenv.Chromium(t)
 	sharedBrowser.once.Do(func() {
 		opts := append(chromedp.DefaultExecAllocatorOptions[:],
 			chromedp.ExecPath(path),

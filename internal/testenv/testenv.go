@@ -9,6 +9,7 @@ package testenv
 
 import (
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -17,6 +18,7 @@ const (
 	DatabaseURLVar     = "GATEHOUSE_TEST_DATABASE_URL"
 	RedisURLVar        = "GATEHOUSE_TEST_REDIS_URL"
 	RequireServicesVar = "GATEHOUSE_TEST_REQUIRE_SERVICES"
+	ChromiumVar        = "GATEHOUSE_TEST_CHROMIUM"
 )
 
 // DatabaseURL returns the DSN of a PostgreSQL server that tests may create
@@ -31,6 +33,22 @@ func DatabaseURL(t testing.TB) string {
 func RedisURL(t testing.TB) string {
 	t.Helper()
 	return lookup(t, RedisURLVar, "Redis")
+}
+
+// Chromium returns the path of a headless-capable Chromium for the browser
+// tests: the one scripts/test-env.sh installed, else one on PATH; without
+// either it skips the test, or fails it under GATEHOUSE_TEST_REQUIRE_SERVICES=1.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv(ChromiumVar); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return lookup(t, ChromiumVar, "browser")
 }
 
 func lookup(t testing.TB, name, what string) string {
