@@ -71,12 +71,19 @@ type Token struct {
 
 // Keys configures signing keys.
 type Keys struct {
-	EncryptionSecret string        `koanf:"encryption_secret"`
-	RefreshInterval  time.Duration `koanf:"refresh_interval"`
+	EncryptionSecret string `koanf:"encryption_secret"`
+	// PreviousEncryptionSecrets, comma-separated, still decrypt keys
+	// stored under them while encryption_secret is being replaced (see
+	// gatehouse keys reencrypt).
+	PreviousEncryptionSecrets string        `koanf:"previous_encryption_secrets"`
+	RefreshInterval           time.Duration `koanf:"refresh_interval"`
 	// RotationInterval is the age at which the active signing key is
 	// replaced; 0 rotates only by hand (gatehouse keys rotate) or when
 	// token.signing_alg changes.
 	RotationInterval time.Duration `koanf:"rotation_interval"`
+	// PublishLead is how long a new signing key is in the JWKS before it
+	// signs, so that resource servers' cached copies hold it by then.
+	PublishLead time.Duration `koanf:"publish_lead"`
 }
 
 // Password configures password hashing.
@@ -125,7 +132,7 @@ func Default() Config {
 			ShutdownTimeout: 15 * time.Second, MaxBodyBytes: 64 << 10},
 		Token: Token{AccessTTL: 15 * time.Minute, RefreshTTL: 720 * time.Hour, SigningAlg: "ES256",
 			AssertionMaxLifetime: 5 * time.Minute},
-		Keys: Keys{RefreshInterval: time.Minute},
+		Keys: Keys{RefreshInterval: time.Minute, PublishLead: 15 * time.Minute},
 		Password: Password{Iterations: 600000, Argon2: Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
 			MaxQueue: 64, QueueWait: 2 * time.Second,
 			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, FreePerAddress: 100,
@@ -161,6 +168,23 @@ func Secret(s string) ([]byte, error) {
 	return nil, errors.New("must be base64; generate one with: openssl rand -base64 32")
 }
 
+// PreviousSecrets decodes a comma-separated list of secrets (base64 has
+// no commas), each as Secret does.
+func PreviousSecrets(s string) ([][]byte, error) {
+	var out [][]byte
+	for _, part := range strings.Split(s, ",") {
+		if strings.TrimSpace(part) == "" {
+			continue
+		}
+		b, err := Secret(part)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
 // Redacted returns a copy safe to log: secrets and URL passwords masked.
 func (c Config) Redacted() Config {
 	mask := func(s string) string {
@@ -170,6 +194,7 @@ func (c Config) Redacted() Config {
 		return "[redacted]"
 	}
 	c.Keys.EncryptionSecret = mask(c.Keys.EncryptionSecret)
+	c.Keys.PreviousEncryptionSecrets = mask(c.Keys.PreviousEncryptionSecrets)
 	c.Password.PreloginSecret = mask(c.Password.PreloginSecret)
 	c.DatabaseURL = redactURL(c.DatabaseURL)
 	c.RedisURL = redactURL(c.RedisURL)

@@ -100,11 +100,27 @@ var checks = []check{
 	{"token.assertion_max_lifetime", between(func(c Config) int64 { return int64(c.Token.AssertionMaxLifetime.Seconds()) }, 10, 3600)},
 	{"keys.encryption_secret", secret(func(c Config) string { return c.Keys.EncryptionSecret })},
 	{"keys.refresh_interval", between(func(c Config) int64 { return int64(c.Keys.RefreshInterval.Seconds()) }, 1, 3600)},
+	{"keys.previous_encryption_secrets", func(c Config) error {
+		_, err := PreviousSecrets(c.Keys.PreviousEncryptionSecrets)
+		return err
+	}},
+	{"keys.publish_lead", func(c Config) error {
+		// Twice the JWKS max-age (5 min) at least: every resource
+		// server's cached copy holds a new key before it signs. Plus the
+		// refresh interval, in which other nodes start publishing it.
+		if least := 10*time.Minute + c.Keys.RefreshInterval; c.Keys.PublishLead < least || c.Keys.PublishLead > 7*24*time.Hour {
+			return reason("must be between " + least.String() + " (twice the JWKS cache lifetime plus keys.refresh_interval) and 168h")
+		}
+		return nil
+	}},
 	{"keys.rotation_interval", func(c Config) error {
 		// Shorter than an hour would retire keys faster than JWKS caches
 		// (and the resource servers behind them) pick up new ones.
 		if d := c.Keys.RotationInterval; d != 0 && (d < time.Hour || d > 5*366*24*time.Hour) {
 			return reason("must be 0 (rotate by hand) or between 1h and 43920h (5 years)")
+		}
+		if d := c.Keys.RotationInterval; d != 0 && d <= c.Keys.PublishLead {
+			return reason("must be longer than keys.publish_lead")
 		}
 		return nil
 	}},

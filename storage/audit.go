@@ -41,6 +41,7 @@ const (
 	ActionKeyCreate = "key.create"
 	ActionKeyState  = "key.state"
 	ActionKeyDelete = "key.delete"
+	ActionKeyReseal = "key.reseal"
 
 	// ActionAccessDenied records a management request refused for want
 	// of power (AuditStore.AppendAudit); it changes nothing.

@@ -17,6 +17,10 @@ var (
 	// still depend on it (a language users speak, the realm's default
 	// language, a built-in resource or group).
 	ErrInUse = errors.New("in use")
+	// ErrConflict means another writer changed the entity between the
+	// caller's read and its conditional write; reading again and retrying
+	// is safe.
+	ErrConflict = errors.New("changed concurrently")
 	// ErrUnavailable means the backend could not be reached. Callers that
 	// decide about tokens MUST fail closed on it.
 	ErrUnavailable = errors.New("storage unavailable")

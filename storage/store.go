@@ -186,7 +186,9 @@ type ConsentStore interface {
 
 // KeyStore keeps token-signing keys.
 type KeyStore interface {
-	// CreateSigningKey returns ErrAlreadyExists if the kid is taken.
+	// CreateSigningKey returns ErrAlreadyExists if the kid is taken. A
+	// non-zero k.CreatedAt is kept (it is when the key was first published,
+	// which decides when it may sign); zero means now.
 	CreateSigningKey(ctx context.Context, actor Actor, realm string, k SigningKey) (SigningKey, error)
 	// ListSigningKeys lists every key of the realm, newest first.
 	ListSigningKeys(ctx context.Context, realm string) ([]SigningKey, error)
@@ -198,6 +200,11 @@ type KeyStore interface {
 	// DeleteSigningKey removes a key, typically a retired one whose tokens
 	// have all expired.
 	DeleteSigningKey(ctx context.Context, actor Actor, realm, kid string) error
+	// ResealSigningKey replaces a key's encrypted private key with sealed,
+	// if it is still was: ErrConflict if another writer changed it first,
+	// ErrNotFound if the key is gone. It re-encrypts under a new
+	// keys.encryption_secret; nothing else about the key changes.
+	ResealSigningKey(ctx context.Context, actor Actor, realm, kid string, was, sealed []byte) error
 }
 
 // AuditStore reads the audit log. Entries are written by the mutating

@@ -70,6 +70,10 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 	if err != nil {
 		return app.Options{}, &config.Error{Key: "keys.encryption_secret", Reason: err.Error()}
 	}
+	previous, err := config.PreviousSecrets(c.Keys.PreviousEncryptionSecrets)
+	if err != nil {
+		return app.Options{}, &config.Error{Key: "keys.previous_encryption_secrets", Reason: err.Error()}
+	}
 	preloginSecret, err := secret(c, c.Password.PreloginSecret)
 	if err != nil {
 		return app.Options{}, &config.Error{Key: "password.prelogin_secret", Reason: err.Error()}
@@ -80,6 +84,7 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 		AccessTokenTTL: c.Token.AccessTTL, RefreshTokenTTL: c.Token.RefreshTTL,
 		AllowPublicPasswordGrant: c.Token.AllowPublicPasswordGrant, MaxAssertionLifetime: c.Token.AssertionMaxLifetime,
 		SigningAlgorithm: c.Token.SigningAlg, KeyEncryptionSecret: keySecret, KeyRefreshInterval: c.Keys.RefreshInterval,
+		PreviousKeyEncryptionSecrets: previous, KeyPublishLead: c.Keys.PublishLead, KeyRotationInterval: c.Keys.RotationInterval,
 		Argon2: credential.Argon2Params{MemoryKiB: c.Password.Argon2.MemoryKiB, Time: c.Password.Argon2.Time,
 			Threads: c.Password.Argon2.Threads, SaltLen: 16, KeyLen: 32},
 		MaxConcurrentHashes: c.Password.MaxConcurrentHashes, MaxHashQueue: c.Password.MaxQueue,

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"regexp"
 	"testing"
 	"time"
 
@@ -27,17 +28,19 @@ func randomSecret() string {
 }
 
 // The production path, as docs/operations.md tells an operator: migrate
-// (twice), status, bootstrap, rotate the signing key, serve on PostgreSQL
-// and Redis, and stop on SIGTERM.
+// (twice), status, bootstrap, the signing-key lifecycle, serve on
+// PostgreSQL and Redis, stop on SIGTERM, and replace the key encryption
+// secret.
 func TestProductionLifecycle(t *testing.T) {
 	dsn := pgtest.NewDatabase(t)
 	redisURL := testenv.RedisURL(t)
 	bin := build(t)
 	addr := freeAddr(t)
 	issuer := "http://" + addr
+	oldSecret := randomSecret()
 	env := append(cleanEnv(),
 		"GATEHOUSE_DATABASE_URL="+dsn, "GATEHOUSE_REDIS_URL="+redisURL,
-		"GATEHOUSE_KEYS_ENCRYPTION_SECRET="+randomSecret(), "GATEHOUSE_PASSWORD_PRELOGIN_SECRET="+randomSecret(),
+		"GATEHOUSE_KEYS_ENCRYPTION_SECRET="+oldSecret, "GATEHOUSE_PASSWORD_PRELOGIN_SECRET="+randomSecret(),
 		"GATEHOUSE_ADDR="+addr, "GATEHOUSE_ISSUER="+issuer,
 		"GATEHOUSE_PASSWORD_ARGON2_MEMORY_KIB=1024", "GATEHOUSE_PASSWORD_ARGON2_TIME=1")
 	run := func(extraEnv []string, args ...string) (string, error) {
@@ -76,7 +79,24 @@ func TestProductionLifecycle(t *testing.T) {
 	require.Error(t, err)
 	require.Contains(t, out, "already exists")
 
-	require.Contains(t, mustRun("keys", "rotate"), "activated signing key")
+	// The key lifecycle by hand: a rotation publishes first, a second one
+	// changes nothing, a pending key can be withdrawn, --now activates.
+	require.Contains(t, mustRun("keys", "rotate"), "published signing key")
+	list := mustRun("keys", "list")
+	require.Regexp(t, `(?m)^(\S+)\s+ES256\s+next\s.*signs from `, list)
+	pending := regexp.MustCompile(`(?m)^(\S+)\s+ES256\s+next\s`).FindStringSubmatch(list)[1]
+	require.Contains(t, mustRun("keys", "rotate"), "published signing key "+pending)
+	out, err = run(nil, "keys", "retire", "nope")
+	require.Error(t, err)
+	require.Contains(t, out, `no signing key "nope"`)
+	require.Contains(t, mustRun("keys", "retire", pending), "unpublished")
+	require.NotContains(t, mustRun("keys", "list"), pending)
+	require.Contains(t, mustRun("keys", "rotate", "--now"), "activated signing key")
+	retired := regexp.MustCompile(`(?m)^(\S+)\s+ES256\s+retired\s`).FindStringSubmatch(mustRun("keys", "list"))
+	require.NotNil(t, retired)
+	out, err = run(nil, "keys", "retire", retired[1])
+	require.Error(t, err, "a retired key whose tokens may live needs --force")
+	require.Contains(t, out, "force")
 	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "keys", "rotate")
 	require.Error(t, err, "a foreign secret must not activate a key the servers cannot read")
 	require.Contains(t, out, "keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET)")
@@ -115,4 +135,19 @@ func TestProductionLifecycle(t *testing.T) {
 	for _, secret := range []string{boot["admin_client_secret"], boot["admin_password"], w} {
 		require.NotContains(t, logs, secret)
 	}
+
+	// Replacing keys.encryption_secret: the new one with the old one
+	// still accepted, reencrypt, then the new one alone.
+	newSecret := randomSecret()
+	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + newSecret}, "keys", "reencrypt")
+	require.Error(t, err, "the new secret alone cannot read the keys yet")
+	require.Contains(t, out, "nothing was re-encrypted")
+	both := []string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + newSecret, "GATEHOUSE_KEYS_PREVIOUS_ENCRYPTION_SECRETS=" + oldSecret}
+	out, err = run(both, "keys", "reencrypt")
+	require.NoError(t, err, out)
+	require.Regexp(t, `re-encrypted [1-9]\d* signing key`, out)
+	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + newSecret}, "keys", "list")
+	require.NoError(t, err, "after reencrypt the new secret alone reads every key: %s", out)
+	_, err = run(nil, "keys", "list")
+	require.Error(t, err, "the old secret no longer does")
 }

@@ -80,9 +80,6 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		}
 	}
 	go a.Run(ctx)
-	if c.Keys.RotationInterval > 0 {
-		go rotateWhenDue(ctx, a, c.Keys.RotationInterval, c.Keys.RefreshInterval, log)
-	}
 	if c.DebugAddr != "" {
 		if err := serveProfiles(ctx, c.DebugAddr, log); err != nil {
 			return err

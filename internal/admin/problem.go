@@ -132,6 +132,8 @@ func toProblem(err error) *Problem {
 		return withCause(lastAdministrator(), err)
 	case errors.Is(err, storage.ErrInUse):
 		return withCause(problem(http.StatusConflict, "in-use", "Conflict", "The entity is built in or still in use."), err)
+	case errors.Is(err, storage.ErrConflict):
+		return withCause(problem(http.StatusConflict, "conflict", "Conflict", "The entity changed meanwhile; read it again and retry."), err)
 	case errors.Is(err, storage.ErrInvalidCursor):
 		return withCause(invalidField("cursor", "cursor is not a cursor this API returned."), err)
 	case errors.Is(err, storage.ErrUnavailable):

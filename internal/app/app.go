@@ -38,6 +38,13 @@ type Options struct {
 	SigningAlgorithm    string // ES256, RS256 or EdDSA
 	KeyEncryptionSecret []byte // at least 32 bytes
 	KeyRefreshInterval  time.Duration
+	// PreviousKeyEncryptionSecrets still decrypt keys stored under them.
+	PreviousKeyEncryptionSecrets [][]byte
+	// KeyPublishLead and KeyRotationInterval drive the signing-key
+	// lifecycle (keys.Options); zero takes the defaults: keys published
+	// keys.DefaultPublishLead ahead, rotated by hand only.
+	KeyPublishLead      time.Duration
+	KeyRotationInterval time.Duration
 
 	Argon2              credential.Argon2Params
 	MaxConcurrentHashes int
@@ -112,6 +119,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	o.Store = cache
 	km, err := keys.NewManager(o.Store, o.Realm, keys.Options{
 		Algorithm: o.SigningAlgorithm, EncryptionSecret: o.KeyEncryptionSecret,
+		PreviousEncryptionSecrets: o.PreviousKeyEncryptionSecrets,
+		PublishLead:               o.KeyPublishLead, RotationInterval: o.KeyRotationInterval,
 		MaxTokenLifetime: maxLifetime, Now: o.Now, Logger: o.Logger,
 	})
 	if err != nil {
@@ -162,8 +171,8 @@ func (a *App) Register(r *mux.Router) {
 	a.Admin.Register(r)
 }
 
-// Run does the App's background work until ctx is done: it picks up
-// signing keys rotated by other nodes.
+// Run does the App's background work until ctx is done: it moves the
+// signing-key lifecycle along and picks up keys rotated by other nodes.
 func (a *App) Run(ctx context.Context) {
 	a.Keys.Run(ctx, a.keyRefresh)
 }

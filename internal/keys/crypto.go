@@ -78,12 +78,31 @@ func fitsAlgorithm(k crypto.Signer, alg string) bool {
 }
 
 // sealer encrypts private keys at rest with AES-256-GCM under a key derived
-// from the configured secret.
-type sealer struct{ aead cipher.AEAD }
+// from the configured secret, and decrypts with it or, while a secret is
+// being replaced, with one of the previous ones.
+type sealer struct {
+	aead     cipher.AEAD
+	previous []*sealer
+}
 
-func newSealer(secret []byte) (*sealer, error) {
+func newSealer(secret []byte, previous ...[]byte) (*sealer, error) {
+	s, err := newAEAD(secret, "keys.encryption_secret")
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range previous {
+		old, err := newAEAD(p, "keys.previous_encryption_secrets")
+		if err != nil {
+			return nil, err
+		}
+		s.previous = append(s.previous, old)
+	}
+	return s, nil
+}
+
+func newAEAD(secret []byte, setting string) (*sealer, error) {
 	if len(secret) < 32 {
-		return nil, errors.New("keys.encryption_secret must be at least 32 bytes")
+		return nil, errors.New(setting + " must be at least 32 bytes")
 	}
 	k, err := hkdf.Key(sha256.New, secret, nil, hkdfInfo, 32)
 	if err != nil {
@@ -120,9 +139,22 @@ func (s *sealer) seal(realm, kid string, k crypto.Signer) ([]byte, error) {
 	return s.aead.Seal(nonce, nonce, der, aad(realm, kid)), nil
 }
 
-// open decrypts what seal returned. Every failure is ErrDecrypt, so that
-// neither the error nor a log line says anything about the key.
-func (s *sealer) open(realm, kid string, sealed []byte) (crypto.Signer, error) {
+// open decrypts what seal returned, under the current secret or a previous
+// one; current reports which. Every failure is ErrDecrypt, so that neither
+// the error nor a log line says anything about the key.
+func (s *sealer) open(realm, kid string, sealed []byte) (k crypto.Signer, current bool, err error) {
+	if k, err := s.openOne(realm, kid, sealed); err == nil {
+		return k, true, nil
+	}
+	for _, p := range s.previous {
+		if k, err := p.openOne(realm, kid, sealed); err == nil {
+			return k, false, nil
+		}
+	}
+	return nil, false, ErrDecrypt
+}
+
+func (s *sealer) openOne(realm, kid string, sealed []byte) (crypto.Signer, error) {
 	n := s.aead.NonceSize()
 	if len(sealed) < n+s.aead.Overhead() {
 		return nil, ErrDecrypt

@@ -91,7 +91,7 @@ func TestTamperedKeysAreRefused(t *testing.T) {
 				m := newManager(t, store, keys.ES256, c)
 				kid := kidOf(t, m)
 				if state == storage.KeyStateRetired {
-					must(m.Rotate(ctx))
+					must(m.RotateNow(ctx))
 				}
 				other := must(memoryKeys(t))
 				rewriteKey(t, store, kid, func(k *storage.SigningKey) { tamper(k, other[0]) })

@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -45,7 +46,9 @@ func (s *ephemeralStore) CreateSigningKey(_ context.Context, _ storage.Actor, _ 
 	if s.find(k.KID) >= 0 {
 		return storage.SigningKey{}, fmt.Errorf("signing key %q: %w", k.KID, storage.ErrAlreadyExists)
 	}
-	k.CreatedAt = time.Now()
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = time.Now()
+	}
 	if k.State == "" {
 		k.State = storage.KeyStateNext
 	}
@@ -93,6 +96,20 @@ func (s *ephemeralStore) DeleteSigningKey(_ context.Context, _ storage.Actor, _,
 		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
 	}
 	s.keys = slices.Delete(s.keys, i, i+1)
+	return nil
+}
+
+func (s *ephemeralStore) ResealSigningKey(_ context.Context, _ storage.Actor, _, kid string, was, sealed []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i := s.find(kid)
+	if i < 0 {
+		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
+	}
+	if !bytes.Equal(s.keys[i].PrivateKeyEncrypted, was) {
+		return fmt.Errorf("signing key %q changed meanwhile: %w", kid, storage.ErrConflict)
+	}
+	s.keys[i].PrivateKeyEncrypted = slices.Clone(sealed)
 	return nil
 }
 

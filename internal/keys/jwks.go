@@ -2,8 +2,15 @@ package keys
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 )
+
+// JWKSMaxAge is how long resource servers may cache the JWKS
+// (Cache-Control max-age). A new key is published at least twice as long
+// before it signs (MinPublishLead), so that no cached copy lacks it.
+const JWKSMaxAge = 5 * time.Minute
 
 // JWKS returns the serialised public key set and its strong ETag (a quoted
 // digest of the body). Both change only when the key set does.
@@ -14,12 +21,12 @@ func (m *Manager) JWKS() (body []byte, etag string) {
 
 // Response header values shared by every response; never modified.
 var (
-	// Resource servers may cache the set for five minutes. That never hides
+	// Resource servers may cache the set for JWKSMaxAge. That never hides
 	// a key they still need: a retired key stays published for the longest
-	// token lifetime, far longer. A key rotated in is used at once, so a
-	// verifier meeting its kid must refetch (go-oidc and the common JOSE
-	// libraries do); the cache keeps those refetches to one per verifier.
-	cacheControl = []string{"public, max-age=300"}
+	// token lifetime, and a new key is published PublishLead before it
+	// signs. Only RotateNow (a compromised key) makes verifiers meet an
+	// unknown kid and refetch, as go-oidc and the common JOSE libraries do.
+	cacheControl = []string{"public, max-age=" + strconv.Itoa(int(JWKSMaxAge/time.Second))}
 	// RFC 7517 §8.5 registers this type; JWKS consumers accept it as JSON.
 	contentType = []string{"application/jwk-set+json"}
 	allowed     = []string{"GET, HEAD"}

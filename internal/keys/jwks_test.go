@@ -38,7 +38,7 @@ func TestJWKSIsPublic(t *testing.T) {
 	for _, alg := range []string{keys.ES256, keys.RS256, keys.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
 			m := newManager(t, memory.New(), alg, newClock())
-			must(m.Rotate(ctx))
+			must(m.RotateNow(ctx))
 			body, etag := m.JWKS()
 			require.Len(t, jwksKIDs(t, body), 2)
 			sum := sha256.Sum256(body)
@@ -121,7 +121,7 @@ func TestJWKSHandler(t *testing.T) {
 		})
 	}
 	t.Run("a rotation changes the ETag", func(t *testing.T) {
-		must(m.Rotate(ctx))
+		must(m.RotateNow(ctx))
 		rec := serve(http.MethodGet, etag)
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.NotEqual(t, etag, rec.Header().Get("ETag"))

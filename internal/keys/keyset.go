@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 
@@ -22,7 +23,7 @@ type keySet struct {
 	fingerprint string                  // kid:state of every published key
 	active      *activeKey              // nil when no key is active
 	public      map[string]publishedKey // by kid
-	algs        []string                // of the published keys, newest first
+	algs        []string                // of the published keys: the active key's first, then newest first
 
 	jwks         []byte
 	etag         string
@@ -42,10 +43,11 @@ type publishedKey struct {
 // first use and reused: go-jose's Sign only reads the signer's state and
 // the stdlib keys sign concurrently.
 type activeKey struct {
-	kid     string
-	alg     string
-	priv    crypto.Signer
-	signers sync.Map // typ → jose.Signer
+	kid         string
+	alg         string
+	activatedAt time.Time
+	priv        crypto.Signer
+	signers     sync.Map // typ → jose.Signer
 }
 
 // build makes a key set from the published keys, newest first. Every key
@@ -69,7 +71,14 @@ func (m *Manager) build(fingerprint string, keys []storage.SigningKey) (*keySet,
 		}
 		if k.State == storage.KeyStateActive && set.active == nil {
 			set.active = &activeKey{kid: k.KID, alg: k.Algorithm, priv: priv}
+			if k.ActivatedAt != nil {
+				set.active.activatedAt = *k.ActivatedAt
+			}
 		}
+	}
+	if set.active != nil {
+		i := slices.Index(set.algs, set.active.alg)
+		set.algs = slices.Insert(slices.Delete(set.algs, i, i+1), 0, set.active.alg)
 	}
 	body, err := json.Marshal(jwks)
 	if err != nil {
@@ -93,7 +102,7 @@ func (m *Manager) open(k storage.SigningKey) (crypto.Signer, jose.JSONWebKey, er
 	if err := checkAlgorithm(k.Algorithm); err != nil {
 		return fail("unsupported algorithm " + strconv.Quote(k.Algorithm))
 	}
-	priv, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
+	priv, _, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
 	if err != nil {
 		return nil, jose.JSONWebKey{}, fmt.Errorf("signing key %s: %w", k.KID, err)
 	}

@@ -18,9 +18,20 @@ import (
 type Options struct {
 	Algorithm        string // ES256 (default), RS256 or EdDSA
 	EncryptionSecret []byte // at least 32 bytes
+	// PreviousEncryptionSecrets still decrypt keys stored before
+	// EncryptionSecret replaced them, until Reencrypt has resealed every
+	// key under the current one.
+	PreviousEncryptionSecrets [][]byte
 	// MaxTokenLifetime is how long a retired key stays published: every
 	// token it signed has expired by then. Default 30 days.
 	MaxTokenLifetime time.Duration
+	// PublishLead is how long a new key is published in the JWKS before it
+	// signs anything, so that every resource server's cached copy holds it
+	// by then. Default DefaultPublishLead; at least MinPublishLead.
+	PublishLead time.Duration
+	// RotationInterval is the age at which the active key is replaced; 0
+	// rotates only by hand (Rotate) or when Algorithm changes.
+	RotationInterval time.Duration
 	Now              func() time.Time
 	Logger           *slog.Logger
 }
@@ -54,13 +65,22 @@ func NewManager(store storage.KeyStore, realm string, opts Options) (*Manager, e
 	if opts.MaxTokenLifetime <= 0 {
 		opts.MaxTokenLifetime = 30 * 24 * time.Hour
 	}
+	if opts.PublishLead == 0 {
+		opts.PublishLead = DefaultPublishLead
+	}
+	if opts.PublishLead < MinPublishLead {
+		return nil, fmt.Errorf("keys.publish_lead must be at least %s, twice the time resource servers may cache the JWKS", MinPublishLead)
+	}
+	if opts.RotationInterval < 0 || (opts.RotationInterval > 0 && opts.RotationInterval <= opts.PublishLead) {
+		return nil, fmt.Errorf("keys.rotation_interval must be 0 or longer than keys.publish_lead (%s)", opts.PublishLead)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	s, err := newSealer(opts.EncryptionSecret)
+	s, err := newSealer(opts.EncryptionSecret, opts.PreviousEncryptionSecrets...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,26 +93,28 @@ func NewManager(store storage.KeyStore, realm string, opts Options) (*Manager, e
 	return m, nil
 }
 
-// Init loads the keys and, if no key of the configured algorithm is
-// active, creates and activates one. Several nodes may Init at once: each
-// reloads after activating and uses whichever key storage says is active
-// (storage keeps at most one); a key activated and at once retired by a
-// racing node stays published, so tokens it signed still verify.
+// Init loads the keys and, if none is active, creates and activates one at
+// once: with no key there is no token and no cached JWKS to be ahead of.
+// If the active key has another algorithm than the configured one, Init
+// publishes a key of the configured algorithm that signs once it has been
+// published for PublishLead (see Tick). Several nodes may Init at once:
+// each reloads after activating and uses whichever key storage says is
+// active (storage keeps at most one); a key activated and at once retired
+// by a racing node stays published, so tokens it signed still verify.
 func (m *Manager) Init(ctx context.Context) error {
 	if err := m.Refresh(ctx); err != nil {
 		return err
 	}
-	if a := m.set.Load().active; a != nil && a.alg == m.opts.Algorithm {
-		return nil
-	}
-	_, err := m.Rotate(ctx)
-	return err
+	return m.Tick(ctx)
 }
 
-// Rotate creates a key with the configured algorithm, activates it and
-// retires the previous one, which stays published until every token it
-// signed has expired. It returns the new kid.
-func (m *Manager) Rotate(ctx context.Context) (string, error) {
+// RotateNow creates a key with the configured algorithm and activates it
+// at once, retiring the previous one, which stays published until every
+// token it signed has expired. It returns the new kid. A resource server
+// whose cached JWKS lacks the new key meets an unknown kid and must
+// refetch: this is for a compromised key, when waiting is worse (Rotate
+// is the normal way).
+func (m *Manager) RotateNow(ctx context.Context) (string, error) {
 	k, err := m.newKey(m.opts.Algorithm)
 	if err != nil {
 		return "", err
@@ -129,7 +151,8 @@ func (m *Manager) newKey(alg string) (storage.SigningKey, error) {
 	if err != nil {
 		return storage.SigningKey{}, err
 	}
-	return storage.SigningKey{KID: kid, Algorithm: alg, PrivateKeyEncrypted: sealed, PublicJWK: pub, State: storage.KeyStateNext}, nil
+	return storage.SigningKey{KID: kid, Algorithm: alg, PrivateKeyEncrypted: sealed, PublicJWK: pub, State: storage.KeyStateNext,
+		CreatedAt: m.opts.Now().UTC().Truncate(time.Microsecond)}, nil
 }
 
 // discard deletes a key that was stored but could not be activated, so
@@ -208,8 +231,11 @@ func (m *Manager) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// Run refreshes the keys every interval (a minute if not positive) until
-// ctx is done. Failures are logged and the last good keys stay in use.
+// Run moves the key lifecycle along (Tick: publishing, activating,
+// retiring and pruning keys when due, and picking up other nodes'
+// changes) every interval (a minute if not positive) until ctx is done.
+// Failures are logged and the last good keys stay in use. Every node runs
+// it; see Tick for why nodes acting at once is harmless.
 func (m *Manager) Run(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = time.Minute
@@ -221,8 +247,8 @@ func (m *Manager) Run(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := m.Refresh(ctx); err != nil && ctx.Err() == nil {
-				m.opts.Logger.Warn("signing key refresh failed; keeping the current keys", "realm", m.realm, "error", err)
+			if err := m.Tick(ctx); err != nil && ctx.Err() == nil {
+				m.opts.Logger.Warn("signing key maintenance failed; keeping the current keys", "realm", m.realm, "error", err)
 			}
 		}
 	}

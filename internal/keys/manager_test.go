@@ -28,8 +28,9 @@ func TestInitCreatesOneActiveKeyOnce(t *testing.T) {
 	require.Len(t, must(store.ListSigningKeys(ctx, storage.DefaultRealm)), 1)
 }
 
-// Changing the configured algorithm rotates to a key of the new one; the
-// old key stays published for the tokens it signed.
+// Changing the configured algorithm rotates to a key of the new one, ahead
+// of time like every rotation; the old key stays published for the tokens
+// it signed.
 func TestInitRotatesWhenTheAlgorithmChanges(t *testing.T) {
 	store := memory.New()
 	c := newClock()
@@ -37,6 +38,10 @@ func TestInitRotatesWhenTheAlgorithmChanges(t *testing.T) {
 	old := must(es.Sign(claims, "at+jwt"))
 
 	ed := newManager(t, store, keys.EdDSA, c)
+	require.Equal(t, keys.ES256, ed.SigningAlgorithm(), "the new key is published first")
+	require.Equal(t, []string{keys.ES256, keys.EdDSA}, ed.Algorithms(), "the signing algorithm first")
+	c.add(keys.DefaultPublishLead)
+	require.NoError(t, ed.Tick(ctx))
 	require.Equal(t, keys.EdDSA, ed.SigningAlgorithm())
 	require.Equal(t, []string{keys.EdDSA, keys.ES256}, ed.Algorithms())
 	_, err := ed.Verify(old, "at+jwt")
@@ -81,7 +86,7 @@ func TestRotationKeepsTheRetiredKeyUntilPrune(t *testing.T) {
 	old := must(m.Sign(claims, "at+jwt"))
 	_, etag1 := m.JWKS()
 
-	newKID, err := m.Rotate(ctx)
+	newKID, err := m.RotateNow(ctx)
 	require.NoError(t, err)
 	require.NotEqual(t, oldKID, newKID)
 	require.Equal(t, newKID, kidOf(t, m))
@@ -117,7 +122,7 @@ func TestRefreshUnpublishesExpiredKeys(t *testing.T) {
 	c := newClock()
 	m := newManager(t, memory.New(), keys.ES256, c)
 	oldKID := kidOf(t, m)
-	must(m.Rotate(ctx))
+	must(m.RotateNow(ctx))
 	c.add(time.Hour)
 	require.NoError(t, m.Refresh(ctx))
 	body, _ := m.JWKS()
@@ -138,7 +143,7 @@ func TestRotateThatCannotActivateLeavesNoKey(t *testing.T) {
 	m := newManager(t, store, keys.ES256, newClock())
 	before := kidOf(t, m)
 	store.failActivate.Store(true)
-	_, err := m.Rotate(ctx)
+	_, err := m.RotateNow(ctx)
 	require.ErrorIs(t, err, errInjected)
 	require.Len(t, must(store.ListSigningKeys(ctx, storage.DefaultRealm)), 1, "the unactivated key is deleted")
 	require.Equal(t, before, kidOf(t, m))
@@ -156,11 +161,11 @@ func TestRunPicksUpRotationsAndSurvivesFailures(t *testing.T) {
 	go func() { node.Run(runCtx, 5*time.Millisecond); close(done) }()
 	defer func() { stop(); <-done }()
 
-	rotated := must(other.Rotate(ctx))
+	rotated := must(other.RotateNow(ctx))
 	require.Eventually(t, func() bool { return currentKID(node) == rotated }, 5*time.Second, 5*time.Millisecond)
 
 	store.failList.Store(true)
-	again := must(other.Rotate(ctx))
+	again := must(other.RotateNow(ctx))
 	seen := store.lists.Load()
 	require.Eventually(t, func() bool { return store.lists.Load() >= seen+3 }, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, rotated, kidOf(t, node), "the last good keys stay in use")
@@ -192,7 +197,7 @@ func TestEphemeral(t *testing.T) {
 			m, err := keys.NewEphemeral(storage.DefaultRealm, alg)
 			require.NoError(t, err)
 			old := must(m.Sign(claims, "at+jwt"))
-			newKID := must(m.Rotate(context.Background()))
+			newKID := must(m.RotateNow(context.Background()))
 			require.Equal(t, newKID, kidOf(t, m))
 			_, err = m.Verify(old, "at+jwt")
 			require.NoError(t, err, "the retired key stays published")

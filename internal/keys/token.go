@@ -42,7 +42,8 @@ func (m *Manager) SigningAlgorithm() string {
 	return ""
 }
 
-// Algorithms returns the algorithms of the published keys, newest first.
+// Algorithms returns the algorithms of the published keys, the signing
+// key's first, then newest first.
 func (m *Manager) Algorithms() []string { return slices.Clone(m.set.Load().algs) }
 
 // Sign signs claims (already marshalled JSON) with the active key as a

@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -109,7 +110,9 @@ func TestVerifyRejects(t *testing.T) {
 	c := newClock()
 	es := newManager(t, store, keys.ES256, c)
 	esKID := kidOf(t, es)
-	m := newManager(t, store, keys.RS256, c) // publishes the retired ES256 key and the active RS256 key
+	m := newManager(t, store, keys.RS256, c)
+	c.add(keys.DefaultPublishLead)
+	require.NoError(t, m.Tick(ctx)) // publishes the retired ES256 key and the active RS256 key
 	rsKID := kidOf(t, m)
 	good := must(m.Sign(claims, "at+jwt"))
 	parts := strings.Split(good, ".")
@@ -145,8 +148,8 @@ func TestVerifyRejects(t *testing.T) {
 	}
 	// Algorithm confusion: HS256 keyed with the public key in every form
 	// a verifier might have it.
-	pub := must(store.ListSigningKeys(ctx, storage.DefaultRealm))[0]
-	require.Equal(t, rsKID, pub.KID)
+	stored := must(store.ListSigningKeys(ctx, storage.DefaultRealm))
+	pub := stored[slices.IndexFunc(stored, func(k storage.SigningKey) bool { return k.KID == rsKID })]
 	var jwk jose.JSONWebKey
 	require.NoError(t, json.Unmarshal(pub.PublicJWK, &jwk))
 	der := must(x509.MarshalPKIXPublicKey(jwk.Key))
@@ -179,7 +182,7 @@ func TestUnknownKIDTriggersOneRefresh(t *testing.T) {
 	store := &flakyStore{KeyStore: shared}
 	a := newManager(t, shared, keys.ES256, c)
 	b := newManager(t, store, keys.ES256, c)
-	must(a.Rotate(ctx))
+	must(a.RotateNow(ctx))
 	tok := must(a.Sign(claims, "at+jwt"))
 
 	lists := store.lists.Load()
@@ -277,7 +280,10 @@ func TestUnknownKIDOfANewAlgorithm(t *testing.T) {
 	c := newClock()
 	b := newManager(t, store, keys.ES256, c)
 	ed := newManager(t, store, keys.EdDSA, c)
+	c.add(keys.DefaultPublishLead)
+	require.NoError(t, ed.Tick(ctx))
 	tok := must(ed.Sign(claims, "at+jwt"))
+	require.Equal(t, keys.EdDSA, header(t, tok)["alg"])
 	require.Equal(t, []string{keys.ES256}, b.Algorithms())
 
 	c.add(time.Second)

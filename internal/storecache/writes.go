@@ -150,6 +150,11 @@ func (s *Store) SetSigningKeyState(ctx context.Context, a storage.Actor, realm, 
 	return s.inner.SetSigningKeyState(ctx, a, realm, kid, state, t)
 }
 
+// ResealSigningKey implements storage.KeyStore.
+func (s *Store) ResealSigningKey(ctx context.Context, a storage.Actor, realm, kid string, was, sealed []byte) error {
+	return s.inner.ResealSigningKey(ctx, a, realm, kid, was, sealed)
+}
+
 // DeleteSigningKey implements storage.KeyStore.
 func (s *Store) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, kid string) error {
 	return s.inner.DeleteSigningKey(ctx, a, realm, kid)

@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -33,7 +34,10 @@ func (s *Store) CreateSigningKey(_ context.Context, a storage.Actor, realm strin
 		return storage.SigningKey{}, fmt.Errorf("signing key %q: %w", k.KID, storage.ErrAlreadyExists)
 	}
 	k = copyKey(k)
-	k.CreatedAt = s.stamp()
+	if k.CreatedAt.IsZero() {
+		k.CreatedAt = s.stamp()
+	}
+	k.CreatedAt = k.CreatedAt.UTC().Truncate(time.Microsecond)
 	if k.State == "" {
 		k.State = storage.KeyStateNext
 	}
@@ -111,5 +115,23 @@ func (s *Store) DeleteSigningKey(_ context.Context, a storage.Actor, realm, kid 
 	}
 	delete(s.keys, kk)
 	s.record(realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)
+	return nil
+}
+
+// ResealSigningKey implements storage.KeyStore.
+func (s *Store) ResealSigningKey(_ context.Context, a storage.Actor, realm, kid string, was, sealed []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kk := key{realm, kid}
+	k, ok := s.keys[kk]
+	if !ok {
+		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
+	}
+	if !bytes.Equal(k.PrivateKeyEncrypted, was) {
+		return fmt.Errorf("signing key %q changed meanwhile: %w", kid, storage.ErrConflict)
+	}
+	k.PrivateKeyEncrypted = slices.Clone(sealed)
+	s.keys[kk] = k
+	s.record(realm, a, storage.ActionKeyReseal, storage.TargetSigningKey, kid, nil)
 	return nil
 }

@@ -30,9 +30,13 @@ func (s *Store) CreateSigningKey(ctx context.Context, a storage.Actor, realm str
 			}
 		}
 		var err error
-		out, err = scanKey(tx.QueryRow(ctx, `INSERT INTO signing_keys (realm_id, kid, algorithm, private_key_encrypted, public_jwk, state, activated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, CASE WHEN $6 = 'active' THEN now() END) RETURNING `+keyCols,
-			realm, k.KID, k.Algorithm, k.PrivateKeyEncrypted, k.PublicJWK, string(k.State)))
+		var created *time.Time
+		if !k.CreatedAt.IsZero() {
+			created = &k.CreatedAt
+		}
+		out, err = scanKey(tx.QueryRow(ctx, `INSERT INTO signing_keys (realm_id, kid, algorithm, private_key_encrypted, public_jwk, state, created_at, activated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), CASE WHEN $6 = 'active' THEN COALESCE($7, now()) END) RETURNING `+keyCols,
+			realm, k.KID, k.Algorithm, k.PrivateKeyEncrypted, k.PublicJWK, string(k.State), created))
 		if err != nil {
 			return mapErr(err, "signing key "+k.KID, false)
 		}
@@ -103,5 +107,27 @@ func (s *Store) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, ki
 			return errorf("signing key "+kid, storage.ErrNotFound)
 		}
 		return audit(ctx, tx, realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)
+	})
+}
+
+// ResealSigningKey implements storage.KeyStore.
+func (s *Store) ResealSigningKey(ctx context.Context, a storage.Actor, realm, kid string, was, sealed []byte) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE signing_keys SET private_key_encrypted = $4
+			WHERE realm_id = $1 AND kid = $2 AND private_key_encrypted = $3`, realm, kid, was, sealed)
+		if err != nil {
+			return mapErr(err, "signing key "+kid, false)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE realm_id = $1 AND kid = $2)`, realm, kid).Scan(&exists); err != nil {
+				return mapErr(err, "signing key "+kid, false)
+			}
+			if !exists {
+				return errorf("signing key "+kid, storage.ErrNotFound)
+			}
+			return errorf("signing key "+kid+" changed meanwhile", storage.ErrConflict)
+		}
+		return audit(ctx, tx, realm, a, storage.ActionKeyReseal, storage.TargetSigningKey, kid, nil)
 	})
 }

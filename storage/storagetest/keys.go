@@ -53,6 +53,29 @@ func testSigningKeys(t *testing.T, s storage.KeyStore) {
 	require.Equal(t, storage.KeyStateRetired, keys[1].State)
 }
 
+// A key keeps the publication time it is created with, and its sealed
+// private key is replaced only if it is still the one the caller read.
+func testSigningKeyCreatedAtAndReseal(t *testing.T, s storage.KeyStore) {
+	published := time.Now().Add(-time.Hour).UTC().Truncate(time.Millisecond)
+	_, err := s.CreateSigningKey(ctx, actor, realm, storage.SigningKey{KID: "r1", Algorithm: "ES256",
+		PrivateKeyEncrypted: []byte("old"), PublicJWK: []byte(`{"kty":"EC"}`), State: storage.KeyStateNext, CreatedAt: published})
+	require.NoError(t, err)
+	keys, err := s.ListSigningKeys(ctx, realm)
+	require.NoError(t, err)
+	require.Len(t, keys, 1)
+	require.True(t, published.Equal(keys[0].CreatedAt), "created %v, want %v", keys[0].CreatedAt, published)
+
+	require.ErrorIs(t, s.ResealSigningKey(ctx, actor, realm, "r1", []byte("other"), []byte("new")), storage.ErrConflict)
+	require.NoError(t, s.ResealSigningKey(ctx, actor, realm, "r1", []byte("old"), []byte("new")))
+	require.ErrorIs(t, s.ResealSigningKey(ctx, actor, realm, "r1", []byte("old"), []byte("newer")), storage.ErrConflict,
+		"a second resealer that read the old ciphertext must not overwrite the first")
+	require.ErrorIs(t, s.ResealSigningKey(ctx, actor, realm, "nope", []byte("old"), []byte("new")), storage.ErrNotFound)
+	keys, err = s.ListSigningKeys(ctx, realm)
+	require.NoError(t, err)
+	require.Equal(t, []byte("new"), keys[0].PrivateKeyEncrypted)
+	require.Equal(t, storage.KeyStateNext, keys[0].State, "resealing changes nothing else")
+}
+
 func kidsOf(keys []storage.SigningKey) []string {
 	out := make([]string, len(keys))
 	for i, k := range keys {

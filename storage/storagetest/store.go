@@ -68,6 +68,7 @@ var keyStoreTests = []struct {
 }{
 	{"SigningKeys", testSigningKeys},
 	{"SigningKeyConcurrentActivation", testSigningKeyConcurrentActivation},
+	{"SigningKeyCreatedAtAndReseal", testSigningKeyCreatedAtAndReseal},
 }
 
 // RunKeyStoreTests proves the documented behaviour of storage.KeyStore on

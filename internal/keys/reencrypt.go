@@ -1,0 +1,62 @@
+package keys
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// Reencrypt reseals under EncryptionSecret every stored key still sealed
+// under one of PreviousEncryptionSecrets, and returns how many it
+// resealed. It first opens every key: if one opens under no configured
+// secret it changes nothing and says which, so that a secret is never
+// dropped from the configuration while a key still needs it. A key
+// resealed meanwhile by another node is left as that node wrote it.
+//
+// Rotating keys.encryption_secret is therefore: configure the new secret
+// with the old one in keys.previous_encryption_secrets on every node, run
+// Reencrypt (gatehouse keys reencrypt), then remove the old secret.
+func (m *Manager) Reencrypt(ctx context.Context) (int, error) {
+	list, err := m.store.ListSigningKeys(ctx, m.realm)
+	if err != nil {
+		return 0, fmt.Errorf("load signing keys: %w", err)
+	}
+	var todo []storage.SigningKey
+	var unreadable []string
+	for _, k := range list {
+		_, current, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
+		switch {
+		case err != nil:
+			unreadable = append(unreadable, k.KID)
+		case !current:
+			todo = append(todo, k)
+		}
+	}
+	if len(unreadable) > 0 {
+		return 0, fmt.Errorf("signing keys %s: %w; nothing was re-encrypted", strings.Join(unreadable, ", "), ErrDecrypt)
+	}
+	n := 0
+	for _, k := range todo {
+		priv, _, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
+		if err != nil {
+			return n, fmt.Errorf("signing key %s: %w", k.KID, err)
+		}
+		sealed, err := m.sealer.seal(m.realm, k.KID, priv)
+		if err != nil {
+			return n, fmt.Errorf("seal signing key %s: %w", k.KID, err)
+		}
+		err = m.store.ResealSigningKey(ctx, actor, m.realm, k.KID, k.PrivateKeyEncrypted, sealed)
+		switch {
+		case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
+			continue // resealed or deleted by another node meanwhile
+		case err != nil:
+			return n, fmt.Errorf("reseal signing key %s: %w", k.KID, err)
+		}
+		n++
+		m.opts.Logger.Info("signing key re-encrypted under the current secret", "realm", m.realm, "kid", k.KID)
+	}
+	return n, m.Refresh(ctx)
+}
