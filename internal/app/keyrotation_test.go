@@ -45,7 +45,7 @@ func TestResourceServerWithOneJWKSFetchSurvivesRotation(t *testing.T) {
 		require.Equal(t, next.KID, headerKID(t, after), "the new key signs after the lead time")
 
 		for _, tok := range []string{before, after} {
-			jws, err := jose.ParseSigned(tok, []jose.SignatureAlgorithm{jose.ES256})
+			jws, err := jose.ParseSignedCompact(tok, []jose.SignatureAlgorithm{jose.ES256})
 			require.NoError(t, err)
 			found := cached.Key(jws.Signatures[0].Header.KeyID)
 			require.Len(t, found, 1, "the JWKS fetched once knows the kid")
@@ -57,7 +57,7 @@ func TestResourceServerWithOneJWKSFetchSurvivesRotation(t *testing.T) {
 
 func headerKID(t *testing.T, token string) string {
 	t.Helper()
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	require.NoError(t, err)
 	return jws.Signatures[0].Header.KeyID
 }

@@ -61,7 +61,7 @@ func (v *cachingVerifier) verify(token string) {
 		v.expires = v.now().Add(time.Duration(secs) * time.Second)
 		v.fetches++
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.EdDSA})
 	require.NoError(v.t, err)
 	kid := jws.Signatures[0].Header.KeyID
 	found := v.set.Key(kid)
