@@ -110,7 +110,9 @@ func New(t testing.TB) *Tab {
 	return b
 }
 
-// record keeps the URL and body of every request the tab sends.
+// record keeps the URL and body of every request the tab sends: the
+// body as the protocol reports it with the request (PostDataEntries),
+// which holds every form and JSON body of the pages under test.
 func (b *Tab) record(ev any) {
 	e, ok := ev.(*network.EventRequestWillBeSent)
 	if !ok {
