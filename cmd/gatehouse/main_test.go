@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,9 @@ func TestServeDev(t *testing.T) {
 	require.NoError(t, err)
 	_, err = provider.Verifier(&oidc.Config{ClientID: issuer}).Verify(ctx, tok.AccessToken)
 	require.NoError(t, err)
+
+	// The newcomer's browser sign-in: the demo client and its pages.
+	checkDemo(t, bin, issuer, stdout.String(), boot)
 
 	// The admin CLI drives the management API as a client would, with the
 	// variables the banner exports and nothing else.
@@ -183,11 +187,74 @@ func TestStartupErrors(t *testing.T) {
 	out, err := exec.Command(bin, "version").CombinedOutput()
 	require.NoError(t, err)
 	require.Contains(t, string(out), "gatehouse")
-	for _, sub := range []string{"serve", "migrate", "bootstrap", "keys", "version", "token", "clients", "users", "groups", "resources", "secret"} {
+	for _, sub := range []string{"serve", "migrate", "bootstrap", "keys", "version", "token", "clients", "users", "groups", "resources", "secret", "authorize", "consents"} {
 		out, err := exec.Command(bin, sub, "--help").CombinedOutput()
 		require.NoError(t, err, sub)
 		require.Contains(t, string(out), "Usage:", sub)
 	}
+}
+
+// checkDemo follows the banner's browser instructions: /dev/start leads to
+// the login page of the client "demo", and `gatehouse authorize --client-id
+// demo` (the binary) signs the administrator in through a browser and
+// prints the tokens; an error answer makes it exit 1.
+func checkDemo(t *testing.T, bin, issuer, banner string, boot map[string]string) {
+	t.Helper()
+	require.Contains(t, banner, "open "+issuer+"/dev/start")
+	require.Contains(t, banner, "sign in as "+boot["admin_username"])
+	require.Contains(t, banner, "go run ./cmd/gatehouse authorize --issuer "+issuer+" --client-id demo")
+
+	browser := (&apptest.Server{T: t, URL: issuer}).Browser()
+	login := browser.Visit(issuer + "/dev/start")
+	require.Equal(t, http.StatusOK, login.Status, login.Body)
+	require.Equal(t, "/login", login.URL.Path)
+	require.Contains(t, login.Body, "Gatehouse demo application", "the login page names the demo client")
+
+	authorize := func(args ...string) (*exec.Cmd, *apptest.SyncBuffer, *apptest.SyncBuffer, string) {
+		c := exec.Command(bin, append([]string{"authorize", "--issuer", issuer, "--client-id", "demo", "--no-open"}, args...)...)
+		c.Env = cleanEnv()
+		var out, errOut apptest.SyncBuffer
+		c.Stdout, c.Stderr = &out, &errOut
+		require.NoError(t, c.Start())
+		t.Cleanup(func() { _ = c.Process.Kill() })
+		var u string
+		require.Eventually(t, func() bool {
+			for _, line := range strings.Split(errOut.String(), "\n") {
+				if l := strings.TrimSpace(line); strings.HasPrefix(l, issuer+"/oauth2/authorize?") {
+					u = l
+				}
+			}
+			return u != ""
+		}, 20*time.Second, 20*time.Millisecond, "no URL printed: %s", errOut.String())
+		return c, &out, &errOut, u
+	}
+	loopback := func(loc *url.URL) {
+		require.NotNil(t, loc)
+		res, err := http.Get(loc.String())
+		require.NoError(t, err)
+		res.Body.Close()
+	}
+
+	c, out, errOut, u := authorize()
+	consent := browser.SignIn(browser.Visit(u), boot["admin_username"], boot["admin_password"])
+	require.Equal(t, "/consent", consent.URL.Path, consent.Body)
+	loopback(browser.Consent(consent, "allow").Location)
+	require.NoError(t, c.Wait(), errOut.String())
+	var tok map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out.String()), &tok), out.String())
+	require.Equal(t, boot["admin_user_id"], tok["id_token_claims"].(map[string]any)["sub"])
+	require.NotEmpty(t, tok["refresh_token"])
+
+	// A scope the demo may not have: the server answers with an error,
+	// the command prints it and exits 1.
+	c, out, errOut, u = authorize("--scope", "openid clients-write")
+	loopback(browser.Visit(u).Location)
+	err := c.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, errOut.String())
+	require.Equal(t, 1, exit.ExitCode())
+	require.Contains(t, errOut.String(), "invalid_scope")
+	require.Empty(t, out.String())
 }
 
 // exportedByBanner returns the NAME=value pairs of the banner's export line.

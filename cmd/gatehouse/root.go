@@ -22,7 +22,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (see docs/configuration.md)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newKeysCmd(), newTokenCmd(), newSecretCmd(),
-		newClientsCmd(), newUsersCmd(), newGroupsCmd(), newResourcesCmd(), newVersionCmd())
+		newAuthorizeCmd(), newClientsCmd(), newUsersCmd(), newGroupsCmd(), newResourcesCmd(), newConsentsCmd(), newVersionCmd())
 	return root
 }
 

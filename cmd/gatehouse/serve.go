@@ -66,6 +66,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	opts.Logger = log
+	if c.Dev {
+		// The demo relying party's pages (docs/browser-sign-in.md); its
+		// client is registered by devBootstrap.
+		opts.DevDemoClientID = bootstrap.DemoClientID
+	}
 	a, err := app.New(ctx, opts)
 	if err != nil {
 		return err
@@ -143,10 +148,14 @@ func newHTTPServer(c config.Config, log *slog.Logger, store storage.Store, state
 	}, a.Register)
 }
 
-// devBootstrap creates the dev administrator and prints how to use it.
+// devBootstrap creates the dev administrator and the demo client owned by
+// them, and prints how to use them.
 func devBootstrap(ctx context.Context, cmd *cobra.Command, a *app.App, issuer string, iterations int) error {
 	res, err := bootstrap.Run(ctx, a.Store(), a.Hasher, bootstrap.Input{Iterations: iterations})
 	if err != nil {
+		return err
+	}
+	if _, err := bootstrap.EnsureDemoClient(ctx, a.Store(), "", issuer, res.AdminUserID); err != nil {
 		return err
 	}
 	if path, _ := cmd.Flags().GetString("bootstrap-out"); path != "" {
@@ -186,7 +195,12 @@ func devBanner(issuer string, r bootstrap.Result) string {
   Client secret   %[6]s
                   (the secret S: shown once and never sent; clients send W, derived from it)
 
-  Try it, in another shell at the repository root:
+  Sign in with a browser: open %[1]s/dev/start
+  and sign in as %[2]s with the password above (the demo application "demo"
+  asks for your consent, then shows the ID token's claims). Or from a terminal:
+    go run ./cmd/gatehouse authorize --issuer %[1]s --client-id demo
+
+  Try the admin API, in another shell at the repository root:
     export GATEHOUSE_CLI_ISSUER=%[1]s GATEHOUSE_CLI_CLIENT_ID=%[5]s GATEHOUSE_CLI_CLIENT_SECRET=%[6]s
     curl -s %[1]s/health/ready
 

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/devdemo"
 	"github.com/gatehouse/gatehouse/internal/keys"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/signin"
@@ -67,6 +68,10 @@ type Options struct {
 	// PagesLanguage is the hosted pages' fallback language; empty means
 	// the realm's default language.
 	PagesLanguage string
+	// DevDemoClientID, when set, mounts the demo relying party's pages
+	// (/dev/start, /dev/callback; internal/devdemo) for that client.
+	// Only `serve --dev` sets it, after registering the client.
+	DevDemoClientID string
 
 	Store storage.Store
 	State storage.TokenState
@@ -85,6 +90,7 @@ type App struct {
 
 	keyRefresh time.Duration
 	store      storage.Store
+	demo       *devdemo.Demo // nil unless Options.DevDemoClientID
 }
 
 // New assembles an App and loads (or, at first start, creates) its signing
@@ -161,14 +167,25 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})
-	return &App{Keys: km, Hasher: hasher, OAuth: provider, Pages: pages, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}, nil
+	a := &App{Keys: km, Hasher: hasher, OAuth: provider, Pages: pages, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}
+	if o.DevDemoClientID != "" {
+		if a.demo, err = devdemo.New(devdemo.Options{Issuer: o.Issuer, ClientID: o.DevDemoClientID,
+			AssetURL: pages.AssetURL, SetPageHeaders: signin.SetPageHeaders, Logger: o.Logger, Now: o.Now}); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
-// Register mounts every Gatehouse endpoint on r.
+// Register mounts every Gatehouse endpoint on r, and the dev demo's pages
+// when configured.
 func (a *App) Register(r *mux.Router) {
 	a.OAuth.Register(r)
 	a.Pages.Register(r)
 	a.Admin.Register(r)
+	if a.demo != nil {
+		a.demo.Register(r)
+	}
 }
 
 // Run does the App's background work until ctx is done: it moves the

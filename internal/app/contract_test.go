@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/mux"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
@@ -19,7 +20,8 @@ import (
 // match the spec's schemas is checked by every end-to-end test through
 // apptest.)
 func TestRoutesMatchOpenAPI(t *testing.T) {
-	s := apptest.Start(t, apptest.Memory)
+	// With the dev demo's pages, which openapi.yaml documents as dev only.
+	s := apptest.Start(t, apptest.Memory, func(o *app.Options) { o.DevDemoClientID = "demo" })
 	srv := server.New(server.Options{}, s.App.Register)
 	doc, _, err := apptest.Spec()
 	require.NoError(t, err)

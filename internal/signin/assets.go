@@ -165,10 +165,12 @@ func (p *Pages) handleAsset(w http.ResponseWriter, r *http.Request) {
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 }
 
-// url returns the versioned URL of the asset name, as pages link to it.
+// AssetURL returns the versioned URL of the asset name, as pages link to
+// it (also the dev demo pages of internal/devdemo, which share the
+// stylesheet).
 // An unknown name is a template defect: it returns an error, so the
 // template fails in the tests rather than linking to nothing.
-func (p *Pages) assetURL(name string) (string, error) {
+func (p *Pages) AssetURL(name string) (string, error) {
 	a, ok := p.assets.byName[name]
 	if !ok {
 		return "", fmt.Errorf("signin: no asset %q", name)

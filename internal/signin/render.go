@@ -30,7 +30,7 @@ type templates struct {
 
 func parseTemplates(p *Pages) (*templates, error) {
 	t := &templates{pages: map[string]*template.Template{}}
-	funcs := template.FuncMap{"asset": p.assetURL}
+	funcs := template.FuncMap{"asset": p.AssetURL}
 	for _, name := range pageNames {
 		tm, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
 			"web/templates/layout.html", "web/templates/"+name+".html")
@@ -77,13 +77,13 @@ func (p *Pages) render(w http.ResponseWriter, status int, page string, v *view) 
 	var buf bytes.Buffer
 	if err := p.tmpl.pages[page].ExecuteTemplate(&buf, "layout.html", v); err != nil {
 		p.opts.Logger.Error("signin: rendering a page", "page", page, "err", err)
-		setPageHeaders(w.Header())
+		SetPageHeaders(w.Header())
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusInternalServerError)
 		_, _ = w.Write([]byte("internal error\n"))
 		return
 	}
-	setPageHeaders(w.Header())
+	SetPageHeaders(w.Header())
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())

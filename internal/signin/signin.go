@@ -120,10 +120,10 @@ func (p *Pages) methods(show, submit http.HandlerFunc) http.Handler {
 const contentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 	"connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
 
-// setPageHeaders sets the headers of every page and redirect. Pages show
+// SetPageHeaders sets the headers of every page and redirect. Pages show
 // per-request state (CSRF tokens, the signed-in user), so nothing may
 // store them (RFC 9111 §5.2.2.5).
-func setPageHeaders(h http.Header) {
+func SetPageHeaders(h http.Header) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -136,7 +136,7 @@ func setPageHeaders(h http.Header) {
 // GET whatever the form's method was (RFC 9110 §15.4.4).
 func redirect(w http.ResponseWriter, next string) {
 	h := w.Header()
-	setPageHeaders(h)
+	SetPageHeaders(h)
 	h.Del("Content-Type")
 	h.Set("Location", next)
 	w.WriteHeader(http.StatusSeeOther)
