@@ -16,11 +16,24 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// builtInResources are what the migrations create in every realm.
-var builtInResources = []string{
-	"users-read", "users-write", "groups-read", "groups-write", "resources-read", "resources-write",
-	"clients-read", "clients-write", "languages-read", "languages-write", "tokens-revoke",
-	"tokens-introspect", "audit-read", "admin-login",
+// builtInResources are what the migrations create in every realm, with
+// their descriptions (migrations/00001_init.sql), which the consent page
+// shows.
+var builtInResources = []struct{ name, description string }{
+	{"users-read", "Read users"},
+	{"users-write", "Create, change and delete users"},
+	{"groups-read", "Read groups"},
+	{"groups-write", "Create, change and delete groups and memberships"},
+	{"resources-read", "Read admin resources"},
+	{"resources-write", "Create, change and delete admin resources"},
+	{"clients-read", "Read API clients"},
+	{"clients-write", "Create, change and delete API clients and their secrets"},
+	{"languages-read", "Read user languages"},
+	{"languages-write", "Create, change and delete user languages"},
+	{"tokens-revoke", "Revoke every token of a user or client"},
+	{"tokens-introspect", "Introspect any token of the realm"},
+	{"audit-read", "Read the audit log"},
+	{"admin-login", "Sign in to the admin console"},
 }
 
 // Store is an in-memory storage.Store. One mutex guards everything: every
@@ -72,8 +85,8 @@ func NewWithClock(now func() time.Time) *Store {
 	r := storage.DefaultRealm
 	s.realms[r] = storage.Realm{ID: r, Name: "Default", DefaultLanguage: "en", CreatedAt: t}
 	s.languages[key{r, "en"}] = storage.Language{Code: "en", Name: "English", CreatedAt: t, UpdatedAt: t}
-	for _, name := range builtInResources {
-		s.resources[key{r, name}] = storage.Resource{Name: name, Description: "Built-in: " + name, BuiltIn: true, CreatedAt: t, UpdatedAt: t}
+	for _, b := range builtInResources {
+		s.resources[key{r, b.name}] = storage.Resource{Name: b.name, Description: b.description, BuiltIn: true, CreatedAt: t, UpdatedAt: t}
 	}
 	id := uuid.NewString()
 	s.groups[key{r, id}] = storage.Group{ID: id, Name: storage.AdministratorsGroup, Description: "Every admin resource of the realm",

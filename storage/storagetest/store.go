@@ -10,10 +10,29 @@ import (
 )
 
 // builtIn are the resources every fresh realm holds.
+// builtIn are the resources every realm starts with, sorted, and their
+// descriptions, which the consent page shows.
 var builtIn = []string{
 	"admin-login", "audit-read", "clients-read", "clients-write", "groups-read", "groups-write",
 	"languages-read", "languages-write", "resources-read", "resources-write", "tokens-introspect",
 	"tokens-revoke", "users-read", "users-write",
+}
+
+var builtInDescriptions = map[string]string{
+	"users-read":        "Read users",
+	"users-write":       "Create, change and delete users",
+	"groups-read":       "Read groups",
+	"groups-write":      "Create, change and delete groups and memberships",
+	"resources-read":    "Read admin resources",
+	"resources-write":   "Create, change and delete admin resources",
+	"clients-read":      "Read API clients",
+	"clients-write":     "Create, change and delete API clients and their secrets",
+	"languages-read":    "Read user languages",
+	"languages-write":   "Create, change and delete user languages",
+	"tokens-revoke":     "Revoke every token of a user or client",
+	"tokens-introspect": "Introspect any token of the realm",
+	"audit-read":        "Read the audit log",
+	"admin-login":       "Sign in to the admin console",
 }
 
 var (
@@ -92,6 +111,7 @@ func testSeed(t *testing.T, s storage.Store) {
 	var names []string
 	for _, r := range page.Items {
 		require.True(t, r.BuiltIn, r.Name)
+		require.Equal(t, builtInDescriptions[r.Name], r.Description, r.Name)
 		names = append(names, r.Name)
 	}
 	require.Equal(t, builtIn, names, "built-in resources, sorted")
