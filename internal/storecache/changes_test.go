@@ -103,6 +103,7 @@ func TestEveryChangeRaisesTheStamp(t *testing.T) {
 		{"SetSigningKeyState", false, func() error {
 			return s.SetSigningKeyState(ctx, a, realm, "k", storage.KeyStateActive, time.Now())
 		}},
+		{"ResealSigningKey", false, func() error { return s.ResealSigningKey(ctx, a, realm, "k", []byte("sealed"), []byte("resealed")) }},
 		{"DeleteSigningKey", false, func() error { return s.DeleteSigningKey(ctx, a, realm, "k") }},
 		{"AppendAudit", false, func() error {
 			return s.AppendAudit(ctx, realm, storage.AuditEntry{Actor: a, Action: "test.refused", TargetType: "user", TargetID: "x"})
