@@ -21,8 +21,8 @@
 // with *http.MaxBytesError; answer 413), a panic becomes a logged 500, and
 // one access line is logged per request. With Options.Metrics and
 // Options.Tracer it is also counted and traced under its route template
-// (/admin/users/{id}), never its raw path: the router's middleware hands
-// the matched template back to the outer one.
+// (/admin/users/{id}), never its raw path: each route's handler, wrapped
+// once at start, hands its template back to the outer middleware.
 //
 // # Logging
 //

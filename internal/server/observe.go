@@ -38,7 +38,7 @@ type observer struct {
 }
 
 // statusWriter records the status written, and the route template that
-// the router matched (see recordRoute): it is the one writer every request
+// the router matched (see recordRoutes): it is the one writer every request
 // already gets, so the route travels with it rather than in a context
 // value that would cost a copy of the request.
 type statusWriter struct {
@@ -117,19 +117,25 @@ func endSpan(span trace.Span, method, route string, status int) {
 	span.End()
 }
 
-// recordRoute is the router's middleware: it runs once a route matched
-// and hands its path template (/admin/users/{id}) to the statusWriter
-// that instrument put around the request.
-func recordRoute(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if sw := findStatusWriter(w); sw != nil {
-			if rt := mux.CurrentRoute(r); rt != nil {
-				if tpl, err := rt.GetPathTemplate(); err == nil {
-					sw.route = tpl
-				}
-			}
+// recordRoutes wraps the handler of every route of r, once, so that it
+// hands its path template (/admin/users/{id}) to the statusWriter that
+// instrument put around the request. Doing it at registration rather than
+// in a router middleware costs nothing per request: mux builds its
+// middleware chain anew for every match.
+func recordRoutes(r *mux.Router) {
+	_ = r.Walk(func(route *mux.Route, _ *mux.Router, _ []*mux.Route) error {
+		h := route.GetHandler()
+		tpl, err := route.GetPathTemplate()
+		if h == nil || err != nil {
+			return nil // a subrouter's prefix, whose routes are walked too
 		}
-		next.ServeHTTP(w, r)
+		route.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if sw := findStatusWriter(w); sw != nil {
+				sw.route = tpl
+			}
+			h.ServeHTTP(w, r)
+		}))
+		return nil
 	})
 }
 

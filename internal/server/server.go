@@ -72,13 +72,15 @@ func New(opts Options, mount func(r *mux.Router)) *Server {
 	}
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
-	r.Use(recordRoute)
 
 	// Outermost first: request id, access log with metrics and traces,
 	// headers, recovery, limit.
 	obs := &observer{log: opts.Logger, metrics: opts.Metrics}
 	if opts.Tracer != nil {
 		obs.tracer = opts.Tracer.Tracer("github.com/gatehouse/gatehouse/internal/server")
+	}
+	if obs.metrics != nil || obs.tracer != nil {
+		recordRoutes(r)
 	}
 	var h http.Handler = r
 	h = http.MaxBytesHandler(h, opts.MaxBodyBytes)
