@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,4 +173,27 @@ func TestLint(t *testing.T) {
 		}
 	}
 	require.Empty(t, gatehouse)
+}
+
+// docs/operations.md documents every metric Gatehouse exports.
+func TestEveryMetricIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "operations.md"))
+	require.NoError(t, err)
+	m := telemetry.NewMetrics()
+	m.WatchPool(telemetry.PoolPostgres, fakePool{})
+	m.WatchSigningKey(fakeKeys{age: time.Second, ok: true})
+	m.WatchHasher(credential.NewPasswordHasher(credential.Argon2Params{}, 1, 1, time.Second))
+	m.WatchCaches(storecache.New(memory.New(), memory.NewTokenState(nil)))
+	m.ObserveRequest("/", http.MethodGet, 200, time.Millisecond)
+	families, err := m.Registry().Gather()
+	require.NoError(t, err)
+	n := 0
+	for _, f := range families {
+		if strings.HasPrefix(f.GetName(), "gatehouse_") {
+			n++
+			require.Contains(t, string(doc), "| `"+f.GetName()+"` | "+strings.ToLower(f.GetType().String())+" |",
+				"docs/operations.md lacks the row of %s", f.GetName())
+		}
+	}
+	require.Equal(t, 20, n)
 }
