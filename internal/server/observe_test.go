@@ -106,8 +106,8 @@ func TestRequestSpans(t *testing.T) {
 	code, _ := attrs.Value("http.response.status_code")
 	require.Equal(t, int64(204), code.AsInt64())
 	for _, a := range spans[0].Attributes() {
-		require.NotContains(t, a.Value.Emit(), "alice")
-		require.NotContains(t, a.Value.Emit(), "t0ps3cret")
+		require.NotContains(t, a.Value.String(), "alice")
+		require.NotContains(t, a.Value.String(), "t0ps3cret")
 	}
 	require.Equal(t, "GET /admin/users/{id}", spans[1].Name())
 	require.Equal(t, "Error", spans[1].Status().Code.String(), "a 500 is an error")

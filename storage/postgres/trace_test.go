@@ -51,8 +51,8 @@ func TestQueriesAreTracedWithoutArguments(t *testing.T) {
 	for _, sp := range spans {
 		attrs := map[string]string{}
 		for _, a := range sp.Attributes() {
-			attrs[string(a.Key)] = a.Value.Emit()
-			require.NotContains(t, strings.ToLower(a.Value.Emit()), strings.ToLower(secret), "attribute %s", a.Key)
+			attrs[string(a.Key)] = a.Value.String()
+			require.NotContains(t, strings.ToLower(a.Value.String()), strings.ToLower(secret), "attribute %s", a.Key)
 		}
 		require.NotContains(t, sp.Name(), secret)
 		require.Equal(t, "postgresql", attrs["db.system"], sp.Name())
