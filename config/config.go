@@ -23,13 +23,28 @@ type Config struct {
 	Dev         bool   `koanf:"dev"`
 	// DebugAddr serves Go's pprof profiles on a listener of its own; empty
 	// (the default) serves nothing. Loopback only: profiles reveal memory.
-	DebugAddr string   `koanf:"debug_addr"`
-	Log       Log      `koanf:"log"`
-	HTTP      HTTP     `koanf:"http"`
-	Token     Token    `koanf:"token"`
-	Keys      Keys     `koanf:"keys"`
-	Password  Password `koanf:"password"`
-	Session   Session  `koanf:"session"`
+	DebugAddr string `koanf:"debug_addr"`
+	// MetricsAddr serves Prometheus metrics at /metrics on a listener of
+	// its own; empty (the default) serves none. Never the public addr.
+	MetricsAddr string   `koanf:"metrics_addr"`
+	Tracing     Tracing  `koanf:"tracing"`
+	Log         Log      `koanf:"log"`
+	HTTP        HTTP     `koanf:"http"`
+	Token       Token    `koanf:"token"`
+	Keys        Keys     `koanf:"keys"`
+	Password    Password `koanf:"password"`
+	Session     Session  `koanf:"session"`
+}
+
+// Tracing configures OpenTelemetry traces, exported with OTLP over HTTP.
+type Tracing struct {
+	// OTLPEndpoint is the collector's base URL (http://collector:4318);
+	// spans go to its /v1/traces. Empty (the default) records no spans.
+	OTLPEndpoint string `koanf:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, 0 to 1; a request
+	// that arrives with a sampled parent follows its parent's decision.
+	SampleRatio float64 `koanf:"sample_ratio"`
+	ServiceName string  `koanf:"service_name"`
 }
 
 // Session configures browser login sessions at the hosted login page.
@@ -138,6 +153,7 @@ func Default() Config {
 			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, FreePerAddress: 100,
 				BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
 		Session: Session{IdleTTL: time.Hour, MaxTTL: 12 * time.Hour},
+		Tracing: Tracing{SampleRatio: 1, ServiceName: "gatehouse"},
 	}
 }
 
@@ -198,6 +214,7 @@ func (c Config) Redacted() Config {
 	c.Password.PreloginSecret = mask(c.Password.PreloginSecret)
 	c.DatabaseURL = redactURL(c.DatabaseURL)
 	c.RedisURL = redactURL(c.RedisURL)
+	c.Tracing.OTLPEndpoint = redactURL(c.Tracing.OTLPEndpoint)
 	return c
 }
 
@@ -207,7 +224,8 @@ func (c Config) LogValue() slog.Value {
 	r := c.Redacted()
 	return slog.GroupValue(
 		slog.String("addr", r.Addr), slog.String("issuer", r.Issuer), slog.Bool("dev", r.Dev),
-		slog.String("debug_addr", r.DebugAddr),
+		slog.String("debug_addr", r.DebugAddr), slog.String("metrics_addr", r.MetricsAddr),
+		slog.String("tracing_otlp_endpoint", r.Tracing.OTLPEndpoint),
 		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
 		slog.String("log_level", r.Log.Level),
 		slog.String("signing_alg", r.Token.SigningAlg), slog.String("audience", r.Token.Audience),

@@ -112,6 +112,14 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 		{"password.prelogin_secret", "", "is required"},
 		{"debug_addr", "0.0.0.0:6060", "must be a loopback host:port"},
 		{"debug_addr", "6060", "must be a loopback host:port"},
+		{"metrics_addr", "9090", "must be host:port"},
+		{"metrics_addr", "127.0.0.1:8080", "must differ from addr"},
+		{"metrics_addr", "0.0.0.0:8080", "must differ from addr"},
+		{"tracing.otlp_endpoint", "collector:4318", "must be an http:// or https:// base URL"},
+		{"tracing.otlp_endpoint", "grpc://collector:4317", "must be an http:// or https:// base URL"},
+		{"tracing.sample_ratio", "1.5", "must be between 0 and 1"},
+		{"tracing.sample_ratio", "-0.1", "must be between 0 and 1"},
+		{"tracing.service_name", "", "must be a name"},
 		{"password.prelogin_secret", "c2hvcnQ=", "at least 32 bytes"},
 	} {
 		t.Run(tc.key+"="+tc.value, func(t *testing.T) {
@@ -130,6 +138,38 @@ func TestInvalidValuesNameTheirSetting(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Metrics and tracing are off by default; set, they load from the
+// environment and from YAML (where the ratio is a number).
+func TestTelemetrySettings(t *testing.T) {
+	c, err := config.Load("", prod(), nil)
+	require.NoError(t, err)
+	require.Empty(t, c.MetricsAddr)
+	require.Empty(t, c.Tracing.OTLPEndpoint)
+	require.Equal(t, 1.0, c.Tracing.SampleRatio)
+
+	c, err = config.Load("", prod("GATEHOUSE_METRICS_ADDR=0.0.0.0:9090", "GATEHOUSE_TRACING_OTLP_ENDPOINT=http://otel:4318",
+		"GATEHOUSE_TRACING_SAMPLE_RATIO=0.25"), nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+	require.Equal(t, "0.0.0.0:9090", c.MetricsAddr)
+	require.Equal(t, "http://otel:4318", c.Tracing.OTLPEndpoint)
+	require.Equal(t, 0.25, c.Tracing.SampleRatio)
+
+	c, err = config.Load(writeFile(t, "tracing:\n  sample_ratio: 0.5\n  service_name: auth-eu\n"), prod(), nil)
+	require.NoError(t, err)
+	require.NoError(t, c.Validate())
+	require.Equal(t, 0.5, c.Tracing.SampleRatio)
+	require.Equal(t, "auth-eu", c.Tracing.ServiceName)
+	c, err = config.Load(writeFile(t, "tracing:\n  sample_ratio: 1\n"), prod(), nil)
+	require.NoError(t, err)
+	require.Equal(t, 1.0, c.Tracing.SampleRatio)
+
+	_, err = config.Load(writeFile(t, "tracing:\n  sample_ratio: half\n"), prod(), nil)
+	require.ErrorContains(t, err, "tracing.sample_ratio (GATEHOUSE_TRACING_SAMPLE_RATIO): must be a number")
+	_, err = config.Load("", prod("GATEHOUSE_TRACING_SAMPLE_RATIO=half"), nil)
+	require.ErrorContains(t, err, "must be a number")
 }
 
 // dev relaxes exactly what it provides itself: storage, secrets, http.

@@ -218,6 +218,15 @@ func checkValue(t reflect.Type, v any) error {
 		return checkInt(v, s, isString, t.Bits(), false)
 	case t.Kind() >= reflect.Uint && t.Kind() <= reflect.Uint64:
 		return checkInt(v, s, isString, t.Bits(), true)
+	case t.Kind() == reflect.Float64:
+		switch v.(type) {
+		case float64, int, int64, uint64:
+			return nil
+		}
+		if _, err := strconv.ParseFloat(s, 64); isString && err == nil {
+			return nil
+		}
+		return errors.New("must be a number such as 0.25")
 	case t.Kind() == reflect.String:
 		if isString {
 			return nil

@@ -45,6 +45,43 @@ var checks = []check{
 		}
 		return nil
 	}},
+	{"metrics_addr", func(c Config) error {
+		if c.MetricsAddr == "" {
+			return nil
+		}
+		host, port, err := net.SplitHostPort(c.MetricsAddr)
+		if err != nil {
+			return reason("must be host:port, such as 127.0.0.1:9090")
+		}
+		// The metrics describe the server's internals: never on the
+		// public listener (docs/operations.md#metrics-and-traces).
+		if _, addrPort, _ := net.SplitHostPort(c.Addr); c.MetricsAddr == c.Addr || (port == addrPort && port != "0" && (host == "" || host == "0.0.0.0" || host == "::")) {
+			return reason("must differ from addr: metrics are never served on the public listener")
+		}
+		return nil
+	}},
+	{"tracing.otlp_endpoint", func(c Config) error {
+		if c.Tracing.OTLPEndpoint == "" {
+			return nil
+		}
+		u, err := url.Parse(c.Tracing.OTLPEndpoint)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return reason("must be an http:// or https:// base URL such as http://otel-collector:4318")
+		}
+		return nil
+	}},
+	{"tracing.sample_ratio", func(c Config) error {
+		if r := c.Tracing.SampleRatio; !(r >= 0 && r <= 1) {
+			return reason("must be between 0 and 1")
+		}
+		return nil
+	}},
+	{"tracing.service_name", func(c Config) error {
+		if s := c.Tracing.ServiceName; s == "" || len(s) > 100 || strings.TrimSpace(s) != s {
+			return reason("must be a name of 1 to 100 characters without surrounding spaces")
+		}
+		return nil
+	}},
 	{"issuer", func(c Config) error {
 		u, err := url.Parse(c.Issuer)
 		switch {

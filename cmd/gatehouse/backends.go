@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/oauth"
+	"github.com/gatehouse/gatehouse/internal/telemetry"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/memory"
 	"github.com/gatehouse/gatehouse/storage/postgres"
@@ -18,12 +21,19 @@ import (
 
 // openBackends opens the stores the configuration names: in memory for
 // --dev, PostgreSQL and Redis otherwise. This is the only place that picks
-// concrete backends.
-func openBackends(ctx context.Context, c config.Config) (storage.Store, storage.TokenState, error) {
+// concrete backends. With tp their queries and commands are traced; with
+// metrics their connection pools are watched.
+func openBackends(ctx context.Context, c config.Config, tp trace.TracerProvider, metrics *telemetry.Metrics) (storage.Store, storage.TokenState, error) {
 	if c.Dev {
 		return memory.New(), memory.NewTokenState(nil), nil
 	}
-	store, err := postgres.Open(ctx, c.DatabaseURL)
+	var pgOpts []postgres.Option
+	var redisOpts []redis.Option
+	if tp != nil {
+		pgOpts = append(pgOpts, postgres.WithTracerProvider(tp))
+		redisOpts = append(redisOpts, redis.WithTracerProvider(tp))
+	}
+	store, err := postgres.Open(ctx, c.DatabaseURL, pgOpts...)
 	if err != nil {
 		return nil, nil, &config.Error{Key: "database_url", Reason: err.Error()}
 	}
@@ -31,10 +41,14 @@ func openBackends(ctx context.Context, c config.Config) (storage.Store, storage.
 		store.Close()
 		return nil, nil, err
 	}
-	state, err := redis.Open(ctx, c.RedisURL)
+	state, err := redis.Open(ctx, c.RedisURL, redisOpts...)
 	if err != nil {
 		store.Close()
 		return nil, nil, &config.Error{Key: "redis_url", Reason: err.Error()}
+	}
+	if metrics != nil {
+		metrics.WatchPool(telemetry.PoolPostgres, store)
+		metrics.WatchPool(telemetry.PoolRedis, state)
 	}
 	return store, state, nil
 }

@@ -15,11 +15,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/bootstrap"
 	"github.com/gatehouse/gatehouse/internal/server"
+	"github.com/gatehouse/gatehouse/internal/telemetry"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -55,7 +57,18 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	defer stop()
 	context.AfterFunc(ctx, stop) // a second signal stops at once
 
-	store, state, err := openBackends(ctx, c)
+	var metrics *telemetry.Metrics
+	if c.MetricsAddr != "" {
+		metrics = telemetry.NewMetrics()
+	}
+	v, _ := buildVersion()
+	tp, stopTracing, err := telemetry.StartTracing(ctx, telemetry.TracingOptions{Endpoint: c.Tracing.OTLPEndpoint,
+		SampleRatio: c.Tracing.SampleRatio, ServiceName: c.Tracing.ServiceName, ServiceVersion: v, Logger: log})
+	if err != nil {
+		return &config.Error{Key: "tracing.otlp_endpoint", Reason: err.Error()}
+	}
+	defer flushTraces(stopTracing, log)
+	store, state, err := openBackends(ctx, c, tp, metrics)
 	if err != nil {
 		return err
 	}
@@ -71,6 +84,7 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		// client is registered by devBootstrap.
 		opts.DevDemoClientID = bootstrap.DemoClientID
 	}
+	opts.Metrics = metrics
 	a, err := app.New(ctx, opts)
 	if err != nil {
 		return err
@@ -90,8 +104,43 @@ func runServe(cmd *cobra.Command, _ []string) error {
 			return err
 		}
 	}
+	if metrics != nil {
+		// Stopped after the public server has drained, so that scrapes
+		// see the shutdown through.
+		stopMetrics, err := serveMetrics(c.MetricsAddr, metrics, log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 	log.Info("gatehouse listening", "addr", l.Addr().String(), "config", c)
-	return newHTTPServer(c, log, store, state, a).Serve(ctx, l)
+	return newHTTPServer(c, log, store, state, a, metrics, tp).Serve(ctx, l)
+}
+
+// serveMetrics serves the Prometheus metrics on their own listener, apart
+// from the public routes, until the returned stop is called.
+func serveMetrics(addr string, m *telemetry.Metrics, log *slog.Logger) (stop func(), err error) {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, &config.Error{Key: "metrics_addr", Reason: err.Error()}
+	}
+	srv := &http.Server{Handler: m.Handler(), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() { _ = srv.Serve(l) }()
+	log.Info("metrics served", "addr", l.Addr().String(), "path", "/metrics")
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	}, nil
+}
+
+// flushTraces sends the spans still buffered, within a few seconds.
+func flushTraces(stop func(context.Context) error, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := stop(ctx); err != nil {
+		log.Warn("tracing: spans lost at shutdown", "error", err.Error())
+	}
 }
 
 // gcPercent replaces Go's default GOGC of 100: the live heap is small
@@ -140,12 +189,17 @@ func serveProfiles(ctx context.Context, addr string, log *slog.Logger) error {
 }
 
 // newHTTPServer is the HTTP server with every Gatehouse route mounted.
-func newHTTPServer(c config.Config, log *slog.Logger, store storage.Store, state storage.TokenState, a *app.App) *server.Server {
-	return server.New(server.Options{
+func newHTTPServer(c config.Config, log *slog.Logger, store storage.Store, state storage.TokenState, a *app.App,
+	metrics *telemetry.Metrics, tp trace.TracerProvider) *server.Server {
+	opts := server.Options{
 		Addr: c.Addr, Logger: log, Ready: readyChecks(c.Dev, store, state),
 		ReadTimeout: c.HTTP.ReadTimeout, WriteTimeout: c.HTTP.WriteTimeout, IdleTimeout: c.HTTP.IdleTimeout,
-		ShutdownTimeout: c.HTTP.ShutdownTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes,
-	}, a.Register)
+		ShutdownTimeout: c.HTTP.ShutdownTimeout, MaxBodyBytes: c.HTTP.MaxBodyBytes, Tracer: tp,
+	}
+	if metrics != nil { // a nil *telemetry.Metrics must stay a nil interface
+		opts.Metrics = metrics
+	}
+	return server.New(opts, a.Register)
 }
 
 // devBootstrap creates the dev administrator and the demo client owned by

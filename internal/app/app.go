@@ -21,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/signin"
 	"github.com/gatehouse/gatehouse/internal/storecache"
+	"github.com/gatehouse/gatehouse/internal/telemetry"
 	"github.com/gatehouse/gatehouse/storage"
 )
 
@@ -75,6 +76,10 @@ type Options struct {
 
 	Store storage.Store
 	State storage.TokenState
+
+	// Metrics, when set, watches the hasher, the cache and the signing
+	// key, and counts token answers.
+	Metrics *telemetry.Metrics
 
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -136,6 +141,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
 	hasher := credential.NewPasswordHasher(o.Argon2, o.MaxConcurrentHashes, o.MaxHashQueue, o.HashQueueWait)
+	var tokenMetrics oauth.TokenMetrics // a nil *telemetry.Metrics must stay a nil interface
+	if o.Metrics != nil {
+		o.Metrics.WatchHasher(hasher)
+		o.Metrics.WatchCaches(cache)
+		o.Metrics.WatchSigningKey(km)
+		tokenMetrics = o.Metrics
+	}
 	provider := oauth.New(oauth.Options{
 		Realm: o.Realm, Issuer: o.Issuer, Audience: o.Audience,
 		AccessTokenTTL: o.AccessTokenTTL, RefreshTokenTTL: o.RefreshTokenTTL,
@@ -145,7 +157,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		MaxAssertionLifetime: o.MaxAssertionLifetime,
 		Store:                o.Store, State: o.State, Keys: km, Hasher: hasher,
 		Salter: credential.NewPreloginSalter(o.PreloginSecret),
-		Views:  cache,
+		Views:  cache, Metrics: tokenMetrics,
 		Logger: o.Logger, Now: o.Now,
 	})
 	lang := o.PagesLanguage

@@ -201,3 +201,40 @@ func BenchmarkPasswordHash(b *testing.B) {
 		}
 	}
 }
+
+// Stats shows slots in use and hashes queued as they happen, counts
+// refusals, and ObserveWait hears of every wait.
+func TestStatsAndWaits(t *testing.T) {
+	ctx := context.Background()
+	slow := credential.Argon2Params{MemoryKiB: 64 << 10, Time: 3, Threads: 1}
+	h := credential.NewPasswordHasher(slow, 1, 1, time.Minute)
+	var mu sync.Mutex
+	var waits []time.Duration
+	h.ObserveWait(func(d time.Duration) { mu.Lock(); waits = append(waits, d); mu.Unlock() })
+	require.Equal(t, credential.HasherStats{Slots: 1, Queue: 1}, h.Stats())
+
+	p := bytes.Repeat([]byte{1}, 32)
+	first := make(chan error, 1)
+	go func() { _, err := h.Hash(ctx, p); first <- err }()
+	require.Eventually(t, func() bool { return h.Stats().InUse == 1 }, 10*time.Second, time.Millisecond)
+
+	qctx, cancel := context.WithCancel(ctx)
+	queued := make(chan error, 1)
+	go func() { _, err := h.Hash(qctx, p); queued <- err }()
+	require.Eventually(t, func() bool { return h.Stats().Queued == 1 }, 10*time.Second, time.Millisecond)
+	_, err := h.Hash(ctx, p)
+	require.ErrorIs(t, err, credential.ErrBusy, "slot and queue taken")
+	require.Equal(t, uint64(1), h.Stats().Refusals)
+	cancel()
+	require.ErrorIs(t, <-queued, context.Canceled)
+	require.NoError(t, <-first)
+
+	st := h.Stats()
+	require.Zero(t, st.InUse)
+	require.Zero(t, st.Queued)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, waits, 2, "the first hash and the queued one; the refused one never waited")
+	require.Zero(t, waits[0], "a free slot is taken without waiting")
+	require.Positive(t, waits[1])
+}

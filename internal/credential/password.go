@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/argon2"
@@ -77,7 +78,31 @@ type PasswordHasher struct {
 	waiting   chan struct{}
 	queueWait time.Duration
 	dummy     string
+
+	refused atomic.Uint64       // acquisitions answered ErrBusy
+	onWait  func(time.Duration) // see ObserveWait; nil observes nothing
 }
+
+// HasherStats is a snapshot of the hashing slots, for metrics.
+type HasherStats struct {
+	Slots    int    // hashes that may run at once
+	InUse    int    // hashes running
+	Queue    int    // places in the queue
+	Queued   int    // hashes waiting for a slot
+	Refusals uint64 // hashes refused with ErrBusy since start (counter)
+}
+
+// Stats returns the hasher's current load. It is cheap: metrics read it
+// at every scrape.
+func (h *PasswordHasher) Stats() HasherStats {
+	return HasherStats{Slots: cap(h.running), InUse: len(h.running), Queue: cap(h.waiting), Queued: len(h.waiting),
+		Refusals: h.refused.Load()}
+}
+
+// ObserveWait makes every hash report how long it waited for a slot (zero
+// when one was free at once), whether it then ran or was refused. Call it
+// before the hasher is used.
+func (h *PasswordHasher) ObserveWait(f func(time.Duration)) { h.onWait = f }
 
 // NewPasswordHasher returns a hasher. Zero values take defaults: the
 // DefaultArgon2Params, 2×GOMAXPROCS concurrent hashes, a queue of 64 and a
@@ -147,21 +172,30 @@ func (h *PasswordHasher) NeedsRehash(phc string) bool {
 func (h *PasswordHasher) acquire(ctx context.Context) error {
 	select {
 	case h.running <- struct{}{}:
+		if h.onWait != nil {
+			h.onWait(0)
+		}
 		return nil
 	default:
 	}
 	select {
 	case h.waiting <- struct{}{}:
 	default:
+		h.refused.Add(1)
 		return ErrBusy
 	}
 	defer func() { <-h.waiting }()
+	start := time.Now()
+	if h.onWait != nil {
+		defer func() { h.onWait(time.Since(start)) }()
+	}
 	t := time.NewTimer(h.queueWait)
 	defer t.Stop()
 	select {
 	case h.running <- struct{}{}:
 		return nil
 	case <-t.C:
+		h.refused.Add(1)
 		return ErrBusy
 	case <-ctx.Done():
 		return ctx.Err()

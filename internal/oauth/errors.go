@@ -109,7 +109,7 @@ func toOAuthError(err error) *oauthError {
 // server errors with their cause at error level, client errors at debug.
 // A request whose client hung up fails on its cancelled context: nothing
 // went wrong on our side, so that is debug too.
-func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err error) {
+func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err error) *oauthError {
 	oe := toOAuthError(err)
 	p.opts.Logger.Log(ctx, logLevel(ctx, oe), "oauth error", "error", oe.Code, "cause", errString(oe.cause))
 
@@ -128,6 +128,7 @@ func (p *Provider) writeError(ctx context.Context, w http.ResponseWriter, err er
 		Error       string `json:"error"`
 		Description string `json:"error_description,omitempty"`
 	}{oe.Code, oe.Description})
+	return oe
 }
 
 // logLevel is how loudly an error is logged: server errors at error

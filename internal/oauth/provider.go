@@ -67,6 +67,8 @@ type Options struct {
 	// Views, when set, starts each request's consistent view of cached
 	// storage (storecache.Store); without it every read goes to Store.
 	Views Views
+	// Metrics counts token requests; default none.
+	Metrics TokenMetrics
 
 	Logger *slog.Logger
 	Now    func() time.Time // default time.Now
@@ -107,6 +109,9 @@ func (o *Options) setDefaults() {
 	if o.Views == nil {
 		o.Views = uncached{}
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 }
 
 // Views starts a request's consistent view of cached storage.
@@ -117,6 +122,22 @@ type Views interface {
 	// At starts the view at a stamp read along with a revocation check.
 	At(ctx context.Context, stamp int64) context.Context
 }
+
+// TokenMetrics counts the token endpoint's answers.
+type TokenMetrics interface {
+	// TokenRequest counts one answer: grant is the request's grant_type
+	// as sent (possibly empty or unknown), outcome OutcomeIssued or the
+	// RFC 6749 §5.2 error code. The implementation must map values
+	// outside the sets it knows to one bucket: grant_type is the client's.
+	TokenRequest(grant, outcome string)
+}
+
+// OutcomeIssued is the outcome of a token request that got tokens.
+const OutcomeIssued = "issued"
+
+type noMetrics struct{}
+
+func (noMetrics) TokenRequest(string, string) {}
 
 type uncached struct{}
 

@@ -18,42 +18,51 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		p.writeError(ctx, w, &oauthError{Code: "invalid_request", Status: http.StatusMethodNotAllowed,
+		p.refuseToken(ctx, w, "", &oauthError{Code: "invalid_request", Status: http.StatusMethodNotAllowed,
 			Description: "The token endpoint accepts POST only."})
 		return
 	}
 	form, err := parseForm(r)
 	if err != nil {
-		p.writeError(ctx, w, err)
+		p.refuseToken(ctx, w, "", err)
 		return
 	}
-	switch form.Get("grant_type") {
+	grant := form.Get("grant_type")
+	switch grant {
 	case grantClientCredentials, grantPassword, grantRefreshToken, grantAuthorizationCode:
 	case "":
-		p.writeError(ctx, w, invalidRequest("The grant_type parameter is missing."))
+		p.refuseToken(ctx, w, grant, invalidRequest("The grant_type parameter is missing."))
 		return
 	default:
-		p.writeError(ctx, w, errUnsupportedGrant)
+		p.refuseToken(ctx, w, grant, errUnsupportedGrant)
 		return
 	}
 
 	began := p.now()
 	ctx, err = p.opts.Views.Begin(ctx)
 	if err != nil {
-		p.writeError(ctx, w, err)
+		p.refuseToken(ctx, w, grant, err)
 		return
 	}
 	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began, source: sourceAddress(r.RemoteAddr)})
 	if err != nil {
-		p.writeError(ctx, w, err)
+		p.refuseToken(ctx, w, grant, err)
 		return
 	}
 	resp, err := p.oauth2.NewAccessResponse(ctx, ar)
 	if err != nil {
-		p.writeError(ctx, w, err)
+		p.refuseToken(ctx, w, grant, err)
 		return
 	}
+	p.opts.Metrics.TokenRequest(grant, OutcomeIssued)
 	p.oauth2.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// refuseToken answers a token request with err and counts the refusal by
+// its RFC 6749 §5.2 error code.
+func (p *Provider) refuseToken(ctx context.Context, w http.ResponseWriter, grant string, err error) {
+	oe := p.writeError(ctx, w, err)
+	p.opts.Metrics.TokenRequest(grant, oe.Code)
 }
 
 // authenticateClient is fosite's ClientAuthenticationStrategy.

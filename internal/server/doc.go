@@ -1,7 +1,7 @@
 // Package server runs Gatehouse's HTTP server: routing with gorilla/mux,
-// the middleware every request passes (request id, access log, security
-// headers, panic recovery, body limit), the health endpoints, structured
-// logging with log/slog, and graceful shutdown.
+// the middleware every request passes (request id, access log with metrics
+// and traces, security headers, panic recovery, body limit), the health
+// endpoints, structured logging with log/slog, and graceful shutdown.
 //
 // # Mounting routes
 //
@@ -19,7 +19,10 @@
 // Every mounted handler gets the middleware for free: its request carries
 // an id, its body is limited to Options.MaxBodyBytes (reading past it fails
 // with *http.MaxBytesError; answer 413), a panic becomes a logged 500, and
-// one access line is logged per request.
+// one access line is logged per request. With Options.Metrics and
+// Options.Tracer it is also counted and traced under its route template
+// (/admin/users/{id}), never its raw path: each route's handler, wrapped
+// once at start, hands its template back to the outer middleware.
 //
 // # Logging
 //

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gorilla/mux"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Options configures a Server. Zero values take the defaults noted.
@@ -23,6 +24,12 @@ type Options struct {
 	IdleTimeout     time.Duration // default 60 s
 	ShutdownTimeout time.Duration // default 15 s
 	MaxBodyBytes    int64         // default 64 KiB
+	// Metrics records every request by route template; nil records none.
+	Metrics HTTPMetrics
+	// Tracer traces every request as a server span, continuing a W3C
+	// traceparent the client sent; nil (the default) traces nothing and
+	// costs nothing.
+	Tracer trace.TracerProvider
 }
 
 func (o Options) withDefaults() Options {
@@ -66,12 +73,20 @@ func New(opts Options, mount func(r *mux.Router)) *Server {
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 
-	// Outermost first: request id, access log, headers, recovery, limit.
+	// Outermost first: request id, access log with metrics and traces,
+	// headers, recovery, limit.
+	obs := &observer{log: opts.Logger, metrics: opts.Metrics}
+	if opts.Tracer != nil {
+		obs.tracer = opts.Tracer.Tracer("github.com/gatehouse/gatehouse/internal/server")
+	}
+	if obs.metrics != nil || obs.tracer != nil {
+		recordRoutes(r)
+	}
 	var h http.Handler = r
 	h = http.MaxBytesHandler(h, opts.MaxBodyBytes)
 	h = recoverPanics(opts.Logger, h)
 	h = securityHeaders(h)
-	h = accessLog(opts.Logger, h)
+	h = obs.instrument(h)
 	h = requestID(h)
 	return &Server{opts: opts, router: r, handler: h}
 }

@@ -13,28 +13,28 @@ import (
 
 // GetClient implements storage.Store.
 func (s *Store) GetClient(ctx context.Context, realm, clientID string) (storage.Client, error) {
-	return cached(ctx, s, key{"client", realm, clientID}, func() (storage.Client, error) {
+	return cached(ctx, s, key{kindClient, realm, clientID}, func() (storage.Client, error) {
 		return s.inner.GetClient(ctx, realm, clientID)
 	}, cloneClient)
 }
 
 // ActiveClientSecrets implements storage.Store.
 func (s *Store) ActiveClientSecrets(ctx context.Context, realm, clientID string) ([]storage.ClientSecret, error) {
-	return cached(ctx, s, key{"secrets", realm, clientID}, func() ([]storage.ClientSecret, error) {
+	return cached(ctx, s, key{kindSecrets, realm, clientID}, func() ([]storage.ClientSecret, error) {
 		return s.inner.ActiveClientSecrets(ctx, realm, clientID)
 	}, slices.Clone[[]storage.ClientSecret])
 }
 
 // GetUser implements storage.Store.
 func (s *Store) GetUser(ctx context.Context, realm, id string) (storage.User, error) {
-	return cached(ctx, s, key{"user", realm, id}, func() (storage.User, error) {
+	return cached(ctx, s, key{kindUser, realm, id}, func() (storage.User, error) {
 		return s.inner.GetUser(ctx, realm, id)
 	}, cloneUser)
 }
 
 // UserResources implements storage.Store.
 func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
-	return cached(ctx, s, key{"resources", realm, userID}, func() ([]storage.EffectiveResource, error) {
+	return cached(ctx, s, key{kindResources, realm, userID}, func() ([]storage.EffectiveResource, error) {
 		return s.inner.UserResources(ctx, realm, userID)
 	}, slices.Clone[[]storage.EffectiveResource])
 }

@@ -3,6 +3,7 @@ package storecache
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -19,6 +20,8 @@ const stampReadTimeout = 5 * time.Second
 // round-trip time instead of one per request.
 type stampReader struct {
 	read func(ctx context.Context) (int64, error)
+
+	requests, reads atomic.Uint64 // for Store.Stats
 
 	mu      sync.Mutex
 	inAir   bool
@@ -38,6 +41,7 @@ func (r *stampReader) get(ctx context.Context) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
+	r.requests.Add(1)
 	r.mu.Lock()
 	f := r.pending
 	if f == nil {
@@ -60,6 +64,7 @@ func (r *stampReader) get(ctx context.Context) (int64, error) {
 func (r *stampReader) launch() {
 	f := r.pending
 	r.pending, r.inAir = nil, true
+	r.reads.Add(1)
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), stampReadTimeout)
 		f.stamp, f.err = r.read(ctx)

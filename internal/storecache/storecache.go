@@ -51,13 +51,30 @@ type Store struct {
 	// raise failed. A load that began before such a drop may have read
 	// the old state, and the stamp has not moved to tell: it is not kept.
 	gen uint64
+
+	hits, misses [numKinds]atomic.Uint64
 }
 
 var _ storage.Store = (*Store)(nil)
 
 type key struct {
-	kind, realm, id string
+	kind      kind
+	realm, id string
 }
+
+// kind is what an entry caches.
+type kind uint8
+
+const (
+	kindClient kind = iota
+	kindSecrets
+	kindUser
+	kindResources
+	numKinds
+)
+
+// kindNames name the caches in Stats, and so in metrics.
+var kindNames = [numKinds]string{"client", "client_secrets", "user", "user_resources"}
 
 type entry struct {
 	stamp int64
@@ -104,8 +121,10 @@ func cached[T any](ctx context.Context, s *Store, k key, load func() (T, error),
 	gen := s.gen
 	s.mu.Unlock()
 	if hit && e.stamp == stamp {
+		s.hits[k.kind].Add(1)
 		return clone(e.value.(T)), nil
 	}
+	s.misses[k.kind].Add(1)
 	v, err := load()
 	if err != nil {
 		return v, err
@@ -124,6 +143,31 @@ func cached[T any](ctx context.Context, s *Store, k key, load func() (T, error),
 	}
 	s.mu.Unlock()
 	return v, nil
+}
+
+// Stats counts, since start, the reads served from each cache and those
+// that went to the store, and the change-stamp reads: the requests that
+// asked for the stamp (Begin) and the reads sent to token state, which
+// concurrent requests share.
+type Stats struct {
+	Caches        []CacheStats
+	StampRequests uint64
+	StampReads    uint64
+}
+
+// CacheStats counts one cache's reads.
+type CacheStats struct {
+	Name         string // client, client_secrets, user or user_resources
+	Hits, Misses uint64
+}
+
+// Stats returns the counters; metrics read them at every scrape.
+func (s *Store) Stats() Stats {
+	st := Stats{Caches: make([]CacheStats, numKinds), StampRequests: s.reader.requests.Load(), StampReads: s.reader.reads.Load()}
+	for k := range numKinds {
+		st.Caches[k] = CacheStats{Name: kindNames[k], Hits: s.hits[k].Load(), Misses: s.misses[k].Load()}
+	}
+	return st
 }
 
 // bumpTimeout bounds raising the stamp after a change.

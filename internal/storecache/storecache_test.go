@@ -142,3 +142,29 @@ func TestReadsInFlightAcrossAFailedRaiseAreNotKept(t *testing.T) {
 	require.Equal(t, storage.StatusDisabled, got.Status, "and it was not kept")
 	stamps.down.Store(false)
 }
+
+// Stats counts hits and misses per cache and the stamp reads.
+func TestStats(t *testing.T) {
+	stamps := memory.NewTokenState(nil)
+	s := New(memory.New(), stamps)
+	u := newUser(t, s)
+	for range 3 {
+		ctx, err := s.Begin(context.Background())
+		require.NoError(t, err)
+		_, err = s.GetUser(ctx, storage.DefaultRealm, u.ID)
+		require.NoError(t, err)
+	}
+	_, err := s.GetUser(context.Background(), storage.DefaultRealm, u.ID)
+	require.NoError(t, err, "outside a view: neither hit nor miss")
+
+	st := s.Stats()
+	require.Equal(t, uint64(3), st.StampRequests)
+	require.Equal(t, uint64(3), st.StampReads, "one request at a time: one read each")
+	byName := map[string]CacheStats{}
+	for _, c := range st.Caches {
+		byName[c.Name] = c
+	}
+	require.Equal(t, CacheStats{Name: "user", Hits: 2, Misses: 1}, byName["user"])
+	require.Equal(t, CacheStats{Name: "client"}, byName["client"])
+	require.Len(t, st.Caches, 4)
+}

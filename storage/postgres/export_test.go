@@ -24,3 +24,6 @@ func MigrateToForTest(ctx context.Context, dsn string, version int64) error {
 	}
 	return nil
 }
+
+// Operation is operation, for its table test.
+var Operation = operation

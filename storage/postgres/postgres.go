@@ -27,12 +27,19 @@ var _ storage.Store = (*Store)(nil)
 
 // Open connects to the database at dsn and checks that it answers. Errors
 // are one line and never contain the DSN's password.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("invalid database URL %s", redact(dsn))
 	}
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tracer != nil {
+		cfg.ConnConfig.Tracer = queryTracer{tracer: o.tracer.Tracer("github.com/gatehouse/gatehouse/storage/postgres")}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("cannot connect to %s: %w", redact(dsn), storage.ErrUnavailable)
