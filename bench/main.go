@@ -46,6 +46,8 @@ type row struct {
 type findings struct {
 	ClientPBKDF2ms       float64  `json:"client_pbkdf2_ms_per_derivation"`
 	PasswordOfArgon2     float64  `json:"password_fraction_of_argon2id_alone,omitempty"`
+	LoginPostOfArgon2    float64  `json:"login_post_fraction_of_argon2id_alone,omitempty"`
+	CodeExchangeOfCC     float64  `json:"code_exchange_fraction_of_cc_secret,omitempty"`
 	RedisLiveAccessToken *float64 `json:"redis_bytes_per_live_access_token,omitempty"`
 	RedisRevokedToken    *float64 `json:"redis_bytes_per_revoked_access_token,omitempty"`
 	RedisRefreshGrant    *float64 `json:"redis_bytes_per_refresh_grant,omitempty"`
@@ -103,8 +105,10 @@ func run(cfg config) error {
 	var rows []row
 	var baseline float64
 	var hash argon2Run
+	rates := map[string]float64{} // of the scenarios measured so far
+	fx.rates = rates
 	for _, sc := range scenarios(fx) {
-		if cfg.only != "" && !strings.Contains(","+cfg.only+",", ","+sc.name+",") && sc.name != "health" {
+		if !selected(cfg.only, sc) {
 			continue
 		}
 		var mem0 int64
@@ -113,17 +117,20 @@ func run(cfg config) error {
 				return err
 			}
 		}
-		if sc.name == "password" {
-			// The hash alone is measured just before and just after the
-			// grant: this machine's speed drifts by several percent over
-			// minutes, and bracketing puts the drift on both sides.
+		hashes := sc.name == "password" || sc.name == "login-post"
+		if hashes {
+			// The hash alone is measured just before and just after each
+			// scenario that hashes: this machine's speed drifts by
+			// several percent over minutes, and bracketing puts the drift
+			// on both sides.
 			hash.add(argon2Alone(cfg))
 		}
 		r, err := measure(srv, cfg, sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		if sc.name == "password" {
+		rates[sc.name] = r.RPS
+		if hashes {
 			hash.add(argon2Alone(cfg))
 		}
 		if state != nil {
@@ -142,12 +149,12 @@ func run(cfg config) error {
 	}
 	if hash.hashes > 0 {
 		h := hash.row()
-		for _, r := range rows {
-			if r.Scenario == "password" {
-				found.PasswordOfArgon2 = r.RPS / h.RPS
-			}
-		}
+		found.PasswordOfArgon2 = rates["password"] / h.RPS
+		found.LoginPostOfArgon2 = rates["login-post"] / h.RPS
 		rows = append(rows, h)
+	}
+	if rates["cc-secret"] > 0 {
+		found.CodeExchangeOfCC = rates["code-exchange"] / rates["cc-secret"]
 	}
 	printTable(rows, cfg)
 	printFindings(found, rows)
@@ -183,16 +190,36 @@ func (f *findings) tokenState(ctx context.Context, state *tokenState, r row, mem
 	return nil
 }
 
-func printFindings(f findings, rows []row) {
-	var password row
-	for _, r := range rows {
-		if r.Scenario == "password" {
-			password = r
+// selected reports whether -only names the scenario or its group; the
+// baseline always runs.
+func selected(only string, sc scenario) bool {
+	if only == "" || sc.name == "health" {
+		return true
+	}
+	for _, name := range strings.Split(only, ",") {
+		if name == sc.name || (sc.group != "" && name == sc.group) {
+			return true
 		}
 	}
+	return false
+}
+
+func printFindings(f findings, rows []row) {
+	byName := map[string]row{}
+	for _, r := range rows {
+		byName[r.Scenario] = r
+	}
 	fmt.Println()
+	if f.CodeExchangeOfCC > 0 {
+		ce, cc := byName["code-exchange"], byName["cc-secret"]
+		fmt.Printf("code exchange / cc-secret: %.2f (%.0f against %.0f req/s; goal ≥ 0.80); server CPU per request %.0f against %.0f µs\n",
+			f.CodeExchangeOfCC, ce.RPS, cc.RPS, ce.CPUPerReqUs, cc.CPUPerReqUs)
+	}
 	if f.PasswordOfArgon2 > 0 {
-		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, password.CPUPerReqUs/1000)
+		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, byName["password"].CPUPerReqUs/1000)
+	}
+	if f.LoginPostOfArgon2 > 0 {
+		fmt.Printf("login POST: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.LoginPostOfArgon2, byName["login-post"].CPUPerReqUs/1000)
 	}
 	fmt.Printf("client-side PBKDF2 (clienthash.DerivePassword): %.0f ms per derivation, in the harness, once per user: the server never runs it\n", f.ClientPBKDF2ms)
 	if f.RedisLiveAccessToken != nil {
@@ -211,9 +238,24 @@ func printFindings(f findings, rows []row) {
 // with wrk: a fixed number of connections, each sending its next request
 // as soon as the previous answer arrives (closed loop, so every latency is
 // a request that really waited and none are omitted).
+//
+// A scenario's prepare runs before the warm-up and again before the
+// measured run, outside the measured server CPU and profile; the second
+// time it knows the warm-up's rate.
 func measure(srv *server, cfg config, sc scenario) (row, error) {
-	if _, err := runWrk(srv, cfg, sc, cfg.warmup); err != nil {
+	if sc.prepare != nil {
+		if err := sc.prepare(cfg.warmup, 0); err != nil {
+			return row{}, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	warm, err := runWrk(srv, cfg, sc, cfg.warmup)
+	if err != nil {
 		return row{}, err
+	}
+	if sc.prepare != nil {
+		if err := sc.prepare(cfg.duration, float64(warm.requests)/warm.elapsed.Seconds()); err != nil {
+			return row{}, fmt.Errorf("prepare: %w", err)
+		}
 	}
 	srv.resetPeakRSS()
 	profiled := make(chan error, 1)
