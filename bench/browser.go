@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -160,6 +161,8 @@ func (f *fixtures) loginForm(id, csrf string) string {
 	return url.Values{"auth": {id}, "csrf": {csrf}, "username": {f.username}, "password": {f.passwordWire}}.Encode()
 }
 
+var errRetry = errors.New("login: 429, try again")
+
 // signIn posts the login form as the page's script does (prelogin, then
 // b64u(P)) and returns the new login session's cookie value.
 func (f *fixtures) signIn() (string, error) {
@@ -193,6 +196,9 @@ func (f *fixtures) signIn() (string, error) {
 	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
 	session := cookieOf(res, sessionCookie)
+	if res.StatusCode == http.StatusTooManyRequests {
+		return "", errRetry
+	}
 	if res.StatusCode != http.StatusSeeOther || session == "" {
 		return "", fmt.Errorf("login: %s, no session: %s", res.Status, body)
 	}
@@ -204,7 +210,19 @@ func (f *fixtures) signInSessions() error {
 	if len(f.browser.sessions) > 0 {
 		return nil
 	}
-	sessions, err := parallel(codeSessions, func(int) (string, error) { return f.signIn() })
+	// As many at once as the server hashes at once (two cores: 4); more
+	// would only wait in its queue, and a loaded machine can make them
+	// wait past password.queue_wait (429, Retry-After: 1).
+	sessions, err := parallelOn(4, codeSessions, func(int) (string, error) {
+		for range 5 {
+			s, err := f.signIn()
+			if !errors.Is(err, errRetry) {
+				return s, err
+			}
+			time.Sleep(time.Second)
+		}
+		return "", fmt.Errorf("login: still refused after 5 tries")
+	})
 	f.browser.sessions = sessions
 	return err
 }
@@ -308,14 +326,18 @@ func wrkSeconds(d time.Duration) time.Duration {
 // parallel calls item(0) … item(n-1) on prepWorkers goroutines and
 // returns the results in order.
 func parallel(n int, item func(int) (string, error)) ([]string, error) {
+	return parallelOn(prepWorkers, n, item)
+}
+
+func parallelOn(workers, n int, item func(int) (string, error)) ([]string, error) {
 	out := make([]string, n)
-	errs := make(chan error, prepWorkers)
+	errs := make(chan error, workers)
 	var wg sync.WaitGroup
-	for w := range prepWorkers {
+	for w := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := w; i < n; i += prepWorkers {
+			for i := w; i < n; i += workers {
 				s, err := item(i)
 				if err != nil {
 					errs <- err

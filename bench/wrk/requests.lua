@@ -11,7 +11,10 @@ function init(args)
   for _, line in ipairs(own_lines()) do
     local f = {}
     for field in (line .. "\t"):gmatch("([^\t]*)\t") do f[#f + 1] = field end
+    -- wrk.format takes these headers instead of wrk.headers: start
+    -- from a copy of those (Host, Content-Type).
     local headers = {}
+    for k, v in pairs(wrk.headers) do headers[k] = v end
     for i = 3, #f do
       local k, v = f[i]:match("^([^:]+):%s*(.*)$")
       if k then headers[k] = v end
