@@ -28,8 +28,10 @@ const (
 	spaClientID = "bench-spa"
 	spaRedirect = "http://127.0.0.1/bench/callback"
 	// spaScope is what a browser sign-in typically asks for: an ID token
-	// and one admin resource, the one cc-secret's tokens carry.
-	spaScope = "openid users-read"
+	// and one admin resource, the one cc-secret's tokens carry. Without
+	// openid, the exchange signs no ID token (plain OAuth 2.0).
+	spaScope       = "openid users-read"
+	spaScopeOAuth2 = "users-read"
 	// Cookie names with an http issuer (internal/oauth/loginsession.go;
 	// https would add the __Host- prefix).
 	sessionCookie = "gatehouse-session"
@@ -87,9 +89,9 @@ func (f *fixtures) setupBrowser() error {
 }
 
 // authorizeURL is an authorization request of the bench client with PKCE.
-func (f *fixtures) authorizeURL(challenge string) string {
+func (f *fixtures) authorizeURL(challenge, scope string) string {
 	return f.issuer + "/oauth2/authorize?" + url.Values{
-		"response_type": {"code"}, "client_id": {spaClientID}, "redirect_uri": {spaRedirect}, "scope": {spaScope},
+		"response_type": {"code"}, "client_id": {spaClientID}, "redirect_uri": {spaRedirect}, "scope": {scope},
 		"state": {"bench"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"},
 	}.Encode()
 }
@@ -131,7 +133,7 @@ func (f *fixtures) pending() (id, csrf, page string, err error) {
 	if f.browser.binding != "" {
 		cookies = append(cookies, &http.Cookie{Name: bindingCookie, Value: f.browser.binding})
 	}
-	res, body, err := get(f.authorizeURL(challengeOf(newVerifier())), cookies...)
+	res, body, err := get(f.authorizeURL(challengeOf(newVerifier()), spaScope), cookies...)
 	if err != nil {
 		return "", "", "", err
 	}
@@ -239,12 +241,12 @@ func challengeOf(verifier string) string {
 }
 
 // code runs the authorization request of a signed-in browser (session i)
-// with a fresh PKCE verifier, and returns the token request's code and
-// verifier as a form fragment.
-func (f *fixtures) code(i int) (string, error) {
+// for scope with a fresh PKCE verifier, and returns the token request's
+// code and verifier as a form fragment.
+func (f *fixtures) code(i int, scope string) (string, error) {
 	verifier := newVerifier()
 	session := f.browser.sessions[i%len(f.browser.sessions)]
-	res, body, err := get(f.authorizeURL(challengeOf(verifier)), &http.Cookie{Name: sessionCookie, Value: session})
+	res, body, err := get(f.authorizeURL(challengeOf(verifier), scope), &http.Cookie{Name: sessionCookie, Value: session})
 	if err != nil {
 		return "", err
 	}
@@ -265,11 +267,16 @@ func codeBody() string {
 	return url.Values{"grant_type": {"authorization_code"}, "client_id": {spaClientID}, "redirect_uri": {spaRedirect}}.Encode() + "&"
 }
 
-// prepareCodes writes enough fresh codes for a run of d at up to rate
+// prepareCodes returns the prepare of a code exchange scenario: it writes
+// to file enough fresh codes for scope for a run of d at up to rate
 // exchanges per second. Codes live 60 s (internal/oauth/code.go): they
 // are made just before the run, oldest first in every thread's share, and
 // the harness refuses a batch that could not all be spent in time.
-func (f *fixtures) prepareCodes(d time.Duration, rate float64) error {
+func (f *fixtures) prepareCodes(scope, file string) func(d time.Duration, rate float64) error {
+	return func(d time.Duration, rate float64) error { return f.makeCodes(scope, file, d, rate) }
+}
+
+func (f *fixtures) makeCodes(scope, file string, d time.Duration, rate float64) error {
 	if err := f.signInSessions(); err != nil {
 		return err
 	}
@@ -280,7 +287,7 @@ func (f *fixtures) prepareCodes(d time.Duration, rate float64) error {
 	}
 	n := batchSize(d, rate, 10_000)
 	start := time.Now()
-	lines, err := parallel(n, f.code)
+	lines, err := parallel(n, func(i int) (string, error) { return f.code(i, scope) })
 	if err != nil {
 		return err
 	}
@@ -288,8 +295,8 @@ func (f *fixtures) prepareCodes(d time.Duration, rate float64) error {
 	if made+wrkSeconds(d) > 55*time.Second {
 		return fmt.Errorf("%d codes took %s to make: a run of %s would outlive the first ones; shorten -duration", n, made.Round(time.Second), d)
 	}
-	fmt.Fprintf(os.Stderr, "bench: code-exchange: %d codes made in %s (%.0f/s) through GET /oauth2/authorize\n", n, made.Round(time.Millisecond), float64(n)/made.Seconds())
-	return f.writeLines("codes", lines)
+	fmt.Fprintf(os.Stderr, "bench: %d codes for %q made in %s (%.0f/s) through GET /oauth2/authorize\n", n, scope, made.Round(time.Millisecond), float64(n)/made.Seconds())
+	return f.writeLines(file, lines)
 }
 
 // preparePendings writes enough pending requests for a run of d at up to
