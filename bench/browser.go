@@ -287,7 +287,10 @@ func (f *fixtures) makeCodes(scope, file string, d time.Duration, rate float64) 
 	}
 	n := batchSize(d, rate, 10_000)
 	start := time.Now()
-	lines, err := parallel(n, func(i int) (string, error) { return f.code(i, scope) })
+	lines, err := parallel(n, func(i int) (string, error) {
+		code, err := f.code(i, scope)
+		return "\t" + codeBody() + code, err // requests.lua: no path, a body
+	})
 	if err != nil {
 		return err
 	}
