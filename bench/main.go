@@ -38,6 +38,7 @@ type row struct {
 	MaxMs        float64 `json:"max_ms"`
 	Errors       uint64  `json:"errors"`
 	CPUPerReqUs  float64 `json:"server_cpu_per_request_us"`
+	RedisCPUUs   float64 `json:"redis_cpu_per_request_us,omitempty"`
 	PeakRSSMiB   float64 `json:"server_peak_rss_mib"`
 	FractionHTTP float64 `json:"fraction_of_baseline"`
 }
@@ -96,6 +97,7 @@ func run(cfg config) error {
 			return err
 		}
 		defer state.rdb.Close()
+		srv.redisCPU = func() time.Duration { return state.cpu(ctx) }
 	}
 	fx, err := setup(srv)
 	if err != nil {
@@ -266,12 +268,19 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 	} else {
 		profiled <- nil
 	}
+	var redis0, redisCPU time.Duration
+	if srv.redisCPU != nil {
+		redis0 = srv.redisCPU()
+	}
 	cpu0 := srv.cpu()
 	res, err := runWrk(srv, cfg, sc, cfg.duration)
 	if err != nil {
 		return row{}, err
 	}
 	cpu := srv.cpu() - cpu0
+	if srv.redisCPU != nil {
+		redisCPU = srv.redisCPU() - redis0
+	}
 	if err := <-profiled; err != nil {
 		return row{}, fmt.Errorf("profile: %w", err)
 	}
@@ -280,6 +289,7 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 		P50ms: ms(res.p50), P90ms: ms(res.p90), P99ms: ms(res.p99), MaxMs: ms(res.max), Errors: res.errors, PeakRSSMiB: srv.peakRSS()}
 	if res.requests > 0 {
 		r.CPUPerReqUs = float64(cpu.Microseconds()) / float64(res.requests)
+		r.RedisCPUUs = float64(redisCPU.Microseconds()) / float64(res.requests)
 	}
 	return r, nil
 }
@@ -337,14 +347,14 @@ func printTable(rows []row, cfg config) {
 	fmt.Printf("\nGatehouse benchmark — %s, %d connections, %s per scenario, %d CPUs, %s\n\n",
 		storage, cfg.connections, cfg.duration, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tCPU µs/req\tpeak RSS MiB\t× baseline\t")
+	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tCPU µs/req\tRedis µs/req\tpeak RSS MiB\t× baseline\t")
 	for _, r := range rows {
 		if r.PeakRSSMiB == 0 { // measured in the harness, not over HTTP
-			fmt.Fprintf(tw, "%s\t%.0f\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.RPS)
+			fmt.Fprintf(tw, "%s\t%.0f\t\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.RPS)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.2f\t\n",
-			r.Scenario, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.CPUPerReqUs, r.PeakRSSMiB, r.FractionHTTP)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n",
+			r.Scenario, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.CPUPerReqUs, r.RedisCPUUs, r.PeakRSSMiB, r.FractionHTTP)
 	}
 	tw.Flush()
 }
