@@ -67,6 +67,8 @@ type browserFixtures struct {
 	sessions []string // login session cookie values, codeSessions of them once signed in
 	loginURL string   // path and query of a live login page
 	assets   []pageAsset
+	// codesPerSecond is how fast the latest batch of codes was made.
+	codesPerSecond float64
 }
 
 // setupBrowser registers the first-party public client of the browser
@@ -284,6 +286,14 @@ func (f *fixtures) makeCodes(scope, file string, d time.Duration, rate float64) 
 	// before; a warm-up can be slower than the run it warms up.
 	rate = max(rate, f.rates["cc-secret"])
 	n := batchSize(d, rate, 10_000)
+	// Codes must outlive their making and the run: at the rate the
+	// previous batch was made, leave 5 s of the 60 to spare.
+	if r := f.browser.codesPerSecond; r > 0 {
+		if limit := int(r * (55*time.Second - wrkSeconds(d)).Seconds()); n > limit {
+			fmt.Fprintf(os.Stderr, "bench: %d codes would take too long to make; making %d: a run that spends them all reports the rest as errors\n", n, limit)
+			n = max(limit, 256)
+		}
+	}
 	start := time.Now()
 	lines, err := parallel(n, func(i int) (string, error) {
 		code, err := f.code(i, scope)
@@ -296,7 +306,8 @@ func (f *fixtures) makeCodes(scope, file string, d time.Duration, rate float64) 
 	if made+wrkSeconds(d) > 55*time.Second {
 		return fmt.Errorf("%d codes took %s to make: a run of %s would outlive the first ones; shorten -duration", n, made.Round(time.Second), d)
 	}
-	fmt.Fprintf(os.Stderr, "bench: %d codes for %q made in %s (%.0f/s) through GET /oauth2/authorize\n", n, scope, made.Round(time.Millisecond), float64(n)/made.Seconds())
+	f.browser.codesPerSecond = float64(n) / made.Seconds()
+	fmt.Fprintf(os.Stderr, "bench: %d codes for %q made in %s (%.0f/s) through GET /oauth2/authorize\n", n, scope, made.Round(time.Millisecond), f.browser.codesPerSecond)
 	return f.writeLines(file, lines)
 }
 

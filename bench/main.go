@@ -255,7 +255,11 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 		return row{}, err
 	}
 	if sc.prepare != nil {
-		if err := sc.prepare(cfg.duration, float64(warm.requests)/warm.elapsed.Seconds()); err != nil {
+		var rate float64
+		if warm.elapsed > 0 {
+			rate = float64(warm.requests) / warm.elapsed.Seconds()
+		}
+		if err := sc.prepare(cfg.duration, rate); err != nil {
 			return row{}, fmt.Errorf("prepare: %w", err)
 		}
 	}
