@@ -38,6 +38,7 @@ type row struct {
 	MaxMs        float64 `json:"max_ms"`
 	Errors       uint64  `json:"errors"`
 	CPUPerReqUs  float64 `json:"server_cpu_per_request_us"`
+	RedisCPUUs   float64 `json:"redis_cpu_per_request_us,omitempty"`
 	PeakRSSMiB   float64 `json:"server_peak_rss_mib"`
 	FractionHTTP float64 `json:"fraction_of_baseline"`
 }
@@ -46,6 +47,8 @@ type row struct {
 type findings struct {
 	ClientPBKDF2ms       float64  `json:"client_pbkdf2_ms_per_derivation"`
 	PasswordOfArgon2     float64  `json:"password_fraction_of_argon2id_alone,omitempty"`
+	LoginPostOfArgon2    float64  `json:"login_post_fraction_of_argon2id_alone,omitempty"`
+	CodeExchangeOfCC     float64  `json:"code_exchange_fraction_of_cc_secret,omitempty"`
 	RedisLiveAccessToken *float64 `json:"redis_bytes_per_live_access_token,omitempty"`
 	RedisRevokedToken    *float64 `json:"redis_bytes_per_revoked_access_token,omitempty"`
 	RedisRefreshGrant    *float64 `json:"redis_bytes_per_refresh_grant,omitempty"`
@@ -94,6 +97,7 @@ func run(cfg config) error {
 			return err
 		}
 		defer state.rdb.Close()
+		srv.redisCPU = func() time.Duration { return state.cpu(ctx) }
 	}
 	fx, err := setup(srv)
 	if err != nil {
@@ -103,8 +107,10 @@ func run(cfg config) error {
 	var rows []row
 	var baseline float64
 	var hash argon2Run
+	rates := map[string]float64{} // of the scenarios measured so far
+	fx.rates = rates
 	for _, sc := range scenarios(fx) {
-		if cfg.only != "" && !strings.Contains(","+cfg.only+",", ","+sc.name+",") && sc.name != "health" {
+		if !selected(cfg.only, sc) {
 			continue
 		}
 		var mem0 int64
@@ -113,17 +119,20 @@ func run(cfg config) error {
 				return err
 			}
 		}
-		if sc.name == "password" {
-			// The hash alone is measured just before and just after the
-			// grant: this machine's speed drifts by several percent over
-			// minutes, and bracketing puts the drift on both sides.
+		hashes := sc.name == "password" || sc.name == "login-post"
+		if hashes {
+			// The hash alone is measured just before and just after each
+			// scenario that hashes: this machine's speed drifts by
+			// several percent over minutes, and bracketing puts the drift
+			// on both sides.
 			hash.add(argon2Alone(cfg))
 		}
 		r, err := measure(srv, cfg, sc)
 		if err != nil {
 			return fmt.Errorf("%s: %w", sc.name, err)
 		}
-		if sc.name == "password" {
+		rates[sc.name] = r.RPS
+		if hashes {
 			hash.add(argon2Alone(cfg))
 		}
 		if state != nil {
@@ -142,12 +151,12 @@ func run(cfg config) error {
 	}
 	if hash.hashes > 0 {
 		h := hash.row()
-		for _, r := range rows {
-			if r.Scenario == "password" {
-				found.PasswordOfArgon2 = r.RPS / h.RPS
-			}
-		}
+		found.PasswordOfArgon2 = rates["password"] / h.RPS
+		found.LoginPostOfArgon2 = rates["login-post"] / h.RPS
 		rows = append(rows, h)
+	}
+	if rates["cc-secret"] > 0 {
+		found.CodeExchangeOfCC = rates["code-exchange"] / rates["cc-secret"]
 	}
 	printTable(rows, cfg)
 	printFindings(found, rows)
@@ -183,16 +192,36 @@ func (f *findings) tokenState(ctx context.Context, state *tokenState, r row, mem
 	return nil
 }
 
-func printFindings(f findings, rows []row) {
-	var password row
-	for _, r := range rows {
-		if r.Scenario == "password" {
-			password = r
+// selected reports whether -only names the scenario or its group; the
+// baseline always runs.
+func selected(only string, sc scenario) bool {
+	if only == "" || sc.name == "health" {
+		return true
+	}
+	for _, name := range strings.Split(only, ",") {
+		if name == sc.name || (sc.group != "" && name == sc.group) {
+			return true
 		}
 	}
+	return false
+}
+
+func printFindings(f findings, rows []row) {
+	byName := map[string]row{}
+	for _, r := range rows {
+		byName[r.Scenario] = r
+	}
 	fmt.Println()
+	if f.CodeExchangeOfCC > 0 {
+		ce, cc := byName["code-exchange"], byName["cc-secret"]
+		fmt.Printf("code exchange / cc-secret: %.2f (%.0f against %.0f req/s; goal ≥ 0.80); server CPU per request %.0f against %.0f µs\n",
+			f.CodeExchangeOfCC, ce.RPS, cc.RPS, ce.CPUPerReqUs, cc.CPUPerReqUs)
+	}
 	if f.PasswordOfArgon2 > 0 {
-		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, password.CPUPerReqUs/1000)
+		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, byName["password"].CPUPerReqUs/1000)
+	}
+	if f.LoginPostOfArgon2 > 0 {
+		fmt.Printf("login POST: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.LoginPostOfArgon2, byName["login-post"].CPUPerReqUs/1000)
 	}
 	fmt.Printf("client-side PBKDF2 (clienthash.DerivePassword): %.0f ms per derivation, in the harness, once per user: the server never runs it\n", f.ClientPBKDF2ms)
 	if f.RedisLiveAccessToken != nil {
@@ -211,9 +240,28 @@ func printFindings(f findings, rows []row) {
 // with wrk: a fixed number of connections, each sending its next request
 // as soon as the previous answer arrives (closed loop, so every latency is
 // a request that really waited and none are omitted).
+//
+// A scenario's prepare runs before the warm-up and again before the
+// measured run, outside the measured server CPU and profile; the second
+// time it knows the warm-up's rate.
 func measure(srv *server, cfg config, sc scenario) (row, error) {
-	if _, err := runWrk(srv, cfg, sc, cfg.warmup); err != nil {
+	if sc.prepare != nil {
+		if err := sc.prepare(cfg.warmup, 0); err != nil {
+			return row{}, fmt.Errorf("prepare: %w", err)
+		}
+	}
+	warm, err := runWrk(srv, cfg, sc, cfg.warmup)
+	if err != nil {
 		return row{}, err
+	}
+	if sc.prepare != nil {
+		var rate float64
+		if warm.elapsed > 0 {
+			rate = float64(warm.requests) / warm.elapsed.Seconds()
+		}
+		if err := sc.prepare(cfg.duration, rate); err != nil {
+			return row{}, fmt.Errorf("prepare: %w", err)
+		}
 	}
 	srv.resetPeakRSS()
 	profiled := make(chan error, 1)
@@ -224,12 +272,19 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 	} else {
 		profiled <- nil
 	}
+	var redis0, redisCPU time.Duration
+	if srv.redisCPU != nil {
+		redis0 = srv.redisCPU()
+	}
 	cpu0 := srv.cpu()
 	res, err := runWrk(srv, cfg, sc, cfg.duration)
 	if err != nil {
 		return row{}, err
 	}
 	cpu := srv.cpu() - cpu0
+	if srv.redisCPU != nil {
+		redisCPU = srv.redisCPU() - redis0
+	}
 	if err := <-profiled; err != nil {
 		return row{}, fmt.Errorf("profile: %w", err)
 	}
@@ -238,6 +293,7 @@ func measure(srv *server, cfg config, sc scenario) (row, error) {
 		P50ms: ms(res.p50), P90ms: ms(res.p90), P99ms: ms(res.p99), MaxMs: ms(res.max), Errors: res.errors, PeakRSSMiB: srv.peakRSS()}
 	if res.requests > 0 {
 		r.CPUPerReqUs = float64(cpu.Microseconds()) / float64(res.requests)
+		r.RedisCPUUs = float64(redisCPU.Microseconds()) / float64(res.requests)
 	}
 	return r, nil
 }
@@ -295,14 +351,14 @@ func printTable(rows []row, cfg config) {
 	fmt.Printf("\nGatehouse benchmark — %s, %d connections, %s per scenario, %d CPUs, %s\n\n",
 		storage, cfg.connections, cfg.duration, runtime.NumCPU(), time.Now().UTC().Format("2006-01-02"))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tCPU µs/req\tpeak RSS MiB\t× baseline\t")
+	fmt.Fprintln(tw, "scenario\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\tCPU µs/req\tRedis µs/req\tpeak RSS MiB\t× baseline\t")
 	for _, r := range rows {
 		if r.PeakRSSMiB == 0 { // measured in the harness, not over HTTP
-			fmt.Fprintf(tw, "%s\t%.0f\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.RPS)
+			fmt.Fprintf(tw, "%s\t%.0f\t\t\t\t\t\t\t\t\t\t\n", r.Scenario, r.RPS)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.2f\t\n",
-			r.Scenario, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.CPUPerReqUs, r.PeakRSSMiB, r.FractionHTTP)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%.0f\t%.0f\t%.0f\t%.2f\t\n",
+			r.Scenario, r.RPS, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, r.Errors, r.CPUPerReqUs, r.RedisCPUUs, r.PeakRSSMiB, r.FractionHTTP)
 	}
 	tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -40,6 +41,26 @@ func (t *tokenState) usedMemory(ctx context.Context) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("redis: no used_memory in INFO")
+}
+
+// cpu returns Redis's user+system CPU time so far (INFO cpu): Redis runs
+// on the same cores, and the scenarios that write token state spend its
+// time as much as the server's.
+func (t *tokenState) cpu(ctx context.Context) time.Duration {
+	info, err := t.rdb.Info(ctx, "cpu").Result()
+	if err != nil {
+		return 0
+	}
+	var secs float64
+	for _, line := range strings.Split(info, "\r\n") {
+		for _, k := range []string{"used_cpu_user:", "used_cpu_sys:"} {
+			if v, ok := strings.CutPrefix(line, k); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				secs += f
+			}
+		}
+	}
+	return time.Duration(secs * float64(time.Second))
 }
 
 // perKey returns the number of keys matching pattern and their mean

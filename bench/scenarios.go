@@ -35,6 +35,7 @@ type fixtures struct {
 	adminToken   string
 	userID       string
 	username     string
+	password     string // as typed
 	passwordWire string // b64u(P) of the bench user, derived once
 	secretBasic  string // "Basic …" of the secret client
 	introspector string // "Basic …" of a client holding tokens-introspect
@@ -43,15 +44,25 @@ type fixtures struct {
 	pbkdf2       time.Duration // one client-side derivation of the user's password
 	dir          string        // data files for the Lua scripts
 	threads      int           // wrk threads: each takes every threads-th line
+	browser      browserFixtures
+	rates        map[string]float64 // req/s of the scenarios measured so far
 }
 
 // scenario is one row of the table: the URL wrk drives and the Lua that
 // shapes its requests (see bench/wrk).
 type scenario struct {
 	name string
-	path string
-	// script returns the Lua for one wrk run; data files it names are
-	// written by then.
+	// group, when set, selects the scenario with -only too (the rows of
+	// one feature).
+	group string
+	path  string
+	// prepare, when set, writes the data files of a wrk run of d, before
+	// it and outside what is measured (server CPU, profile): single-use
+	// items such as codes and client assertions. rate is the throughput
+	// the run is expected to reach (the warm-up's, for the measured run),
+	// or 0 when nothing is known yet.
+	prepare func(d time.Duration, rate float64) error
+	// script returns the Lua for one wrk run.
 	script func() (string, error)
 }
 
@@ -126,8 +137,8 @@ func setup(srv *server) (*fixtures, error) {
 		return nil, err
 	}
 	iterations, _ := disc["password_iterations"].(float64)
-	const password = "bench password, typed once"
-	set, _ := clienthash.NewPasswordSetting(password, password, int(iterations))
+	f.password = "bench password, typed once"
+	set, _ := clienthash.NewPasswordSetting(f.password, f.password, int(iterations))
 	u, err := f.admin(http.MethodPost, "/admin/users", map[string]any{"username": f.username, "password": set, "groups": []string{g["id"].(string)}})
 	if err != nil {
 		return nil, err
@@ -135,7 +146,7 @@ func setup(srv *server) (*fixtures, error) {
 	f.userID = u["id"].(string)
 	salt, _ := clienthash.Decode(set.Salt)
 	start := time.Now()
-	p, _ := clienthash.DerivePassword(password, salt, set.Iterations)
+	p, _ := clienthash.DerivePassword(f.password, salt, set.Iterations)
 	f.pbkdf2 = time.Since(start)
 	f.passwordWire = clienthash.Encode(p)
 
@@ -182,6 +193,9 @@ func setup(srv *server) (*fixtures, error) {
 	if err := f.writeLines("refresh-tokens", tokens); err != nil {
 		return nil, err
 	}
+	if err := f.setupBrowser(); err != nil {
+		return nil, fmt.Errorf("browser flow: %w", err)
+	}
 	return f, nil
 }
 
@@ -198,6 +212,9 @@ var cycleLua string
 //go:embed wrk/chain.lua
 var chainLua string
 
+//go:embed wrk/requests.lua
+var requestsLua string
+
 //go:embed wrk/report.lua
 var reportLua string
 
@@ -213,6 +230,7 @@ func lua(s string) string {
 // request is the fixed part of a scenario's requests.
 type request struct {
 	method, auth, body string
+	headers            map[string]string
 }
 
 func (r request) lua() string {
@@ -220,6 +238,9 @@ func (r request) lua() string {
 	fmt.Fprintf(&b, "wrk.method = %s\n", lua(r.method))
 	if r.auth != "" {
 		fmt.Fprintf(&b, "wrk.headers[\"Authorization\"] = %s\n", lua(r.auth))
+	}
+	for k, v := range r.headers {
+		fmt.Fprintf(&b, "wrk.headers[%s] = %s\n", lua(k), lua(v))
 	}
 	if r.method == http.MethodPost {
 		b.WriteString("wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n")
@@ -242,6 +263,20 @@ func (f *fixtures) perLine(r request, file, body, script string) func() (string,
 	}
 }
 
+// requests sends the requests of a data file written by prepare (see
+// requests.lua); expect, when not 0, is the only status that counts as a
+// success.
+func (f *fixtures) requests(r request, file string, expect int) func() (string, error) {
+	return func() (string, error) {
+		want := "nil"
+		if expect != 0 {
+			want = fmt.Sprint(expect)
+		}
+		return fmt.Sprintf("%sdata_file = %s\nnthreads = %d\nexpect_status = %s\n%s\n%s\n%s",
+			r.lua(), lua(filepath.Join(f.dir, file)), f.threads, want, linesLua, requestsLua, reportLua), nil
+	}
+}
+
 func scenarios(f *fixtures) []scenario {
 	post := func(auth string) request { return request{method: http.MethodPost, auth: auth} }
 	cc := post(f.secretBasic)
@@ -252,21 +287,41 @@ func scenarios(f *fixtures) []scenario {
 		{name: "health", path: "/health/alive", script: static(request{method: http.MethodGet})},
 		{name: "jwks", path: "/.well-known/jwks.json", script: static(request{method: http.MethodGet})},
 		{name: "cc-secret", path: "/oauth2/token", script: static(cc)},
-		{name: "cc-private-key-jwt", path: "/oauth2/token", script: func() (string, error) {
+		// Each code is single-use and lives 60 s: a batch is made through
+		// the browser flow just before each run (browser.go).
+		// Formatted once per run (requests.lua), so that the generator
+		// costs about what wrk's static mode costs for cc-secret.
+		{name: "code-exchange", path: "/oauth2/token", prepare: f.prepareCodes(spaScope, "codes"),
+			script: f.requests(post(""), "codes", 0)},
+		// The same without openid: no ID token to sign.
+		{name: "code-exchange-no-idtoken", group: "code-exchange", path: "/oauth2/token", prepare: f.prepareCodes(spaScopeOAuth2, "codes-oauth2"),
+			script: f.requests(post(""), "codes-oauth2", 0)},
+		{name: "cc-private-key-jwt", path: "/oauth2/token", prepare: func(time.Duration, float64) error {
 			// Assertions are single-use: sign more than the run can spend,
 			// just before it, on every core.
-			if err := f.writeLines("assertions", f.assertions(200_000)); err != nil {
-				return "", err
-			}
-			return f.perLine(post(""), "assertions", "grant_type=client_credentials&client_assertion_type="+
-				url.QueryEscape("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")+"&client_assertion=", cycleLua)()
-		}},
+			return f.writeLines("assertions", f.assertions(200_000))
+		}, script: f.perLine(post(""), "assertions", "grant_type=client_credentials&client_assertion_type="+
+			url.QueryEscape("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")+"&client_assertion=", cycleLua)},
 		{name: "refresh", path: "/oauth2/token", script: f.perLine(post(f.secretBasic), "refresh-tokens", "grant_type=refresh_token&refresh_token=", chainLua)},
 		{name: "introspect", path: "/oauth2/introspect", script: f.perLine(post(f.introspector), "access-tokens", "token=", cycleLua)},
 		{name: "revoke", path: "/oauth2/revoke", script: f.perLine(post(f.secretBasic), "access-tokens", "token=", cycleLua)},
 		{name: "admin-read", path: "/admin/users/" + f.userID, script: static(request{method: http.MethodGet, auth: "Bearer " + f.adminToken})},
-		// Last: argon2id's blocks leave the heap large for a while, which
-		// would show in the next scenario's peak RSS.
+		// The login page of one pending request, again and again (GET
+		// does not spend it); then the assets it links to, as a first
+		// visit loads them and as a later one revalidates them.
+		{name: "login-page", path: f.browser.loginURL,
+			script: static(request{method: http.MethodGet, headers: map[string]string{"Cookie": bindingCookie + "=" + f.browser.binding}})},
+		{name: "login-page assets", group: "login-page", path: "/", prepare: func(time.Duration, float64) error {
+			return f.writeLines("assets", f.assetLines(false))
+		}, script: f.requests(request{method: http.MethodGet}, "assets", 0)},
+		{name: "login-page 304", group: "login-page", path: "/", prepare: func(time.Duration, float64) error {
+			return f.writeLines("assets-304", f.assetLines(true))
+		}, script: f.requests(request{method: http.MethodGet}, "assets-304", http.StatusNotModified)},
+		// Last, the two that hash: argon2id's blocks leave the heap large
+		// for a while, which would show in the next scenario's peak RSS.
+		// Each login consumes a pending request, made before the run.
+		{name: "login-post", path: "/login", prepare: f.preparePendings,
+			script: f.requests(request{method: http.MethodPost}, "pendings", http.StatusSeeOther)},
 		{name: "password", path: "/oauth2/token", script: static(password)},
 	}
 }

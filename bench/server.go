@@ -28,6 +28,8 @@ type server struct {
 	dir    string // binary, bootstrap output, data files; removed by stop
 	debug  string // pprof listener, with -profiles
 	dropDB func()
+	// redisCPU, when set, returns the CPU time Redis has used so far.
+	redisCPU func() time.Duration
 }
 
 func secret() string {
