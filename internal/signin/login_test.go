@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -173,5 +174,28 @@ func TestLoginPostExpiredMeanwhile(t *testing.T) {
 	}
 	if !strings.Contains(visibleText(t, w.Body.String()), "expired") {
 		t.Error("the page does not say the request expired")
+	}
+}
+
+// A browser that hung up while its sign-in was being checked is no
+// internal error: the failure is not logged as one (it would page an
+// operator for every closed tab), while the same failure with the browser
+// still waiting is.
+func TestLoginPostAbandonedIsNotAnError(t *testing.T) {
+	for _, hungUp := range []bool{false, true} {
+		e := newEnv(t)
+		e.flow.signInErr = fmt.Errorf("token state: %w", context.Canceled)
+		ctx, cancel := context.WithCancel(context.Background())
+		if hungUp {
+			cancel()
+		}
+		r := httptest.NewRequestWithContext(ctx, http.MethodPost, "/login",
+			strings.NewReader(loginForm("login-1", "csrf-login-1", "alice", wirePassword).Encode()))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		e.router.ServeHTTP(httptest.NewRecorder(), r)
+		cancel()
+		if got := strings.Count(e.logs.String(), "level=ERROR"); got != map[bool]int{false: 1, true: 0}[hungUp] {
+			t.Errorf("hung up %v: %d error lines: %q", hungUp, got, e.logs.String())
+		}
 	}
 }

@@ -1,6 +1,8 @@
 package signin
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -151,6 +153,12 @@ func (p *Pages) pageURL(page, id string) string {
 // the error only: never form values, which hold credentials and CSRF
 // tokens.
 func (p *Pages) logInternal(r *http.Request, err error) {
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		// The browser hung up: nothing went wrong on our side, and the
+		// answer reaches nobody.
+		p.opts.Logger.DebugContext(r.Context(), "signin: request abandoned by the client", slog.String("path", r.URL.Path))
+		return
+	}
 	p.opts.Logger.ErrorContext(r.Context(), "signin: internal error",
 		slog.String("path", r.URL.Path), slog.String("err", fmt.Sprint(err)))
 }
