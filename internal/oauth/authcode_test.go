@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -149,5 +150,50 @@ func TestCodeFlowWithRealRelyingParty(t *testing.T) {
 		require.NotNil(t, none.Location)
 		require.Equal(t, "login_required", none.Location.Query().Get("error"))
 		require.Equal(t, "state-4", none.Location.Query().Get("state"))
+	})
+}
+
+// A login session ties every grant made through it to itself, so that a
+// logout ends them; the record that keeps them is bounded. A session
+// holding 1000 grants (maxSessionGrants) counts as none: prompt=none gets
+// login_required, and signing in again starts a fresh session, ending the
+// full one with its grants.
+func TestLoginSessionGrantsAreBounded(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, e *apptest.Server) {
+		ctx := context.Background()
+		alice := e.User("alice", "correct horse battery staple", e.Group("readers", "users-read").ID)
+		relying, _ := newRP(t, e, alice.ID, []string{"users-read"}, func(c *storage.Client) { c.SkipConsent = true })
+		b := e.Browser()
+		verifier := oauth2.GenerateVerifier()
+		login := b.Visit(relying.config.AuthCodeURL("s1", oauth2.S256ChallengeOption(verifier), oidc.Nonce("n1")))
+		code := codeFrom(t, e, b.SignIn(login, "alice", "correct horse battery staple"), "s1")
+		tok, err := relying.config.Exchange(ctx, code, oauth2.VerifierOption(verifier))
+		require.NoError(t, err)
+		e.Remember(tok.AccessToken, tok.RefreshToken)
+		idt, err := relying.verifier.Verify(ctx, tok.Extra("id_token").(string))
+		require.NoError(t, err)
+		var claims struct {
+			SID string `json:"sid"`
+		}
+		require.NoError(t, idt.Claims(&claims))
+
+		silent := func(state string) *apptest.Page {
+			return b.Visit(relying.config.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none")))
+		}
+		codeFrom(t, e, silent("s2"), "s2") // a session with grants to spare
+		for i := 1; i < 1000; i++ { // the exchange above made the first
+			require.NoError(t, e.State.AddLoginSessionFamily(ctx, claims.SID, "bulk-"+strconv.Itoa(i)))
+		}
+		full := silent("s3")
+		require.NotNil(t, full.Location)
+		require.Equal(t, "login_required", full.Location.Query().Get("error"), "a full session is no session")
+
+		login = b.Visit(relying.config.AuthCodeURL("s4", oauth2.S256ChallengeOption(verifier)))
+		require.Equal(t, "/login", login.URL.Path)
+		codeFrom(t, e, b.SignIn(login, "alice", "correct horse battery staple"), "s4")
+		_, err = e.State.GetLoginSession(ctx, claims.SID, 0)
+		require.ErrorIs(t, err, storage.ErrNotFound, "signing in again ended the full session")
+		_, err = relying.config.TokenSource(ctx, &oauth2.Token{RefreshToken: tok.RefreshToken, Expiry: time.Now().Add(-time.Minute)}).Token()
+		require.Error(t, err, "with its grants")
 	})
 }

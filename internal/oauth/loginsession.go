@@ -69,15 +69,25 @@ func newSecret() ([]byte, string) {
 // Back-Channel Logout): knowing it does not let anyone use the session.
 func sessionID(secret []byte) string { return digest128("gatehouse login session", secret) }
 
+// maxSessionGrants bounds the grants (refresh families) one login session
+// ties to itself: every code exchange adds one, so that a logout can end
+// them, and the record that keeps them would otherwise grow for as long as
+// the session lives, with every authorize-and-exchange loop of its user.
+// A browser that silently renews every five minutes for the longest
+// session (12 h by default) uses 144 per application.
+const maxSessionGrants = 1000
+
 // currentSession returns the browser's live login session, nil when it
-// has none. A session of a user who is gone or disabled is no session.
+// has none. A session of a user who is gone or disabled is no session,
+// nor is one that holds maxSessionGrants grants: its user signs in again,
+// which ends it with its grants and starts a fresh one.
 func (p *Provider) currentSession(ctx context.Context, r *http.Request) (*storage.LoginSession, error) {
 	secret, ok := p.cookieSecret(r, sessionCookieName)
 	if !ok {
 		return nil, nil
 	}
 	s, err := p.opts.State.GetLoginSession(ctx, sessionID(secret), p.opts.SessionIdleTTL)
-	if errors.Is(err, storage.ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && len(s.Families) >= maxSessionGrants) {
 		return nil, nil
 	} else if err != nil {
 		return nil, err
