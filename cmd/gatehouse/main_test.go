@@ -37,21 +37,16 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-// The first README command: serve --dev prints a working administrator,
-// and real client libraries get and verify a token from it.
-func TestServeDev(t *testing.T) {
-	bin := build(t)
-	addr := freeAddr(t)
-	out := filepath.Join(t.TempDir(), "bootstrap.json")
-	debugAddr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--dev", "--addr", addr, "--bootstrap-out", out)
-	cmd.Env = append(cleanEnv(), "GATEHOUSE_DEBUG_ADDR="+debugAddr)
-	var stdout, stderr apptest.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+// startServer runs the binary with args and env until the test ends, and
+// waits until issuer answers ready. It returns the process and its output.
+func startServer(t *testing.T, bin string, env []string, issuer string, args ...string) (cmd *exec.Cmd, stdout, stderr *apptest.SyncBuffer) {
+	t.Helper()
+	cmd = exec.Command(bin, args...)
+	cmd.Env = env
+	stdout, stderr = &apptest.SyncBuffer{}, &apptest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
 	require.NoError(t, cmd.Start())
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
-
-	issuer := "http://" + addr
 	require.Eventually(t, func() bool {
 		res, err := http.Get(issuer + "/health/ready")
 		if err != nil {
@@ -59,7 +54,20 @@ func TestServeDev(t *testing.T) {
 		}
 		res.Body.Close()
 		return res.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond, "server did not become ready: %s", stderr.String())
+	}, 20*time.Second, 50*time.Millisecond, "server did not become ready: %s", stderr)
+	return cmd, stdout, stderr
+}
+
+// The first README command: serve --dev prints a working administrator,
+// and real client libraries get and verify a token from it.
+func TestServeDev(t *testing.T) {
+	bin := build(t)
+	addr := freeAddr(t)
+	out := filepath.Join(t.TempDir(), "bootstrap.json")
+	debugAddr := freeAddr(t)
+	issuer := "http://" + addr
+	cmd, stdout, stderr := startServer(t, bin, append(cleanEnv(), "GATEHOUSE_DEBUG_ADDR="+debugAddr), issuer,
+		"serve", "--dev", "--addr", addr, "--bootstrap-out", out)
 
 	// Profiles only on the debug listener, never on the public one.
 	for base, want := range map[string]int{"http://" + debugAddr: http.StatusOK, issuer: http.StatusNotFound} {

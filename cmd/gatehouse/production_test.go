@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -16,7 +15,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse/gatehouse/clienthash"
-	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
 )
@@ -102,20 +100,7 @@ func TestProductionLifecycle(t *testing.T) {
 	require.Error(t, err, "a foreign secret must not activate a key the servers cannot read")
 	require.Contains(t, out, "keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET)")
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	var stderr apptest.SyncBuffer
-	serve.Stdout, serve.Stderr = &stderr, &stderr
-	require.NoError(t, serve.Start())
-	t.Cleanup(func() { _ = serve.Process.Kill(); _, _ = serve.Process.Wait() })
-	require.Eventually(t, func() bool {
-		res, err := http.Get(issuer + "/health/ready")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond, "not ready: %s", stderr.String())
+	serve, _, stderr := startServer(t, bin, env, issuer, "serve")
 
 	w, err := clienthash.WireSecret(boot["admin_client_secret"], boot["admin_client_id"])
 	require.NoError(t, err)

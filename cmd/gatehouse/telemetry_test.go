@@ -19,7 +19,6 @@ import (
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/gatehouse/gatehouse/clienthash"
-	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/internal/telemetry/telemetrytest"
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
@@ -57,20 +56,7 @@ func TestMetricsAndTraces(t *testing.T) {
 	var boot map[string]string
 	require.NoError(t, json.Unmarshal([]byte(run("bootstrap", "--json", "--username", "metrics-admin")), &boot))
 
-	serve := exec.Command(bin, "serve")
-	serve.Env = env
-	var logs apptest.SyncBuffer
-	serve.Stdout, serve.Stderr = &logs, &logs
-	require.NoError(t, serve.Start())
-	t.Cleanup(func() { _ = serve.Process.Kill(); _, _ = serve.Process.Wait() })
-	require.Eventually(t, func() bool {
-		res, err := http.Get(issuer + "/health/ready")
-		if err != nil {
-			return false
-		}
-		res.Body.Close()
-		return res.StatusCode == http.StatusOK
-	}, 20*time.Second, 50*time.Millisecond, "not ready: %s", logs.String())
+	serve, _, logs := startServer(t, bin, env, issuer, "serve")
 
 	ctx := context.Background()
 	clientID := boot["admin_client_id"]
