@@ -287,14 +287,14 @@ func TestFailureCountFormats(t *testing.T) {
 	c := direct(t)
 	at := time.Now()
 	last := at.Add(-time.Second).UnixMicro()
-	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("3:%d", last), time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", fmt.Sprintf("3:%d", last), time.Hour).Err())
 	attempt := storage.Attempt{Marker: "m", Unknown: []storage.Bucket{{Key: "old", Free: 2}}, At: at,
 		BaseDelay: time.Minute, MaxDelay: time.Hour, Keep: time.Hour}
 	_, wait, err := s.TryAttempt(ctx, attempt)
 	require.NoError(t, err)
 	require.Equal(t, time.Minute-time.Second, wait)
 
-	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("2:%d", last), time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", fmt.Sprintf("2:%d", last), time.Hour).Err())
 	_, wait, err = s.TryAttempt(ctx, attempt)
 	require.NoError(t, err)
 	require.Zero(t, wait)
@@ -304,7 +304,7 @@ func TestFailureCountFormats(t *testing.T) {
 	require.Equal(t, 2, counts[0].Failures)
 	require.Equal(t, last, counts[0].Last.UnixMicro())
 
-	require.NoError(t, c.Set(ctx, prefix+"l:old", "not a count", time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", "not a count", time.Hour).Err())
 	_, _, err = s.TryAttempt(ctx, attempt)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 }
