@@ -56,8 +56,22 @@ var Real = Backend{"postgres+redis", func(t *testing.T, now func() time.Time) (s
 	return store, state
 }}
 
+// RealCluster is Real with its token state on a Redis Cluster (a fresh
+// key prefix), whose keys spread over several Redis nodes.
+var RealCluster = Backend{"postgres+redis-cluster", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+	store := pgtest.NewStore(t)
+	state, err := redis.Open(context.Background(), testenv.RedisClusterURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"))
+	require.NoError(t, err)
+	t.Cleanup(state.Close)
+	return store, state
+}}
+
 // Backends are all backends; behaviour must not differ between them.
 var Backends = []Backend{Memory, Real}
+
+// MultiNodeBackends are the backends of the tests of several nodes
+// sharing state: every backend, and a Redis Cluster.
+var MultiNodeBackends = []Backend{Memory, Real, RealCluster}
 
 // ForEachBackend runs fn as a parallel subtest against a fresh server on
 // every backend.
