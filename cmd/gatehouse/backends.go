@@ -31,7 +31,7 @@ func openBackends(ctx context.Context, c config.Config) (storage.Store, storage.
 		store.Close()
 		return nil, nil, err
 	}
-	state, err := redis.Open(ctx, c.RedisURL)
+	state, err := redis.Open(ctx, c.RedisURL, redis.WithWaitReplicas(c.RedisWaitReplicas))
 	if err != nil {
 		store.Close()
 		return nil, nil, &config.Error{Key: "redis_url", Reason: err.Error()}
