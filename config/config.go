@@ -23,8 +23,8 @@ type Config struct {
 	// RedisWaitReplicas is how many replicas must hold a revocation (and
 	// every other write whose loss would revive something) before it is
 	// acknowledged: Redis's WAIT, see docs/operations.md. 0 waits for none.
-	RedisWaitReplicas int `koanf:"redis_wait_replicas"`
-	Dev         bool   `koanf:"dev"`
+	RedisWaitReplicas int  `koanf:"redis_wait_replicas"`
+	Dev               bool `koanf:"dev"`
 	// DebugAddr serves Go's pprof profiles on a listener of its own; empty
 	// (the default) serves nothing. Loopback only: profiles reveal memory.
 	DebugAddr string   `koanf:"debug_addr"`
