@@ -199,3 +199,25 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A write that must reach a replica fails with ErrUnavailable when no
+// replica confirms it, rather than being acknowledged on the primary
+// alone; reads and writes that are not waited for go on.
+func TestWaitReplicasFailsClosed(t *testing.T) {
+	s, _ := openOn(t, deployment{"standalone", testenv.RedisURL, []redis.Option{redis.WithWaitReplicas(1)}})
+	ctx := context.Background()
+	exp := time.Now().Add(time.Minute)
+	require.ErrorIs(t, s.RevokeToken(ctx, "j", exp), storage.ErrUnavailable)
+	require.ErrorIs(t, s.RevokeSubject(ctx, storage.SubjectUser, "u", time.Now(), time.Minute), storage.ErrUnavailable)
+	require.ErrorIs(t, s.RevokeFamily(ctx, "f"), storage.ErrUnavailable)
+	_, err := s.MarkOnce(ctx, "k", exp)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	_, err = s.BumpChangeStamp(ctx)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+	require.NoError(t, s.PutEntry(ctx, "e", []byte("v"), exp))
+	_, _, err = s.TakeEntry(ctx, "e", exp)
+	require.ErrorIs(t, err, storage.ErrUnavailable)
+
+	_, _, err = s.IsRevoked(ctx, storage.TokenRef{JTI: "j", ClientID: "c", IssuedAt: time.Now()})
+	require.NoError(t, err)
+}

@@ -17,7 +17,6 @@ import (
 // primary found through Sentinel, or a Redis Cluster.
 type TokenState struct {
 	rdb          goredis.UniversalClient
-	deployment   Deployment
 	reads        *reads
 	prefix       string
 	waitReplicas int
@@ -46,7 +45,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*TokenState, erro
 	if err != nil {
 		return nil, fmt.Errorf("invalid Redis URL %s: %s", redact(rawURL), err)
 	}
-	s := &TokenState{rdb: rdb, deployment: deployment, reads: &reads{rdb: rdb, cluster: deployment == Cluster}, prefix: "gh:"}
+	s := &TokenState{rdb: rdb, reads: &reads{rdb: rdb, cluster: deployment == Cluster}, prefix: "gh:"}
 	for _, opt := range opts {
 		opt(s)
 	}
