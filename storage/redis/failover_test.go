@@ -4,27 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/redis/redistest"
 )
-
-// sentinelPrimary is the name scripts/test-env.sh monitors the primary
-// under.
-const sentinelPrimary = "gatehouse-test"
 
 // TestSentinelFailover kills the primary (SIGKILL, as a crash: no
 // shutdown, nothing flushed) under a stream of revocations and checks.
@@ -38,19 +30,6 @@ func TestSentinelFailover(t *testing.T) {
 	url := testenv.RedisSentinelURL(t)
 	s, _ := openOn(t, deployments[2])
 	ctx := context.Background()
-
-	_, sentinels, err := redis.SplitHosts(url)
-	require.NoError(t, err)
-	sc := goredis.NewSentinelClient(&goredis.Options{Addr: sentinels[0]})
-	t.Cleanup(func() { sc.Close() })
-	primary := func() string {
-		addr, err := sc.GetMasterAddrByName(ctx, sentinelPrimary).Result()
-		require.NoError(t, err)
-		return net.JoinHostPort(addr[0], addr[1])
-	}
-	old := primary()
-	pid, conf := serverProcess(t, old)
-	t.Cleanup(func() { rejoin(t, primary, conf, old) })
 
 	var (
 		mu             sync.Mutex
@@ -123,13 +102,11 @@ func TestSentinelFailover(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, 10*time.Second, "revocations before the kill", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 200 })
-	mu.Lock()
+	redistest.WaitFor(t, 10*time.Second, "revocations before the kill", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) >= 200 })
 	killed.Store(true)
-	require.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
-	mu.Unlock()
-	waitFor(t, 30*time.Second, "a promoted replica", func() bool { return primary() != old })
-	waitFor(t, 30*time.Second, "recovery", func() bool { return ackedAfterKill.Load() >= 100 })
+	promoted := redistest.KillPrimary(t, url)
+	promoted()
+	redistest.WaitFor(t, 30*time.Second, "recovery", func() bool { return ackedAfterKill.Load() >= 100 })
 	close(stop)
 	wg.Wait()
 
@@ -140,63 +117,6 @@ func TestSentinelFailover(t *testing.T) {
 		revoked, _, err := s.IsRevoked(ctx, storage.TokenRef{JTI: jti, ClientID: "c", IssuedAt: time.Now()})
 		require.NoError(t, err)
 		require.True(t, revoked, "acknowledged revocation of %s lost in the failover", jti)
-	}
-}
-
-// serverProcess returns the process id and config file of the Redis at
-// addr.
-func serverProcess(t *testing.T, addr string) (int, string) {
-	c := goredis.NewClient(&goredis.Options{Addr: addr})
-	defer c.Close()
-	info, err := c.Info(context.Background(), "server").Result()
-	require.NoError(t, err)
-	var pid int
-	var conf string
-	for _, line := range strings.Split(info, "\r\n") {
-		k, v, _ := strings.Cut(line, ":")
-		switch k {
-		case "process_id":
-			pid, _ = strconv.Atoi(v)
-		case "config_file":
-			conf = v
-		}
-	}
-	require.NotZero(t, pid)
-	require.NotEmpty(t, conf, "the server was started from a config file (scripts/test-env.sh)")
-	return pid, conf
-}
-
-// rejoin starts the killed server again from its config file and makes
-// it a replica of the new primary, as the sentinels would a few seconds
-// later, then waits until the primary sees it.
-func rejoin(t *testing.T, primary func() string, conf string, addr string) {
-	out, err := exec.Command("redis-server", conf).CombinedOutput()
-	require.NoError(t, err, "restarting the killed server: %s", out)
-	host, port, _ := net.SplitHostPort(primary())
-	back := goredis.NewClient(&goredis.Options{Addr: addr})
-	defer back.Close()
-	waitFor(t, 10*time.Second, "the killed server back", func() bool {
-		return back.Do(context.Background(), "replicaof", host, port).Err() == nil
-	})
-	c := goredis.NewClient(&goredis.Options{Addr: net.JoinHostPort(host, port)})
-	defer c.Close()
-	waitFor(t, 30*time.Second, "the killed server back as a replica", func() bool {
-		info, err := c.Info(context.Background(), "replication").Result()
-		return err == nil && strings.Contains(info, "connected_slaves:2")
-	})
-}
-
-// waitFor polls cond until it holds or timeout passes. Polling a real
-// server's state is all a test can do here: the failover runs on the
-// sentinels' clock.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s within %v", what, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
