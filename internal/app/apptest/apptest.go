@@ -66,6 +66,17 @@ var RealCluster = Backend{"postgres+redis-cluster", func(t *testing.T, now func(
 	return store, state
 }}
 
+// RealSentinel is Real with its token state on the Sentinel setup of
+// scripts/test-env.sh, whose writes that must survive a failover wait for
+// a replica (redis_wait_replicas: 1).
+var RealSentinel = Backend{"postgres+redis-sentinel", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+	store := pgtest.NewStore(t)
+	state, err := redis.Open(context.Background(), testenv.RedisSentinelURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"), redis.WithWaitReplicas(1))
+	require.NoError(t, err)
+	t.Cleanup(state.Close)
+	return store, state
+}}
+
 // Backends are all backends; behaviour must not differ between them.
 var Backends = []Backend{Memory, Real}
 
