@@ -18,6 +18,8 @@ import (
 // every token whose revocation it acknowledged before the failover (or
 // after it) stays revoked.
 func TestRedisFailoverFailsClosed(t *testing.T) {
+	testenv.RedisSentinelURL(t)     // skips without the Sentinel setup
+	redistest.LockSentinel(t, true) // before anything holds it shared
 	s := apptest.Start(t, apptest.RealSentinel)
 	staff := s.Group("staff", "tokens-introspect")
 	owner := s.User("owner", "", staff.ID)

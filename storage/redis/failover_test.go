@@ -28,6 +28,7 @@ import (
 // so that the setup is whole for the next run.
 func TestSentinelFailover(t *testing.T) {
 	url := testenv.RedisSentinelURL(t)
+	redistest.LockSentinel(t, true) // before anything holds it shared
 	s, _ := openOn(t, deployments[2])
 	ctx := context.Background()
 
@@ -124,7 +125,7 @@ func TestSentinelFailover(t *testing.T) {
 // replica confirms it, rather than being acknowledged on the primary
 // alone; reads and writes that are not waited for go on.
 func TestWaitReplicasFailsClosed(t *testing.T) {
-	s, _ := openOn(t, deployment{"standalone", testenv.RedisURL, []redis.Option{redis.WithWaitReplicas(1)}})
+	s, _ := openOn(t, deployment{"standalone", testenv.RedisURL, []redis.Option{redis.WithWaitReplicas(1)}, false})
 	ctx := context.Background()
 	exp := time.Now().Add(time.Minute)
 	require.ErrorIs(t, s.RevokeToken(ctx, "j", exp), storage.ErrUnavailable)

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/redis/redistest"
 	"github.com/gatehouse/gatehouse/storage/storagetest"
 )
 
@@ -23,15 +24,18 @@ type deployment struct {
 	name string
 	url  func(testing.TB) string
 	opts []redis.Option
+	// sentinel: tests hold the setup (redistest.LockSentinel), which
+	// failover tests kill servers of.
+	sentinel bool
 }
 
 // deployments are every kind of Redis Gatehouse runs on. On Sentinel,
 // revocations wait for a replica (see WithWaitReplicas): the setup of
 // scripts/test-env.sh has two.
 var deployments = []deployment{
-	{"standalone", testenv.RedisURL, nil},
-	{"cluster", testenv.RedisClusterURL, nil},
-	{"sentinel", testenv.RedisSentinelURL, []redis.Option{redis.WithWaitReplicas(1)}},
+	{"standalone", testenv.RedisURL, nil, false},
+	{"cluster", testenv.RedisClusterURL, nil, false},
+	{"sentinel", testenv.RedisSentinelURL, []redis.Option{redis.WithWaitReplicas(1)}, true},
 }
 
 // open returns token state on the standalone Redis under a fresh key
@@ -45,6 +49,9 @@ func open(t testing.TB) (*redis.TokenState, string) {
 func openOn(t testing.TB, d deployment) (*redis.TokenState, string) {
 	t.Helper()
 	url := d.url(t)
+	if d.sentinel {
+		redistest.LockSentinel(t, false)
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "ghtest:" + hex.EncodeToString(b[:]) + ":"

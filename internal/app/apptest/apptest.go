@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/storage/memory"
 	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
 	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/redis/redistest"
 )
 
 // Iterations is the client-side PBKDF2 count tests use: cheap, so that the
@@ -68,8 +69,10 @@ var RealCluster = Backend{"postgres+redis-cluster", func(t *testing.T, now func(
 
 // RealSentinel is Real with its token state on the Sentinel setup of
 // scripts/test-env.sh, whose writes that must survive a failover wait for
-// a replica (redis_wait_replicas: 1).
+// a replica (redis_wait_replicas: 1). Tests that fail it over take it
+// exclusively first (redistest.LockSentinel); others share it.
 var RealSentinel = Backend{"postgres+redis-sentinel", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+	redistest.LockSentinel(t, false)
 	store := pgtest.NewStore(t)
 	state, err := redis.Open(context.Background(), testenv.RedisSentinelURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"), redis.WithWaitReplicas(1))
 	require.NoError(t, err)

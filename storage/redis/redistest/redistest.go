@@ -25,9 +25,12 @@ const SentinelPrimary = "gatehouse-test"
 // nothing flushed), and returns a function that waits until the sentinels
 // have promoted a replica. When the test ends, the killed server is
 // started again from its config file and made a replica of the new
-// primary, so that the setup is whole for the next test.
+// primary, so that the setup is whole for the next test. It holds the
+// setup exclusively (LockSentinel) until then: take the lock before
+// opening anything on it.
 func KillPrimary(t *testing.T, sentinelURL string) (promoted func()) {
 	t.Helper()
+	LockSentinel(t, true)
 	sc := goredis.NewSentinelClient(&goredis.Options{Addr: firstSentinel(t, sentinelURL)})
 	t.Cleanup(func() { sc.Close() })
 	primary := func() string {
