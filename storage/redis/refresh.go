@@ -197,7 +197,7 @@ func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, 
 			return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 		}
 		if rec.Secret != secret {
-			if rec.PrevSecret != "" && rec.PrevSecret == secret && next.IssuedAt.Before(rec.IssuedAt.Add(storage.RefreshReuseGrace)) {
+			if rec.PrevSecret != "" && rec.PrevSecret == secret && next.IssuedAt.UnixMicro() < rec.IssuedAt.UnixMicro()+storage.RefreshReuseGrace.Microseconds() {
 				return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 			}
 			// A reuse. Decided on what was read: if a rotation changed
