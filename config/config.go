@@ -20,7 +20,11 @@ type Config struct {
 	Issuer      string `koanf:"issuer"`
 	DatabaseURL string `koanf:"database_url"`
 	RedisURL    string `koanf:"redis_url"`
-	Dev         bool   `koanf:"dev"`
+	// RedisWaitReplicas is how many replicas must hold a revocation (and
+	// every other write whose loss would revive something) before it is
+	// acknowledged: Redis's WAIT, see docs/operations.md. 0 waits for none.
+	RedisWaitReplicas int  `koanf:"redis_wait_replicas"`
+	Dev               bool `koanf:"dev"`
 	// DebugAddr serves Go's pprof profiles on a listener of its own; empty
 	// (the default) serves nothing. Loopback only: profiles reveal memory.
 	DebugAddr string `koanf:"debug_addr"`
@@ -227,6 +231,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("debug_addr", r.DebugAddr), slog.String("metrics_addr", r.MetricsAddr),
 		slog.String("tracing_otlp_endpoint", r.Tracing.OTLPEndpoint),
 		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
+		slog.Int("redis_wait_replicas", r.RedisWaitReplicas),
 		slog.String("log_level", r.Log.Level),
 		slog.String("signing_alg", r.Token.SigningAlg), slog.String("audience", r.Token.Audience),
 		slog.String("access_ttl", r.Token.AccessTTL.String()), slog.String("refresh_ttl", r.Token.RefreshTTL.String()),

@@ -113,11 +113,9 @@ var checks = []check{
 		if c.RedisURL == "" {
 			return reason("is required (or run with --dev)")
 		}
-		if u, err := url.Parse(c.RedisURL); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-			return reason("must be a redis:// or rediss:// URL")
-		}
-		return nil
+		return redisURL(c.RedisURL)
 	}},
+	{"redis_wait_replicas", between(func(c Config) int64 { return int64(c.RedisWaitReplicas) }, 0, 16)},
 	{"log.level", oneOf(func(c Config) string { return c.Log.Level }, "debug", "info", "warn", "error")},
 	{"log.format", oneOf(func(c Config) string { return c.Log.Format }, "json", "text")},
 	{"http.read_timeout", positive(func(c Config) int64 { return int64(c.HTTP.ReadTimeout) })},
@@ -257,4 +255,39 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// redisURL checks the form of a redis_url (docs/configuration.md); the
+// Redis backend parses it in full when it connects.
+func redisURL(raw string) error {
+	const forms = "must be a redis://, rediss://, redis+sentinel://host:port[,host:port...]/primary-name[/db] or redis+cluster://host:port[,host:port...] URL"
+	scheme, rest, ok := strings.Cut(raw, "://")
+	if !ok {
+		return reason(forms)
+	}
+	switch scheme {
+	case "redis", "rediss":
+		if u, err := url.Parse(raw); err != nil || u.Host == "" {
+			return reason(forms)
+		}
+		return nil
+	case "redis+sentinel", "rediss+sentinel", "redis+cluster", "rediss+cluster":
+	default:
+		return reason(forms)
+	}
+	authority, path, _ := strings.Cut(rest, "/")
+	path, _, _ = strings.Cut(path, "?")
+	if i := strings.LastIndex(authority, "@"); i >= 0 {
+		authority = authority[i+1:]
+	}
+	authority, _, _ = strings.Cut(authority, "?")
+	for _, h := range strings.Split(authority, ",") {
+		if host, port, err := net.SplitHostPort(h); err != nil || host == "" || port == "" {
+			return reason(forms)
+		}
+	}
+	if strings.HasSuffix(scheme, "+sentinel") && strings.Trim(path, "/") == "" {
+		return reason("redis+sentinel:// must name the primary: redis+sentinel://host:port[,host:port...]/primary-name[/db]")
+	}
+	return nil
 }

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) are up,
+# a three-primary Redis Cluster (127.0.0.1:17001-17003) and a Redis Sentinel
+# setup (primary and replicas on 16390-16392, sentinels on 26391-26393) too,
 # and headless Chromium installed, for the test suite: uses them if they answer, starts them if they are installed
 # but stopped, installs them with apt-get if they are missing (with sudo when
 # not root). Then creates a scratch database for this run and prints the
@@ -113,6 +115,106 @@ ensure_redis() {
   wait_for Redis redis_up
 }
 
+# --- Redis Cluster and Sentinel ------------------------------------------------
+
+# Both run as the invoking user from config files under $REDIS_TEST_DIR, so
+# that a test that kills a server can start it again with `redis-server
+# <config_file>` (INFO server names the file). Persistence is off.
+REDIS_TEST_DIR=${TMPDIR:-/tmp}/gatehouse-test-redis
+CLUSTER_PORTS=(17001 17002 17003)
+SENTINEL_DATA_PORTS=(16390 16391 16392) # a primary and its two replicas
+SENTINEL_PORTS=(26391 26392 26393)
+SENTINEL_PRIMARY=gatehouse-test
+
+rcli() { redis-cli -h 127.0.0.1 -p "$1" "${@:2}" 2>/dev/null; }
+
+# stop_redis_in stops the servers whose config files are in a directory.
+stop_redis_in() {
+  local conf port
+  for conf in "$1"/*.conf; do
+    [ -f "$conf" ] || continue
+    port=$(awk '$1 == "port" {print $2}' "$conf")
+    rcli "$port" shutdown nosave >/dev/null || true
+  done
+}
+
+# write_conf writes the config file of a server on a port; extra lines of
+# configuration come as further arguments.
+write_conf() {
+  local dir=$1 port=$2
+  shift 2
+  mkdir -p "$dir/$port"
+  {
+    echo "port $port"; echo "bind 127.0.0.1"; echo "dir $dir/$port"; echo "daemonize yes"
+    echo "pidfile $dir/$port/redis.pid"; echo "logfile $dir/$port/redis.log"
+    printf '%s\n' "$@"
+  } >"$dir/$port.conf"
+}
+
+# start_redis writes a server's config file and starts it.
+start_redis() {
+  write_conf "$@" 'save ""' "appendonly no"
+  redis-server "$1/$2.conf" >&2 9>&- # the daemon must not hold the lock
+}
+
+cluster_ok() { [[ $(rcli "${CLUSTER_PORTS[0]}" cluster info) == *cluster_state:ok* ]]; }
+
+# ensure_redis_cluster starts three primaries in cluster mode, 5,461
+# slots each, no replicas: what the tests need to prove that every key a
+# command touches is in one slot and reads leave per node.
+ensure_redis_cluster() {
+  cluster_ok && return 0
+  local dir=$REDIS_TEST_DIR/cluster port addrs=()
+  log "starting a three-primary Redis Cluster on ports ${CLUSTER_PORTS[*]}"
+  stop_redis_in "$dir"
+  rm -rf "$dir"
+  for port in "${CLUSTER_PORTS[@]}"; do
+    start_redis "$dir" "$port" "cluster-enabled yes" "cluster-config-file $dir/$port/nodes.conf" "cluster-node-timeout 2000"
+    addrs+=("127.0.0.1:$port")
+  done
+  for port in "${CLUSTER_PORTS[@]}"; do
+    wait_for "Redis on $port" "rcli_ping $port"
+  done
+  redis-cli --cluster create "${addrs[@]}" --cluster-replicas 0 --cluster-yes >/dev/null 2>&1 ||
+    die "redis-cli --cluster create failed"
+  wait_for "Redis Cluster" cluster_ok
+}
+
+rcli_ping() { [[ $(rcli "$1" ping) == PONG ]]; }
+
+sentinel_ok() {
+  local port primary
+  for port in "${SENTINEL_PORTS[@]}"; do
+    primary=$(rcli "$port" sentinel get-master-addr-by-name "$SENTINEL_PRIMARY" | tail -n1)
+    [ -n "$primary" ] || return 1
+    # Every sentinel must know the others, or a failover cannot be voted.
+    [[ $(rcli "$port" sentinel master "$SENTINEL_PRIMARY") == *$'num-other-sentinels\n2'* ]] || return 1
+  done
+  rcli_ping "$primary" && [[ $(rcli "$primary" info replication) == *connected_slaves:2* ]]
+}
+
+# ensure_redis_sentinel starts a primary, two replicas and three sentinels
+# (quorum 2: the smallest setup where a failover is voted, as in
+# production). Two replicas, so that after a failover the new primary
+# still has one to WAIT for. A primary that does not answer for a second
+# is failed over.
+ensure_redis_sentinel() {
+  sentinel_ok && return 0
+  local dir=$REDIS_TEST_DIR/sentinel port primary=${SENTINEL_DATA_PORTS[0]}
+  log "starting Redis Sentinel: primary $primary, replicas ${SENTINEL_DATA_PORTS[*]:1}, sentinels ${SENTINEL_PORTS[*]}"
+  stop_redis_in "$dir"
+  rm -rf "$dir"
+  start_redis "$dir" "$primary"
+  start_redis "$dir" "${SENTINEL_DATA_PORTS[1]}" "replicaof 127.0.0.1 $primary"
+  start_redis "$dir" "${SENTINEL_DATA_PORTS[2]}" "replicaof 127.0.0.1 $primary"
+  for port in "${SENTINEL_PORTS[@]}"; do
+    write_conf "$dir" "$port" "sentinel monitor $SENTINEL_PRIMARY 127.0.0.1 $primary 2" \
+      "sentinel down-after-milliseconds $SENTINEL_PRIMARY 1000" "sentinel failover-timeout $SENTINEL_PRIMARY 4000"
+    redis-server "$dir/$port.conf" --sentinel >&2 9>&-
+  done
+  wait_for "Redis Sentinel" sentinel_ok
+}
+
 # --- Chromium -----------------------------------------------------------------
 
 # The browser tests drive Debian's headless Chromium through chromedp.
@@ -161,14 +263,23 @@ fi
 
 ensure_postgres
 ensure_redis
+command -v redis-cli >/dev/null || apt_install redis-tools
+mkdir -p "$REDIS_TEST_DIR"
+exec 9>"$REDIS_TEST_DIR/lock"
+flock 9 # runs at once start each server once
+ensure_redis_cluster
+ensure_redis_sentinel
+exec 9>&-
 ensure_chromium
 drop_stale
 
 db="gatehouse_ci_$(date +%s)_$$"
 psql_admin -c "CREATE DATABASE $db" >&2
-log "PostgreSQL and Redis are up; scratch database $db"
+log "PostgreSQL, Redis, Redis Cluster and Redis Sentinel are up; scratch database $db"
 echo "export GATEHOUSE_TEST_DATABASE_URL='postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=disable'"
 echo "export GATEHOUSE_TEST_REDIS_URL='redis://127.0.0.1:$REDIS_PORT/0'"
+echo "export GATEHOUSE_TEST_REDIS_CLUSTER_URL='redis+cluster://127.0.0.1:${CLUSTER_PORTS[0]},127.0.0.1:${CLUSTER_PORTS[1]},127.0.0.1:${CLUSTER_PORTS[2]}'"
+echo "export GATEHOUSE_TEST_REDIS_SENTINEL_URL='redis+sentinel://127.0.0.1:${SENTINEL_PORTS[0]},127.0.0.1:${SENTINEL_PORTS[1]},127.0.0.1:${SENTINEL_PORTS[2]}/$SENTINEL_PRIMARY/0'"
 echo "export GATEHOUSE_TEST_CHROMIUM='$chromium_path'"
 echo "export GATEHOUSE_TEST_REQUIRE_SERVICES=1"
 echo "export GATEHOUSE_TEST_SCRATCH_DB='$db'"

@@ -41,7 +41,7 @@ func openBackends(ctx context.Context, c config.Config, tp trace.TracerProvider,
 		store.Close()
 		return nil, nil, err
 	}
-	state, err := redis.Open(ctx, c.RedisURL, redisOpts...)
+	state, err := redis.Open(ctx, c.RedisURL, append(redisOpts, redis.WithWaitReplicas(c.RedisWaitReplicas))...)
 	if err != nil {
 		store.Close()
 		return nil, nil, &config.Error{Key: "redis_url", Reason: err.Error()}

@@ -27,7 +27,7 @@ func administrator(t *testing.T, s *apptest.Server) (storage.User, apptest.Clien
 // tokens issued through those clients — and those clients get no new
 // tokens, by any grant, until the owner is active again.
 func TestOwnerDisabledEndsClientTokensOnEveryNode(t *testing.T) {
-	for _, b := range apptest.Backends {
+	for _, b := range apptest.MultiNodeBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
 			_, rootClient, adminToken := administrator(t, a)
@@ -71,7 +71,7 @@ func TestOwnerDisabledEndsClientTokensOnEveryNode(t *testing.T) {
 // cache a moment before; deleting a client's owner ends the client's
 // tokens there too.
 func TestLostMembershipAndDeletedOwnerOnEveryNode(t *testing.T) {
-	for _, b := range apptest.Backends {
+	for _, b := range apptest.MultiNodeBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
 			root, rootClient, adminToken := administrator(t, a)

@@ -29,7 +29,7 @@ func twoNodes(t *testing.T, b apptest.Backend) (*apptest.Server, *apptest.Server
 // the other, although the other served the same client from its cache a
 // moment before.
 func TestChangesReachEveryNode(t *testing.T) {
-	for _, b := range apptest.Backends {
+	for _, b := range apptest.MultiNodeBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
 			ctx := context.Background()
@@ -69,7 +69,7 @@ func TestChangesReachEveryNode(t *testing.T) {
 // too, under the stamp read with the token's revocation check: a change
 // acknowledged by one node shows in the other's next answer.
 func TestCachedReadsFollowChangesOnEveryNode(t *testing.T) {
-	for _, b := range apptest.Backends {
+	for _, b := range apptest.MultiNodeBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodes(t, b)
 			ctx := context.Background()
@@ -129,7 +129,7 @@ func twoNodesOneIssuer(t *testing.T, b apptest.Backend) (*apptest.Server, *appte
 // second that every node honours: revocation marks and issue times are
 // compared to the microsecond, not the second of the JWT's iat.
 func TestReenabledClientTokenWithinTheSecond(t *testing.T) {
-	for _, b := range apptest.Backends {
+	for _, b := range apptest.MultiNodeBackends {
 		t.Run(b.Name, func(t *testing.T) {
 			a, bNode := twoNodesOneIssuer(t, b)
 			cc := url.Values{"grant_type": {"client_credentials"}}

@@ -29,8 +29,14 @@ const batchTimeout = 5 * time.Second
 // a syscall pair and a Redis wake-up per request into one per batch; with
 // no concurrency it costs a goroutine hand-off. Only reads go this way: a
 // caller that gives up has changed nothing.
+//
+// On a Redis Cluster an MGET must keep to one slot, and the keys of one
+// call are in many (see IsRevoked): there each key is a GET of its own in
+// the same pipeline, which the cluster client splits by node and sends to
+// every node at once, so the batch is still one round trip per node.
 type reads struct {
-	rdb *goredis.Client
+	rdb     goredis.UniversalClient
+	cluster bool
 
 	mu      sync.Mutex
 	inAir   bool
@@ -97,6 +103,10 @@ func (r *reads) launch() {
 func (r *reads) send(batch []*readCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	if r.cluster {
+		r.sendGets(ctx, batch)
+		return
+	}
 	if len(batch) == 1 {
 		c := batch[0]
 		c.vals, c.err = r.rdb.MGet(ctx, c.keys...).Result()
@@ -111,6 +121,37 @@ func (r *reads) send(batch []*readCall) {
 	_, _ = pipe.Exec(ctx) // each command carries its own error
 	for i, c := range batch {
 		c.vals, c.err = cmds[i].Result()
+		close(c.done)
+	}
+}
+
+// sendGets is send on a cluster: a GET per key.
+func (r *reads) sendGets(ctx context.Context, batch []*readCall) {
+	n := 0
+	for _, c := range batch {
+		n += len(c.keys)
+	}
+	cmds := make([]*goredis.StringCmd, 0, n)
+	pipe := r.rdb.Pipeline()
+	for _, c := range batch {
+		for _, k := range c.keys {
+			cmds = append(cmds, pipe.Get(ctx, k))
+		}
+	}
+	_, _ = pipe.Exec(ctx) // each command carries its own error
+	for _, c := range batch {
+		c.vals = make([]any, len(c.keys))
+		for i := range c.keys {
+			v, err := cmds[i].Result()
+			if err != nil && !isNil(err) {
+				c.vals, c.err = nil, err
+				break
+			}
+			if err == nil {
+				c.vals[i] = v
+			}
+		}
+		cmds = cmds[len(c.keys):]
 		close(c.done)
 	}
 }

@@ -92,7 +92,7 @@ return {1, string.sub(v, 2)}`)
 
 // TakeEntry implements storage.TokenState: one atomic script.
 func (s *TokenState) TakeEntry(ctx context.Context, key string, spentUntil time.Time) ([]byte, bool, error) {
-	res, err := takeScript.Run(ctx, s.rdb, []string{s.entryKey(key)}, pxat(spentUntil)).Slice()
+	res, err := s.durableScript(ctx, takeScript, []string{s.entryKey(key)}, pxat(spentUntil)).Slice()
 	if isNil(err) {
 		return nil, false, fmt.Errorf("entry: %w", storage.ErrNotFound)
 	}

@@ -12,8 +12,18 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-func (s *TokenState) failureKey(key string) string { return s.prefix + "l:" + key }
-func (s *TokenState) markerKey(key string) string  { return s.prefix + "k:" + key }
+// throttleTag is the hash tag of every failure count and marker: one
+// attempt counts in buckets of its user, its client and its source at
+// once, atomically (TryAttempt), so on a Redis Cluster all of them must
+// share one slot, and no finer tag is common to every attempt. That slot
+// takes only login attempts and refusals of the management API, each
+// far costlier for the server than for Redis (a password hash, a
+// database write), so it never becomes the hot one; the per-token keys
+// spread over the whole cluster.
+const throttleTag = "{l}"
+
+func (s *TokenState) failureKey(key string) string { return s.prefix + throttleTag + "l:" + key }
+func (s *TokenState) markerKey(key string) string  { return s.prefix + throttleTag + "k:" + key }
 
 // A failure count is one string, "<failures>:<latest>:<previous>": the
 // times of the latest failure and of the one before it, in µs, the latter

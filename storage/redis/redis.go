@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -14,11 +13,13 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// TokenState is a storage.TokenState on Redis.
+// TokenState is a storage.TokenState on Redis: a standalone server, a
+// primary found through Sentinel, or a Redis Cluster.
 type TokenState struct {
-	rdb    *goredis.Client
-	reads  *reads
-	prefix string
+	rdb          goredis.UniversalClient
+	reads        *reads
+	prefix       string
+	waitReplicas int
 }
 
 var _ storage.TokenState = (*TokenState)(nil)
@@ -27,41 +28,36 @@ var _ storage.TokenState = (*TokenState)(nil)
 type Option func(*TokenState)
 
 // WithKeyPrefix sets the prefix of every key (default "gh:"), so that
-// several deployments or tests can share one Redis.
+// several deployments or tests can share one Redis. It must hold no '{':
+// the keys' hash tags (see throttleTag) come after it.
 func WithKeyPrefix(p string) Option { return func(s *TokenState) { s.prefix = p } }
 
-// Open connects to the Redis at url (redis:// or rediss://) and checks that
-// it answers. Errors are one line without the URL's password.
+// WithWaitReplicas makes every write whose loss would revive something
+// (see durable) wait until n replicas have it, or fail with
+// storage.ErrUnavailable: then a failover cannot lose what was
+// acknowledged. 0, the default, waits for none.
+func WithWaitReplicas(n int) Option { return func(s *TokenState) { s.waitReplicas = n } }
+
+// Open connects to the Redis that rawURL names (see newClient) and checks
+// that it answers. Errors are one line without the URL's password.
 func Open(ctx context.Context, rawURL string, opts ...Option) (*TokenState, error) {
-	o, err := goredis.ParseURL(rawURL)
+	rdb, deployment, err := newClient(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("invalid Redis URL %s", redact(rawURL))
+		return nil, fmt.Errorf("invalid Redis URL %s: %s", redact(rawURL), err)
 	}
-	// Short timeouts: an outage must turn into a fast 503, not a hung
-	// request; the pool reconnects by itself when Redis is back.
-	o.DialTimeout = time.Second
-	o.ReadTimeout = 500 * time.Millisecond
-	o.WriteTimeout = 500 * time.Millisecond
-	o.PoolTimeout = time.Second
-	o.MaxRetries = 1
-	rdb := goredis.NewClient(o)
-	s := &TokenState{rdb: rdb, reads: &reads{rdb: rdb}, prefix: "gh:"}
+	s := &TokenState{rdb: rdb, reads: &reads{rdb: rdb, cluster: deployment == Cluster}, prefix: "gh:"}
 	for _, opt := range opts {
 		opt(s)
 	}
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	if strings.Contains(s.prefix, "{") || s.waitReplicas < 0 {
+		s.rdb.Close()
+		return nil, errors.New("the key prefix may hold no '{', and the replicas to wait for are not negative")
+	}
+	if err := s.Ping(ctx); err != nil {
 		s.rdb.Close()
 		return nil, fmt.Errorf("cannot connect to Redis at %s: %s: %w", redact(rawURL), lastPart(err), storage.ErrUnavailable)
 	}
 	return s, nil
-}
-
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "the configured address"
-	}
-	return u.Host
 }
 
 func lastPart(err error) string {
@@ -78,8 +74,16 @@ func unavailable(op string, err error) error {
 }
 
 // Ping implements storage.TokenState.
+// On a cluster it pings every primary: a node that does not answer fails
+// the requests whose keys it holds.
 func (s *TokenState) Ping(ctx context.Context) error {
-	if err := s.rdb.Ping(ctx).Err(); err != nil {
+	var err error
+	if c, ok := s.rdb.(*goredis.ClusterClient); ok {
+		err = c.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error { return n.Ping(ctx).Err() })
+	} else {
+		err = s.rdb.Ping(ctx).Err()
+	}
+	if err != nil {
 		return unavailable("ping", err)
 	}
 	return nil
@@ -101,7 +105,8 @@ func (s *TokenState) RevokeToken(ctx context.Context, jti string, exp time.Time)
 	if !exp.After(time.Now()) {
 		return nil
 	}
-	if err := s.rdb.Set(ctx, s.revokedKey(jti), "1", time.Until(exp)).Err(); err != nil {
+	key := s.revokedKey(jti)
+	if err := s.durable(ctx, key, func(p goredis.Pipeliner) { p.Set(ctx, key, "1", time.Until(exp)) }); err != nil {
 		return unavailable("revoke", err)
 	}
 	return nil
@@ -120,11 +125,6 @@ const luaMicros = `
 local function markMicros(v)
   v = tonumber(v)
   if v < 1e14 then return v * 1000 + 999 end
-  return v
-end
-local function iatMicros(v)
-  v = tonumber(v)
-  if v < 1e14 then return v * 1000 end
   return v
 end
 `
@@ -147,15 +147,18 @@ return 1`)
 
 // RevokeSubject implements storage.TokenState.
 func (s *TokenState) RevokeSubject(ctx context.Context, kind storage.SubjectKind, id string, before time.Time, keep time.Duration) error {
-	err := markScript.Run(ctx, s.rdb, []string{s.markKey(kind, id)}, before.UnixMicro(), keep.Milliseconds()).Err()
+	err := s.durableScript(ctx, markScript, []string{s.markKey(kind, id)}, before.UnixMicro(), keep.Milliseconds()).Err()
 	if err != nil {
 		return unavailable("revoke subject", err)
 	}
 	return nil
 }
 
-// IsRevoked implements storage.TokenState: one MGET of the stamp, the
-// token's jti, its client's mark, and its family and user's mark if any.
+// IsRevoked implements storage.TokenState: one read (see reads) of the
+// stamp, the token's jti, its client's mark, and its family and user's
+// mark if any. These keys are in unrelated slots on purpose: on a cluster
+// they spread over the nodes and the read leaves as one round trip per
+// node.
 func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, int64, error) {
 	var buf [5]string
 	keys := append(buf[:0], s.prefix+"stamp", s.revokedKey(t.JTI), s.markKey(storage.SubjectClient, t.ClientID))
@@ -176,24 +179,35 @@ func (s *TokenState) IsRevoked(ctx context.Context, t storage.TokenRef) (bool, i
 	if vals[1] != nil || (t.FamilyID != "" && vals[len(vals)-1] != nil) {
 		return true, stamp, nil
 	}
-	iat := t.IssuedAt.UnixMicro()
 	marks := vals[2:3]
 	if t.UserID != "" {
 		marks = vals[2:4]
 	}
+	revoked, err := covered(marks, t.IssuedAt.UnixMicro())
+	if err != nil {
+		return false, 0, unavailable("is revoked", err)
+	}
+	return revoked, stamp, nil
+}
+
+// covered reports whether one of the "revoked before" marks read (nil
+// when absent) covers issue time iat, in µs. An unreadable mark is an
+// error: it decides nothing in the token's favour.
+func covered(marks []any, iat int64) (bool, error) {
 	for _, v := range marks {
-		if str, ok := v.(string); ok {
-			mark, err := strconv.ParseInt(str, 10, 64)
-			if err != nil {
-				// Unreadable state decides nothing in the token's favour.
-				return false, 0, unavailable("is revoked", fmt.Errorf("revoked-before mark %q: %w", str, err))
-			}
-			if iat <= markMicros(mark) {
-				return true, stamp, nil
-			}
+		str, ok := v.(string)
+		if !ok {
+			continue
+		}
+		mark, err := strconv.ParseInt(str, 10, 64)
+		if err != nil {
+			return false, fmt.Errorf("revoked-before mark %q: %w", str, err)
+		}
+		if iat <= markMicros(mark) {
+			return true, nil
 		}
 	}
-	return false, stamp, nil
+	return false, nil
 }
 
 // onceScript is SET NX with an absolute expiry.
@@ -205,11 +219,13 @@ func (s *TokenState) MarkOnce(ctx context.Context, key string, exp time.Time) (b
 	if ttl < time.Millisecond {
 		ttl = time.Millisecond
 	}
-	ok, err := s.rdb.SetNX(ctx, s.onceKey(key), "1", ttl).Result()
+	var set *goredis.BoolCmd
+	k := s.onceKey(key)
+	err := s.durable(ctx, k, func(p goredis.Pipeliner) { set = p.SetNX(ctx, k, "1", ttl) })
 	if err != nil {
 		return false, unavailable("mark once", err)
 	}
-	return ok, nil
+	return set.Val(), nil
 }
 
 // The stamp follows Redis's clock in microseconds: a missing one starts
@@ -267,7 +283,7 @@ func (s *TokenState) ChangeStamp(ctx context.Context) (int64, error) {
 
 // BumpChangeStamp implements storage.TokenState.
 func (s *TokenState) BumpChangeStamp(ctx context.Context) (int64, error) {
-	v, err := bumpStampScript.Run(ctx, s.rdb, []string{s.prefix + "stamp"}).Text()
+	v, err := s.durableScript(ctx, bumpStampScript, []string{s.prefix + "stamp"}).Text()
 	if err != nil {
 		return 0, unavailable("bump change stamp", err)
 	}

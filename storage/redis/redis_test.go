@@ -15,48 +15,103 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testenv"
 	"github.com/gatehouse/gatehouse/storage"
 	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/redis/redistest"
 	"github.com/gatehouse/gatehouse/storage/storagetest"
 )
 
-// open returns token state under a fresh key prefix, whose keys are
-// deleted when the test ends.
+// A deployment is a kind of Redis the suites run against.
+type deployment struct {
+	name string
+	url  func(testing.TB) string
+	opts []redis.Option
+	// sentinel: tests hold the setup (redistest.LockSentinel), which
+	// failover tests kill servers of.
+	sentinel bool
+}
+
+// deployments are every kind of Redis Gatehouse runs on. On Sentinel,
+// revocations wait for a replica (see WithWaitReplicas): the setup of
+// scripts/test-env.sh has two.
+var deployments = []deployment{
+	{"standalone", testenv.RedisURL, nil, false},
+	{"cluster", testenv.RedisClusterURL, nil, false},
+	{"sentinel", testenv.RedisSentinelURL, []redis.Option{redis.WithWaitReplicas(1)}, true},
+}
+
+// open returns token state on the standalone Redis under a fresh key
+// prefix, whose keys are deleted when the test ends.
 func open(t testing.TB) (*redis.TokenState, string) {
 	t.Helper()
-	url := testenv.RedisURL(t)
+	return openOn(t, deployments[0])
+}
+
+// openOn is open on a deployment.
+func openOn(t testing.TB, d deployment) (*redis.TokenState, string) {
+	t.Helper()
+	url := d.url(t)
+	if d.sentinel {
+		redistest.LockSentinel(t, false)
+	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	prefix := "ghtest:" + hex.EncodeToString(b[:]) + ":"
-	s, err := redis.Open(context.Background(), url, redis.WithKeyPrefix(prefix))
+	s, err := redis.Open(context.Background(), url, append([]redis.Option{redis.WithKeyPrefix(prefix)}, d.opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		s.Close()
-		c := direct(t)
-		ctx := context.Background()
-		iter := c.Scan(ctx, 0, prefix+"*", 1000).Iterator()
-		for iter.Next(ctx) {
-			c.Del(ctx, iter.Val())
-		}
+		deleteKeys(t, directOn(t, url), prefix)
 	})
 	return s, prefix
 }
 
-// direct is a plain client of the test Redis, for looking behind the
-// TokenState; closed when the test ends.
+// deleteKeys deletes the keys under prefix, on every primary of a
+// cluster.
+func deleteKeys(t testing.TB, c goredis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	del := func(ctx context.Context, n *goredis.Client) error {
+		iter := n.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			n.Del(ctx, iter.Val())
+		}
+		return iter.Err()
+	}
+	var err error
+	switch c := c.(type) {
+	case *goredis.ClusterClient:
+		err = c.ForEachMaster(ctx, del)
+	case *goredis.Client:
+		err = del(ctx, c)
+	}
+	if err != nil {
+		t.Logf("cleaning up %s*: %v", prefix, err)
+	}
+}
+
+// direct is a plain client of the standalone test Redis, for looking
+// behind the TokenState; closed when the test ends.
 func direct(t testing.TB) *goredis.Client {
-	opts, err := goredis.ParseURL(testenv.RedisURL(t))
+	return directOn(t, testenv.RedisURL(t)).(*goredis.Client)
+}
+
+// directOn is a plain client of the Redis that url names.
+func directOn(t testing.TB, url string) goredis.UniversalClient {
+	c, _, err := redis.NewClient(url)
 	require.NoError(t, err)
-	c := goredis.NewClient(opts)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
 
 func TestTokenStateConformance(t *testing.T) {
-	storagetest.RunTokenStateTests(t, storagetest.TokenStateHarness{
-		New: func(t *testing.T) storage.TokenState { s, _ := open(t); return s },
-		Now: time.Now,
-		// Redis expires keys on its own clock: let real time pass.
-		Advance: func(t *testing.T, d time.Duration) { time.Sleep(d) },
-	})
+	for _, d := range deployments {
+		t.Run(d.name, func(t *testing.T) {
+			storagetest.RunTokenStateTests(t, storagetest.TokenStateHarness{
+				New: func(t *testing.T) storage.TokenState { s, _ := openOn(t, d); return s },
+				Now: time.Now,
+				// Redis expires keys on its own clock: let real time pass.
+				Advance: func(t *testing.T, d time.Duration) { time.Sleep(d) },
+			})
+		})
+	}
 }
 
 // With Redis unreachable every method fails promptly with ErrUnavailable,
@@ -287,14 +342,14 @@ func TestFailureCountFormats(t *testing.T) {
 	c := direct(t)
 	at := time.Now()
 	last := at.Add(-time.Second).UnixMicro()
-	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("3:%d", last), time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", fmt.Sprintf("3:%d", last), time.Hour).Err())
 	attempt := storage.Attempt{Marker: "m", Unknown: []storage.Bucket{{Key: "old", Free: 2}}, At: at,
 		BaseDelay: time.Minute, MaxDelay: time.Hour, Keep: time.Hour}
 	_, wait, err := s.TryAttempt(ctx, attempt)
 	require.NoError(t, err)
 	require.Equal(t, time.Minute-time.Second, wait)
 
-	require.NoError(t, c.Set(ctx, prefix+"l:old", fmt.Sprintf("2:%d", last), time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", fmt.Sprintf("2:%d", last), time.Hour).Err())
 	_, wait, err = s.TryAttempt(ctx, attempt)
 	require.NoError(t, err)
 	require.Zero(t, wait)
@@ -304,7 +359,7 @@ func TestFailureCountFormats(t *testing.T) {
 	require.Equal(t, 2, counts[0].Failures)
 	require.Equal(t, last, counts[0].Last.UnixMicro())
 
-	require.NoError(t, c.Set(ctx, prefix+"l:old", "not a count", time.Hour).Err())
+	require.NoError(t, c.Set(ctx, prefix+"{l}l:old", "not a count", time.Hour).Err())
 	_, _, err = s.TryAttempt(ctx, attempt)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 }

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -53,68 +54,25 @@ func issuedAt(v int64) time.Time {
 	return time.UnixMicro(v)
 }
 
-// luaRecord parses a record and decides whether it is dead: its family was
-// revoked, or a "revoked before" mark on its user or client covers it.
-const luaRecord = luaMicros + `
-local function parse(v)
-  return string.match(v, '^([^\31]*)\31([^\31]*)\31([^\31]*)\31(%d+)\31(%d+)\31([^\31]*)\31([^\31]*)\31(.*)$')
-end
-local function dead(p, fam, client, user, iat)
-  if redis.call('EXISTS', p .. 'f:' .. fam) == 1 then return true end
-  local m = redis.call('GET', p .. 'b:u:' .. user)
-  if m and iatMicros(iat) <= markMicros(m) then return true end
-  m = redis.call('GET', p .. 'b:c:' .. client)
-  if m and iatMicros(iat) <= markMicros(m) then return true end
-  return false
-end
-local function revokeFamily(p, key, fam, keep)
-  redis.call('SET', p .. 'f:' .. fam, '1', 'PX', keep)
-  redis.call('DEL', key)
-end
-`
+// Redis Cluster runs a script only if every key it touches is declared
+// and all are in one slot, and a record's family mark and its user's and
+// client's marks are each in a slot of their own (IsRevoked reads them
+// for access tokens without knowing any record). So the record is read
+// first, the marks of what it names are read next, and the change is a
+// compare-and-set of the record alone: it applies only if the record is
+// still what was read and decided on.
 
-// getScript returns a live record or false; the caller compares secrets.
-var getScript = goredis.NewScript(luaRecord + `
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-local fam, client, user, iat = parse(v)
-if not fam or dead(ARGV[1], fam, client, user, iat) then return false end
-return v`)
-
-// rotateScript replaces the secret of KEYS[1] if ARGV[5] is the current
-// one (ARGV: prefix, client, next iat, next exp, secret, next secret,
-// grace, family keep; iat and grace in µs, the others in ms). The previous secret within the grace
-// is refused as missing; any other secret revokes the family. The
-// comparisons need not be constant-time: only holders of the family's
-// tokens know the handle, and their first wrong secret ends the family,
-// so there is nothing to time. The family's index (see familyIndexKey)
-// lives as long as the record; like the family mark, it is a key the
-// script derives instead of declaring, which Redis Cluster will not
-// accept: moving to Cluster must change this script as it changes the
-// family mark's.
-var rotateScript = goredis.NewScript(luaRecord + `
-local v = redis.call('GET', KEYS[1])
-if not v then return 'missing' end
-local fam, client, user, iat, exp, secret, prev, scopes = parse(v)
-if not fam or client ~= ARGV[2] or dead(ARGV[1], fam, client, user, iat) then return 'missing' end
-if secret ~= ARGV[5] then
-  if prev ~= '' and prev == ARGV[5] and tonumber(ARGV[3]) < iatMicros(iat) + tonumber(ARGV[7]) then return 'missing' end
-  revokeFamily(ARGV[1], KEYS[1], fam, ARGV[8])
-  return 'reused'
-end
-redis.call('SET', KEYS[1], fam .. '\31' .. client .. '\31' .. user .. '\31' .. ARGV[3] .. '\31' .. ARGV[4] .. '\31' .. ARGV[6] .. '\31' .. secret .. '\31' .. scopes, 'PXAT', ARGV[4])
-redis.call('PEXPIREAT', ARGV[1] .. 'g:' .. fam, ARGV[4])
-return v`)
-
-// revokeScript revokes the family of a record (ARGV: prefix, family keep
-// in ms).
-var revokeScript = goredis.NewScript(luaRecord + `
-local v = redis.call('GET', KEYS[1])
-if not v then return 0 end
-local fam = parse(v)
-if not fam then return 0 end
-revokeFamily(ARGV[1], KEYS[1], fam, ARGV[2])
+// casScript replaces KEYS[1] with ARGV[2], expiring at ARGV[3] (Unix ms),
+// if it still holds ARGV[1]. Returns 1 when it did.
+var casScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
 return 1`)
+
+// casAttempts bounds the rotations retried because the record changed
+// between its read and its compare-and-set: a concurrent rotation of the
+// same grant, whose loser then meets the previous secret or a reuse.
+const casAttempts = 3
 
 // familyKeep is how long a family's revocation is kept: as long as the
 // longest-lived access token issued with it.
@@ -152,88 +110,179 @@ func (s *TokenState) CreateRefreshToken(ctx context.Context, rec storage.Refresh
 	return nil
 }
 
-// GetRefreshToken implements storage.TokenState.
-func (s *TokenState) GetRefreshToken(ctx context.Context, id, secret string) (storage.RefreshToken, error) {
-	v, err := getScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix).Text()
+// readRecord returns record id and its raw value, ErrNotFound when
+// there is none or it is unreadable.
+func (s *TokenState) readRecord(ctx context.Context, id string) (storage.RefreshToken, string, error) {
+	v, err := s.rdb.Get(ctx, s.recordKey(id)).Result()
 	if isNil(err) {
-		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+		return storage.RefreshToken{}, "", fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+	}
+	if err != nil {
+		return storage.RefreshToken{}, "", err
+	}
+	rec, err := decodeRecord(id, v)
+	if err != nil {
+		return storage.RefreshToken{}, "", fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+	}
+	return rec, v, nil
+}
+
+// dead reports whether a record's family was revoked, or a "revoked
+// before" mark on its user or client covers it: one read of the three
+// marks.
+func (s *TokenState) dead(ctx context.Context, rec storage.RefreshToken) (bool, error) {
+	keys := []string{s.prefix + "f:" + rec.FamilyID, s.markKey(storage.SubjectClient, rec.ClientID)}
+	if rec.UserID != "" {
+		keys = append(keys, s.markKey(storage.SubjectUser, rec.UserID))
+	}
+	vals, err := s.reads.mget(ctx, keys)
+	if err != nil {
+		return false, err
+	}
+	if vals[0] != nil {
+		return true, nil
+	}
+	return covered(vals[1:], rec.IssuedAt.UnixMicro())
+}
+
+// GetRefreshToken implements storage.TokenState: the record, then its
+// marks.
+func (s *TokenState) GetRefreshToken(ctx context.Context, id, secret string) (storage.RefreshToken, error) {
+	rec, _, err := s.readRecord(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.RefreshToken{}, err
 	}
 	if err != nil {
 		return storage.RefreshToken{}, unavailable("get refresh token", err)
 	}
-	rec, err := decodeRecord(id, v)
+	dead, err := s.dead(ctx, rec)
 	if err != nil {
-		return storage.RefreshToken{}, err
+		return storage.RefreshToken{}, unavailable("get refresh token", err)
 	}
-	if subtle.ConstantTimeCompare([]byte(rec.Secret), []byte(secret)) != 1 {
+	if dead || subtle.ConstantTimeCompare([]byte(rec.Secret), []byte(secret)) != 1 {
 		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
 	}
 	return rec, nil
 }
 
-// RotateRefreshToken implements storage.TokenState: one atomic script.
+// RotateRefreshToken implements storage.TokenState: the record, its
+// marks, then a compare-and-set of the record (retried if a concurrent
+// rotation changed it meanwhile). A mark written between the marks' read
+// and the compare-and-set does not stop the rotation, as it would not
+// have if it came a moment later: a mark revokes by issue time, and the
+// rotated record carries next.IssuedAt, so the mark still kills it if
+// next.IssuedAt is at or before the mark's instant. A family revoked
+// meanwhile deletes the record after its mark (RevokeFamily), and the
+// mark kills the family's access tokens. The secret comparisons need not
+// be constant-time: only holders of the family's tokens know the handle,
+// and their first wrong secret ends the family, so there is nothing to
+// time.
 func (s *TokenState) RotateRefreshToken(ctx context.Context, id, secret string, next storage.RefreshToken) (storage.RefreshToken, error) {
-	v, err := rotateScript.Run(ctx, s.rdb, []string{s.recordKey(id)},
-		s.prefix, next.ClientID, next.IssuedAt.UnixMicro(), next.ExpiresAt.UnixMilli(), secret, next.Secret,
-		storage.RefreshReuseGrace.Microseconds(), familyKeep).Text()
-	if err != nil {
-		return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+	for range casAttempts {
+		rec, v, err := s.readRecord(ctx, id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return storage.RefreshToken{}, err
+		}
+		if err != nil {
+			return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+		}
+		if rec.ClientID != next.ClientID {
+			return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+		}
+		dead, err := s.dead(ctx, rec)
+		if err != nil {
+			return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+		}
+		if dead {
+			return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+		}
+		if rec.Secret != secret {
+			if rec.PrevSecret != "" && rec.PrevSecret == secret && next.IssuedAt.UnixMicro() < rec.IssuedAt.UnixMicro()+storage.RefreshReuseGrace.Microseconds() {
+				return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
+			}
+			// A reuse. Decided on what was read: if a rotation changed
+			// the record since, the family is revoked all the same,
+			// which fails closed.
+			if err := s.revokeFamilyRecord(ctx, rec.FamilyID, id); err != nil {
+				return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+			}
+			return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
+		}
+		// The family's index lives as long as the record (see
+		// familyIndexKey); moved first, so that it never expires before.
+		if err := s.rdb.PExpireAt(ctx, s.familyIndexKey(rec.FamilyID), next.ExpiresAt).Err(); err != nil {
+			return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+		}
+		rotated := rec
+		rotated.IssuedAt, rotated.ExpiresAt, rotated.Secret, rotated.PrevSecret = next.IssuedAt, next.ExpiresAt, next.Secret, rec.Secret
+		set, err := s.durableScript(ctx, casScript, []string{s.recordKey(id)}, v, encodeRecord(rotated), next.ExpiresAt.UnixMilli()).Int()
+		if err != nil {
+			return storage.RefreshToken{}, unavailable("rotate refresh token", err)
+		}
+		if set == 1 {
+			return rec, nil
+		}
 	}
-	switch v {
-	case "missing":
-		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrNotFound)
-	case "reused":
-		return storage.RefreshToken{}, fmt.Errorf("refresh token: %w", storage.ErrRefreshReused)
-	}
-	return decodeRecord(id, v)
+	return storage.RefreshToken{}, unavailable("rotate refresh token", errors.New("the record kept changing"))
 }
 
 // RevokeRefreshToken implements storage.TokenState.
 func (s *TokenState) RevokeRefreshToken(ctx context.Context, id string) error {
-	if err := revokeScript.Run(ctx, s.rdb, []string{s.recordKey(id)}, s.prefix, familyKeep).Err(); err != nil && !isNil(err) {
+	rec, _, err := s.readRecord(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err == nil {
+		err = s.revokeFamilyRecord(ctx, rec.FamilyID, id)
+	}
+	if err != nil {
 		return unavailable("revoke refresh token", err)
 	}
 	return nil
 }
 
 // revokeRecordScript deletes KEYS[1] if it is a record of family ARGV[1].
-var revokeRecordScript = goredis.NewScript(luaRecord + `
+var revokeRecordScript = goredis.NewScript(`
 local v = redis.call('GET', KEYS[1])
 if not v then return 0 end
-if parse(v) ~= ARGV[1] then return 0 end
+if string.match(v, '^([^\31]*)\31') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 return 1`)
 
-// RevokeFamily implements storage.TokenState in two round trips: the
-// family's mark (which kills its record and access tokens at once) with a
-// read of its index, then the record's deletion with the index's, so
-// that the record stays dead after the mark expires. Every key of each
-// step is declared; the keys of one step may sit in different slots.
+// revokeFamilyRecord revokes family fam and deletes its record id: the
+// mark first, which kills the record and the family's access tokens at
+// once (so a failure after it fails closed), then the record, so that it
+// stays dead after the mark expires.
+func (s *TokenState) revokeFamilyRecord(ctx context.Context, fam, id string) error {
+	if err := s.markFamily(ctx, fam); err != nil {
+		return err
+	}
+	return s.durableScript(ctx, revokeRecordScript, []string{s.recordKey(id)}, fam).Err()
+}
+
+func (s *TokenState) markFamily(ctx context.Context, fam string) error {
+	key := s.prefix + "f:" + fam
+	return s.durable(ctx, key, func(p goredis.Pipeliner) { p.Set(ctx, key, "1", time.Duration(familyKeep)*time.Millisecond) })
+}
+
+// RevokeFamily implements storage.TokenState: the family's mark (which
+// kills its record and access tokens at once), a read of its index, then
+// the record's deletion and the index's. Each command has one key.
 func (s *TokenState) RevokeFamily(ctx context.Context, familyID string) error {
-	var mark *goredis.StatusCmd
-	var index *goredis.StringCmd
-	_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		mark = p.Set(ctx, s.prefix+"f:"+familyID, "1", storage.MaxAccessTokenTTL)
-		index = p.Get(ctx, s.familyIndexKey(familyID))
-		return nil
-	})
-	if err := mark.Err(); err != nil {
+	if err := s.markFamily(ctx, familyID); err != nil {
 		return unavailable("revoke family", err)
 	}
-	id, err := index.Result()
+	id, err := s.rdb.Get(ctx, s.familyIndexKey(familyID)).Result()
 	if isNil(err) {
 		return nil // no record to delete: the mark is all
 	}
-	if err != nil {
-		return unavailable("revoke family", err)
+	if err == nil {
+		err = s.durableScript(ctx, revokeRecordScript, []string{s.recordKey(id)}, familyID).Err()
 	}
-	_, err = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		// Eval, not Run: a pipeline cannot fall back from EVALSHA.
-		revokeRecordScript.Eval(ctx, p, []string{s.recordKey(id)}, familyID)
-		p.Del(ctx, s.familyIndexKey(familyID))
-		return nil
-	})
-	if err != nil {
+	if err == nil {
+		err = s.rdb.Del(ctx, s.familyIndexKey(familyID)).Err()
+	}
+	if err != nil && !isNil(err) {
 		return unavailable("revoke family", err)
 	}
 	return nil

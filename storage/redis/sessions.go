@@ -166,7 +166,7 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 	if err := checkFamily(familyID); err != nil {
 		return err
 	}
-	added, err := addFamilyScript.Run(ctx, s.rdb, s.sessionKey(id), familyID).Int()
+	added, err := s.durableScript(ctx, addFamilyScript, s.sessionKey(id), familyID).Int()
 	if err != nil {
 		return unavailable("add login session family", err)
 	}
@@ -178,7 +178,7 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 
 // EndLoginSession implements storage.TokenState.
 func (s *TokenState) EndLoginSession(ctx context.Context, id string) (storage.LoginSession, error) {
-	v, err := endSessionScript.Run(ctx, s.rdb, s.sessionKey(id)).Text()
+	v, err := s.durableScript(ctx, endSessionScript, s.sessionKey(id)).Text()
 	return sessionReply(id, "end login session", v, err)
 }
 

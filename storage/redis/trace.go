@@ -72,11 +72,24 @@ func end(span trace.Span, err error) {
 	span.End()
 }
 
+// poolSizes returns the configured sizes of the command and pipeline
+// pools: per node on a cluster, whose PoolStats add up every node's.
+func (s *TokenState) poolSizes() (size, pipeline int) {
+	switch c := s.rdb.(type) {
+	case *goredis.Client:
+		return c.Options().PoolSize, c.Options().PipelinePoolSize
+	case *goredis.ClusterClient:
+		return c.Options().PoolSize, c.Options().PipelinePoolSize
+	}
+	return 0, 0
+}
+
 // PoolStats reports the connection pools (commands' and pipelines') for
 // metrics.
 func (s *TokenState) PoolStats() storage.PoolStats {
 	st := s.rdb.PoolStats()
-	out := storage.PoolStats{MaxConns: s.rdb.Options().PoolSize}
+	size, pipeline := s.poolSizes()
+	out := storage.PoolStats{MaxConns: size}
 	add := func(p *goredis.PoolStats) {
 		out.TotalConns += int(p.TotalConns)
 		out.IdleConns += int(p.IdleConns)
@@ -88,7 +101,7 @@ func (s *TokenState) PoolStats() storage.PoolStats {
 	add(st)
 	if st.PipelineStats != nil {
 		add((*goredis.PoolStats)(st.PipelineStats))
-		pps := s.rdb.Options().PipelinePoolSize
+		pps := pipeline
 		if pps == 0 {
 			pps = goredis.DefaultPipelinePoolSize
 		}

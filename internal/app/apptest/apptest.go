@@ -25,6 +25,7 @@ import (
 	"github.com/gatehouse/gatehouse/storage/memory"
 	"github.com/gatehouse/gatehouse/storage/postgres/pgtest"
 	"github.com/gatehouse/gatehouse/storage/redis"
+	"github.com/gatehouse/gatehouse/storage/redis/redistest"
 )
 
 // Iterations is the client-side PBKDF2 count tests use: cheap, so that the
@@ -56,8 +57,35 @@ var Real = Backend{"postgres+redis", func(t *testing.T, now func() time.Time) (s
 	return store, state
 }}
 
+// RealCluster is Real with its token state on a Redis Cluster (a fresh
+// key prefix), whose keys spread over several Redis nodes.
+var RealCluster = Backend{"postgres+redis-cluster", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+	store := pgtest.NewStore(t)
+	state, err := redis.Open(context.Background(), testenv.RedisClusterURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"))
+	require.NoError(t, err)
+	t.Cleanup(state.Close)
+	return store, state
+}}
+
+// RealSentinel is Real with its token state on the Sentinel setup of
+// scripts/test-env.sh, whose writes that must survive a failover wait for
+// a replica (redis_wait_replicas: 1). Tests that fail it over take it
+// exclusively first (redistest.LockSentinel); others share it.
+var RealSentinel = Backend{"postgres+redis-sentinel", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+	redistest.LockSentinel(t, false)
+	store := pgtest.NewStore(t)
+	state, err := redis.Open(context.Background(), testenv.RedisSentinelURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"), redis.WithWaitReplicas(1))
+	require.NoError(t, err)
+	t.Cleanup(state.Close)
+	return store, state
+}}
+
 // Backends are all backends; behaviour must not differ between them.
 var Backends = []Backend{Memory, Real}
+
+// MultiNodeBackends are the backends of the tests of several nodes
+// sharing state: every backend, and a Redis Cluster.
+var MultiNodeBackends = []Backend{Memory, Real, RealCluster}
 
 // ForEachBackend runs fn as a parallel subtest against a fresh server on
 // every backend.
