@@ -68,4 +68,3 @@ func attrOf(sp sdktrace.ReadOnlySpan, key string) string {
 	}
 	return ""
 }
-
