@@ -181,7 +181,8 @@ func TestLoginSessionGrantsAreBounded(t *testing.T) {
 			return b.Visit(relying.config.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oauth2.SetAuthURLParam("prompt", "none")))
 		}
 		codeFrom(t, e, silent("s2"), "s2") // a session with grants to spare
-		for i := 1; i < 1000; i++ {        // the exchange above made the first
+		// The exchange above made the first grant; 999 more fill the session.
+		for i := 1; i < 1000; i++ {
 			require.NoError(t, e.State.AddLoginSessionFamily(ctx, claims.SID, "bulk-"+strconv.Itoa(i)))
 		}
 		full := silent("s3")
