@@ -64,7 +64,19 @@ type scenario struct {
 	prepare func(d time.Duration, rate float64) error
 	// script returns the Lua for one wrk run.
 	script func() (string, error)
+	// bare sends the requests to the bare handler's listener rather than
+	// to Gatehouse's.
+	bare bool
 }
+
+// The two baselines, measured first in every run: a bare net/http handler
+// in the server process (gatehouse serve --bench-baseline-addr: no router,
+// no middleware), and /health/alive, the cheapest Gatehouse endpoint,
+// which passes through the router and the middleware.
+const (
+	scenarioBare   = "bare"
+	scenarioHealth = "health"
+)
 
 func basic(id, s string) string {
 	w, _ := clienthash.WireSecret(s, id)
@@ -284,7 +296,8 @@ func scenarios(f *fixtures) []scenario {
 	password := post(f.secretBasic)
 	password.body = url.Values{"grant_type": {"password"}, "username": {f.username}, "password": {f.passwordWire}}.Encode()
 	return []scenario{
-		{name: "health", path: "/health/alive", script: static(request{method: http.MethodGet})},
+		{name: scenarioBare, path: "/", bare: true, script: static(request{method: http.MethodGet})},
+		{name: scenarioHealth, path: "/health/alive", script: static(request{method: http.MethodGet})},
 		{name: "jwks", path: "/.well-known/jwks.json", script: static(request{method: http.MethodGet})},
 		{name: "cc-secret", path: "/oauth2/token", script: static(cc)},
 		// Each code is single-use and lives 60 s: a batch is made through

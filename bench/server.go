@@ -24,6 +24,7 @@ import (
 type server struct {
 	cmd    *exec.Cmd
 	issuer string
+	bare   string // base URL of the bare handler (the baseline)
 	boot   map[string]string
 	dir    string // binary, bootstrap output, data files; removed by stop
 	debug  string // pprof listener, with -profiles
@@ -70,7 +71,8 @@ func startServer(ctx context.Context, cfg config) (*server, error) {
 		env = append(env, "GATEHOUSE_DEBUG_ADDR="+s.debug)
 	}
 	bootFile := filepath.Join(dir, "bootstrap.json")
-	args := []string{"serve"}
+	s.bare = "http://" + freeLoopback()
+	args := []string{"serve", "--bench-baseline-addr", strings.TrimPrefix(s.bare, "http://")}
 	if cfg.dev {
 		args = append(args, "--dev", "--bootstrap-out", bootFile)
 	} else {

@@ -42,6 +42,10 @@ needs PostgreSQL (migrated with 'gatehouse migrate up') and Redis.`,
 	f.String("addr", "", "listen address (default 127.0.0.1:8080)")
 	f.String("issuer", "", "public issuer URL (default http://127.0.0.1:8080)")
 	f.String("bootstrap-out", "", "with --dev: also write the bootstrap credentials as JSON to this file (mode 0600)")
+	// The load benchmark's baseline (bench/, docs/benchmarks.md); not a
+	// product feature, hence hidden.
+	f.String("bench-baseline-addr", "", "serve a bare net/http handler on this loopback address, for the load benchmark")
+	_ = f.MarkHidden("bench-baseline-addr")
 	return cmd
 }
 
@@ -101,6 +105,11 @@ func runServe(cmd *cobra.Command, _ []string) error {
 	go a.Run(ctx)
 	if c.DebugAddr != "" {
 		if err := serveProfiles(ctx, c.DebugAddr, log); err != nil {
+			return err
+		}
+	}
+	if addr, _ := cmd.Flags().GetString("bench-baseline-addr"); addr != "" {
+		if err := serveBenchBaseline(ctx, addr, log); err != nil {
 			return err
 		}
 	}

@@ -54,15 +54,11 @@ func (m *Manager) Sign(claims []byte, typ string) (string, error) {
 	if a == nil {
 		return "", ErrNoActiveKey
 	}
-	s, err := a.signer(typ)
+	h, err := a.header(typ)
 	if err != nil {
 		return "", err
 	}
-	jws, err := s.Sign(claims)
-	if err != nil {
-		return "", fmt.Errorf("sign with key %s: %w", a.kid, err)
-	}
-	return jws.CompactSerialize()
+	return a.signCompact(h, claims)
 }
 
 // Verify checks a compact JWS against the published keys and returns its

@@ -119,11 +119,7 @@ func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.
 		claims.Locale = s.user.Language
 		claims.SessionID = s.family
 	}
-	payload, err := json.Marshal(&claims)
-	if err != nil {
-		return "", time.Time{}, fmt.Errorf("marshal access token claims: %w", err)
-	}
-	token, err := p.opts.Keys.Sign(payload, jwtTypeAccessToken)
+	token, err := p.opts.Keys.Sign(claims.appendJSON(make([]byte, 0, 512)), jwtTypeAccessToken)
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("sign access token: %w", err)
 	}

@@ -185,7 +185,7 @@ func New(opts Options) *Provider {
 	}
 	p.oauth2 = &fosite.Fosite{Config: cfg}
 	p.discovery = newDiscoveryDoc(p)
-	p.touched = &secretToucher{p: p, last: map[string]time.Time{}}
+	p.touched = &secretToucher{p: p, last: map[secretVersion]time.Time{}}
 	return p
 }
 

@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
@@ -55,7 +56,35 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.opts.Metrics.TokenRequest(grant, OutcomeIssued)
-	p.oauth2.WriteAccessResponse(ctx, w, ar, resp)
+	writeAccessResponse(w, resp)
+}
+
+// Header values of every token response, shared and never modified.
+var (
+	noStoreHeader  = []string{"no-store"}
+	noCacheHeader  = []string{"no-cache"}
+	jsonTypeHeader = []string{"application/json;charset=UTF-8"}
+)
+
+// writeAccessResponse writes what fosite's WriteAccessResponse writes
+// (RFC 6749 §5.1: the same headers, the same JSON), without marshalling
+// the response map by reflection (see jsonenc.go).
+func writeAccessResponse(w http.ResponseWriter, resp fosite.AccessResponder) {
+	m := resp.ToMap()
+	body, ok := appendTokenResponse(make([]byte, 0, 1024), m)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(m); err != nil {
+			http.Error(w, "internal error", http.StatusInternalServerError)
+			return
+		}
+	}
+	h := w.Header()
+	h["Cache-Control"] = noStoreHeader
+	h["Pragma"] = noCacheHeader
+	h["Content-Type"] = jsonTypeHeader
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
 }
 
 // refuseToken answers a token request with err and counts the refusal by
@@ -75,6 +104,8 @@ func (p *Provider) authenticateClient(ctx context.Context, r *http.Request, form
 	return &client{c: res.Client, method: res.Method}, nil
 }
 
+const formURLEncoded = "application/x-www-form-urlencoded"
+
 // parseForm parses an application/x-www-form-urlencoded POST body and
 // rejects what RFC 6749 forbids: parameters in the query string (§3.2)
 // and parameters sent more than once (§3.1, §3.2).
@@ -82,9 +113,11 @@ func parseForm(r *http.Request) (url.Values, error) {
 	if r.URL.RawQuery != "" {
 		return nil, invalidRequest("Parameters must be sent in the request body, not in the URL.")
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/x-www-form-urlencoded" {
-		return nil, invalidRequest("The request body must be application/x-www-form-urlencoded.")
+	// The exact type, what clients nearly always send, needs no parsing.
+	if ct := r.Header.Get("Content-Type"); ct != formURLEncoded {
+		if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != formURLEncoded {
+			return nil, invalidRequest("The request body must be application/x-www-form-urlencoded.")
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		var maxErr *http.MaxBytesError

@@ -16,15 +16,19 @@ const touchEvery = time.Minute
 type secretToucher struct {
 	p    *Provider
 	mu   sync.Mutex
-	last map[string]time.Time // client_id + "/" + secret id
+	last map[secretVersion]time.Time
 }
+
+// secretVersion keys secretToucher's map: a struct, so that a lookup on
+// every token request builds no string.
+type secretVersion struct{ clientID, secretID string }
 
 func (t *secretToucher) touch(clientID, secretID string) {
 	if secretID == "" {
 		return
 	}
 	now := t.p.now()
-	key := clientID + "/" + secretID
+	key := secretVersion{clientID, secretID}
 	t.mu.Lock()
 	if now.Sub(t.last[key]) < touchEvery {
 		t.mu.Unlock()

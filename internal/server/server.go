@@ -73,8 +73,8 @@ func New(opts Options, mount func(r *mux.Router)) *Server {
 	r.NotFoundHandler = http.HandlerFunc(notFound)
 	r.MethodNotAllowedHandler = http.HandlerFunc(methodNotAllowed)
 
-	// Outermost first: request id, access log with metrics and traces,
-	// headers, recovery, limit.
+	// Outermost first: request id and body limit, access log with
+	// metrics and traces, headers, recovery.
 	obs := &observer{log: opts.Logger, metrics: opts.Metrics}
 	if opts.Tracer != nil {
 		obs.tracer = opts.Tracer.Tracer("github.com/gatehouse/gatehouse/internal/server")
@@ -83,11 +83,10 @@ func New(opts Options, mount func(r *mux.Router)) *Server {
 		recordRoutes(r)
 	}
 	var h http.Handler = r
-	h = http.MaxBytesHandler(h, opts.MaxBodyBytes)
 	h = recoverPanics(opts.Logger, h)
 	h = securityHeaders(h)
 	h = obs.instrument(h)
-	h = requestID(h)
+	h = requestScope(opts.MaxBodyBytes, h)
 	return &Server{opts: opts, router: r, handler: h}
 }
 
