@@ -15,8 +15,7 @@
 // public half is what gets published: a row forged without the secret is
 // refused, never published.
 //
-// The hot paths do no I/O and no key parsing: the signing key and its
-// encoded protected headers, verification keys and the serialised JWKS with
-// its ETag are built once per key-set change and swapped in atomically.
-// Tokens are signed here (compact.go) and verified with go-jose.
+// The hot paths do no I/O and no key parsing: jose.Signers, verification
+// keys and the serialised JWKS with its ETag are built once per key-set
+// change and swapped in atomically.
 package keys
