@@ -39,15 +39,15 @@ type publishedKey struct {
 	key crypto.PublicKey
 }
 
-// activeKey signs (see compact.go). Its protected headers (one per typ)
-// are encoded on first use and reused; the stdlib keys sign concurrently.
+// activeKey signs. Its jose.Signers (one per typ header) are created on
+// first use and reused: go-jose's Sign only reads the signer's state and
+// the stdlib keys sign concurrently.
 type activeKey struct {
 	kid         string
 	alg         string
 	activatedAt time.Time
 	priv        crypto.Signer
-	sigLen      int      // bytes of a signature
-	headers     sync.Map // typ → base64url protected header
+	signers     sync.Map // typ → jose.Signer
 }
 
 // build makes a key set from the published keys, newest first. Every key
@@ -70,7 +70,7 @@ func (m *Manager) build(fingerprint string, keys []storage.SigningKey) (*keySet,
 			set.algs = append(set.algs, k.Algorithm)
 		}
 		if k.State == storage.KeyStateActive && set.active == nil {
-			set.active = &activeKey{kid: k.KID, alg: k.Algorithm, priv: priv, sigLen: sigLen(priv)}
+			set.active = &activeKey{kid: k.KID, alg: k.Algorithm, priv: priv}
 			if k.ActivatedAt != nil {
 				set.active.activatedAt = *k.ActivatedAt
 			}
@@ -119,4 +119,24 @@ func (m *Manager) open(k storage.SigningKey) (crypto.Signer, jose.JSONWebKey, er
 		return fail("the stored public key does not match the private key")
 	}
 	return priv, jwk, nil
+}
+
+// signer returns the active key's jose.Signer for typ, created once.
+func (a *activeKey) signer(typ string) (jose.Signer, error) {
+	if s, ok := a.signers.Load(typ); ok {
+		return s.(jose.Signer), nil
+	}
+	opts := &jose.SignerOptions{}
+	if typ != "" {
+		opts = opts.WithType(jose.ContentType(typ))
+	}
+	s, err := jose.NewSigner(jose.SigningKey{
+		Algorithm: jose.SignatureAlgorithm(a.alg),
+		Key:       jose.JSONWebKey{Key: a.priv, KeyID: a.kid},
+	}, opts)
+	if err != nil {
+		return nil, fmt.Errorf("signer for key %s: %w", a.kid, err)
+	}
+	actual, _ := a.signers.LoadOrStore(typ, s)
+	return actual.(jose.Signer), nil
 }

@@ -54,11 +54,15 @@ func (m *Manager) Sign(claims []byte, typ string) (string, error) {
 	if a == nil {
 		return "", ErrNoActiveKey
 	}
-	h, err := a.header(typ)
+	s, err := a.signer(typ)
 	if err != nil {
 		return "", err
 	}
-	return a.signCompact(h, claims)
+	jws, err := s.Sign(claims)
+	if err != nil {
+		return "", fmt.Errorf("sign with key %s: %w", a.kid, err)
+	}
+	return jws.CompactSerialize()
 }
 
 // Verify checks a compact JWS against the published keys and returns its
