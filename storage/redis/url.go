@@ -73,7 +73,7 @@ func newClient(raw string) (goredis.UniversalClient, Deployment, error) {
 		if strings.Trim(u.Path, "/") != "" && strings.Trim(u.Path, "/") != "0" {
 			return nil, 0, errors.New("a Redis Cluster has only database 0")
 		}
-		if len(u.Query()) > 0 {
+		if u.RawQuery != "" || u.ForceQuery {
 			return nil, 0, errors.New("redis+cluster:// takes no parameters")
 		}
 		o := &goredis.ClusterOptions{Addrs: hosts, TLSConfig: tlsFor(scheme),
@@ -102,7 +102,12 @@ func failoverOptions(u *url.URL, hosts []string) (*goredis.FailoverOptions, erro
 		}
 		db = n
 	}
-	q := u.Query()
+	// ParseQuery, not Query, which drops what it cannot decode: a
+	// mistyped sentinel_password must be an error, not no password.
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, errors.New("redis+sentinel:// parameters are not valid query syntax")
+	}
 	sentinelPassword := q.Get("sentinel_password")
 	q.Del("sentinel_password")
 	if len(q) > 0 {
@@ -165,11 +170,18 @@ func tlsFor(scheme string) *tls.Config {
 }
 
 // redact names the addresses of a URL without its password, for errors.
+// A password holding an unescaped '/', '?' or '#' ends the authority
+// early, so that what precedes the separator would be part of the
+// password: when an '@' follows the separator the authority is ambiguous
+// and no address is named.
 func redact(raw string) string {
 	if _, rest, ok := strings.Cut(raw, "://"); ok {
 		end := strings.IndexAny(rest, "/?#")
 		if end < 0 {
 			end = len(rest)
+		}
+		if strings.Contains(rest[end:], "@") {
+			return "the configured address"
 		}
 		authority := rest[:end]
 		if i := strings.LastIndex(authority, "@"); i >= 0 {

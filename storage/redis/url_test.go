@@ -26,6 +26,8 @@ func TestSentinelURL(t *testing.T) {
 		{url: "redis+sentinel://h1:26379/m/x", wantError: "must be a number"},
 		{url: "redis+sentinel://h1:26379/m/0/1", wantError: "primary's name"},
 		{url: "redis+sentinel://h1:26379/m?db=1", wantError: "only the sentinel_password"},
+		// A mistyped escape is an error, not a silently empty password.
+		{url: "redis+sentinel://h1:26379/m?sentinel_password=a%zz", wantError: "not valid query syntax"},
 		{url: "redis+sentinel://h1/m", wantError: "host:port"},
 		{url: "redis+sentinel://h1:26379,/m", wantError: "host:port"},
 		{url: "redis+sentinel://h1:99999/m", wantError: "host:port"},
@@ -65,7 +67,7 @@ func TestClusterURL(t *testing.T) {
 	require.NotNil(t, o.TLSConfig)
 	require.NotZero(t, o.ReadTimeout, "the short timeouts apply")
 
-	for _, bad := range []string{"redis+cluster://h1:7000/2", "redis+cluster://h1:7000?x=1", "redis+cluster://h1", "http://h1:80", "h1:6379"} {
+	for _, bad := range []string{"redis+cluster://h1:7000/2", "redis+cluster://h1:7000?x=1", "redis+cluster://h1:7000?%zz", "redis+cluster://h1", "http://h1:80", "h1:6379"} {
 		_, _, err := redis.NewClient(bad)
 		require.Error(t, err, bad)
 	}
@@ -81,6 +83,12 @@ func TestURLErrorsHidePasswords(t *testing.T) {
 		"redis+cluster://u:pw-secret@h1/",
 		"redis+cluster://u:pw-secret@127.0.0.1:1",
 		"redis+sentinel://:pw-secret@127.0.0.1:1/m",
+		// An unescaped '/', '?' or '#' in the password ends the authority
+		// early; what precedes it must not be named as the address.
+		"redis://:pw-secret/x@h1:6379",
+		"redis://u:pw-secret?x@h1:6379",
+		"redis+sentinel://:pw-secret#x@h1:26379/m",
+		"redis+cluster://u:pw-secret/x@h1:1,h2:2",
 	} {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_, err := redis.Open(ctx, url)
