@@ -2,6 +2,7 @@ package keys_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -258,4 +259,41 @@ func TestLifecycleOptions(t *testing.T) {
 			require.Error(t, err)
 		})
 	}
+}
+
+// racingStore runs beforeDelete once, just before a key is deleted: what
+// another node does between the lifecycle command's read and its write.
+type racingStore struct {
+	storage.KeyStore
+	beforeDelete func()
+}
+
+func (s *racingStore) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, kid string) error {
+	if f := s.beforeDelete; f != nil {
+		s.beforeDelete = nil
+		f()
+	}
+	return s.KeyStore.DeleteSigningKey(ctx, a, realm, kid)
+}
+
+// Withdrawing a pending key ("keys retire KID") must not delete it once a
+// server has activated it meanwhile: Retire reads the key as next, a
+// node's Tick activates it (its publish lead is over), and the delete
+// that follows removes the key that signs. Every token it signed then
+// fails verification and the nodes make a new key at once. Retire decides
+// on a list it read earlier; only a delete that storage refuses for the
+// active key closes the window (see the review report).
+func TestRetireDoesNotDeleteAKeyActivatedMeanwhile(t *testing.T) {
+	t.Skip("known hole: Retire's check and delete are not atomic; storage.DeleteSigningKey deletes an active key")
+	c := newClock()
+	store := memory.New()
+	node := newManagerWith(t, store, c, nil)
+	racing := &racingStore{KeyStore: store}
+	cli := newManagerWith(t, racing, c, nil)
+	next := must(cli.Rotate(ctx))
+	c.add(lead)
+	racing.beforeDelete = func() { require.NoError(t, node.Tick(ctx)) }
+	err := cli.Retire(ctx, next.KID, false)
+	require.ErrorIs(t, err, keys.ErrActiveKey)
+	require.Equal(t, []string{next.KID}, activeKIDs(t, store), "the key that signs is still stored")
 }
