@@ -38,7 +38,8 @@ again while a rotation is under way changes nothing.
 must refetch the JWKS. Use it only for a compromised key, followed by "keys retire --force".
 
 The key is encrypted with keys.encryption_secret, which must be the one the servers use:
-rotate refuses to run if it cannot decrypt the stored keys.`,
+rotate refuses to run if it cannot decrypt the stored keys, or while some are sealed under
+keys.previous_encryption_secrets (run reencrypt first, once every server has the new secret).`,
 		Args: cobra.NoArgs,
 		RunE: withKeys(runKeysRotate),
 	}
@@ -135,6 +136,12 @@ func nextStep(k keys.KeyInfo) string {
 
 func runKeysRotate(cmd *cobra.Command, _ []string, km *keys.Manager, c config.Config) error {
 	out := cmd.OutOrStdout()
+	// Opening the stored keys (withKeys) proves only that this machine
+	// holds their secret; a key sealed under a newer one the servers lack
+	// would stop them loading any key.
+	if err := km.CheckSecretCurrent(cmd.Context()); err != nil {
+		return err
+	}
 	if now, _ := cmd.Flags().GetBool("now"); now {
 		kid, err := km.RotateNow(cmd.Context())
 		if err != nil {

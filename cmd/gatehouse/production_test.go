@@ -99,6 +99,13 @@ func TestProductionLifecycle(t *testing.T) {
 	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + base64.StdEncoding.EncodeToString(make([]byte, 32))}, "keys", "rotate")
 	require.Error(t, err, "a foreign secret must not activate a key the servers cannot read")
 	require.Contains(t, out, "keys.encryption_secret (GATEHOUSE_KEYS_ENCRYPTION_SECRET)")
+	// A new secret here, the old one as previous, while the servers hold
+	// only the old one: the stored keys open, but a key sealed under the
+	// new secret would stop every server from loading its keys.
+	out, err = run([]string{"GATEHOUSE_KEYS_ENCRYPTION_SECRET=" + randomSecret(), "GATEHOUSE_KEYS_PREVIOUS_ENCRYPTION_SECRETS=" + oldSecret},
+		"keys", "rotate", "--now")
+	require.Error(t, err, "a secret rollout half done must not publish a key the servers cannot open")
+	require.Contains(t, out, "run gatehouse keys reencrypt, then rotate")
 
 	serve, _, stderr := startServer(t, bin, env, issuer, "serve")
 

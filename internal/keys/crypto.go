@@ -187,11 +187,18 @@ func samePublicKey(a, b crypto.PublicKey) bool {
 }
 
 // newKID returns a random key id: 96 bits, so that kids never collide
-// across nodes generating keys at the same moment.
+// across nodes generating keys at the same moment. It never starts with
+// '-': "gatehouse keys retire KID" would read such a kid as a flag (one
+// kid in 64 did), which is no time to learn about "--" when the key is
+// compromised.
 func newKID() (string, error) {
 	var b [12]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", err
+		}
+		if kid := base64.RawURLEncoding.EncodeToString(b[:]); kid[0] != '-' {
+			return kid, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }

@@ -297,3 +297,33 @@ func TestRetireDoesNotDeleteAKeyActivatedMeanwhile(t *testing.T) {
 	require.ErrorIs(t, err, keys.ErrActiveKey)
 	require.Equal(t, []string{next.KID}, activeKIDs(t, store), "the key that signs is still stored")
 }
+
+// A rotation by hand from a machine whose configuration is ahead of the
+// servers' (the new encryption secret, the old one as previous) opens the
+// stored keys, so the keys commands' load succeeds; the key it would
+// create is sealed under a secret the servers lack, and a server that
+// cannot open a published key loads none (and cannot start).
+// CheckSecretCurrent refuses until every key is sealed under the current
+// secret.
+func TestRotateByHandNeedsEveryKeyUnderTheCurrentSecret(t *testing.T) {
+	c := newClock()
+	store := memory.New()
+	server := newManagerWith(t, store, c, nil)
+	ahead := newManagerWith(t, store, c, func(o *keys.Options) {
+		o.EncryptionSecret, o.PreviousEncryptionSecrets = bytes.Repeat([]byte{9}, 32), [][]byte{secret}
+	})
+	require.ErrorIs(t, ahead.CheckSecretCurrent(ctx), keys.ErrReencryptPending)
+
+	// What rotate did before the check: the servers then fail to reload.
+	must(ahead.Rotate(ctx))
+	require.ErrorIs(t, server.Refresh(ctx), keys.ErrDecrypt, "the hole the check closes")
+	_, err := keys.NewManager(store, storage.DefaultRealm, keys.Options{EncryptionSecret: secret, Now: c.now, Logger: quiet})
+	require.NoError(t, err)
+
+	// Once every key is sealed under the current secret the check passes.
+	require.Equal(t, 1, must(ahead.Reencrypt(ctx)))
+	require.NoError(t, ahead.CheckSecretCurrent(ctx))
+
+	wrong := must(keys.NewManager(store, storage.DefaultRealm, keys.Options{EncryptionSecret: bytes.Repeat([]byte{5}, 32), Now: c.now, Logger: quiet}))
+	require.ErrorIs(t, wrong.CheckSecretCurrent(ctx), keys.ErrDecrypt)
+}

@@ -60,3 +60,39 @@ func (m *Manager) Reencrypt(ctx context.Context) (int, error) {
 	}
 	return n, m.Refresh(ctx)
 }
+
+// ErrReencryptPending refuses a rotation by hand while a stored key is
+// still sealed under one of PreviousEncryptionSecrets.
+var ErrReencryptPending = errors.New("some signing keys are still sealed under a previous encryption secret: " +
+	"a new key would be sealed under keys.encryption_secret, which the servers may not hold yet, and a server " +
+	"that cannot open a published key cannot load the keys at all; once every server has the new secret, " +
+	"run gatehouse keys reencrypt, then rotate")
+
+// CheckSecretCurrent returns ErrReencryptPending (naming the keys) if a
+// stored key opens only under a previous secret, and ErrDecrypt if one
+// opens under none. The keys commands call it before they create a key:
+// a key sealed under a secret the servers lack is published in storage
+// but breaks every server's next reload (build opens every published
+// key), so a secret rollout half done on the operator's machine must
+// not publish one. While every key is sealed under EncryptionSecret, the
+// servers that read them hold it too.
+func (m *Manager) CheckSecretCurrent(ctx context.Context) error {
+	list, err := m.store.ListSigningKeys(ctx, m.realm)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	var stale []string
+	for _, k := range list {
+		_, current, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
+		switch {
+		case err != nil:
+			return fmt.Errorf("signing key %s: %w", k.KID, err)
+		case !current:
+			stale = append(stale, k.KID)
+		}
+	}
+	if len(stale) > 0 {
+		return fmt.Errorf("signing keys %s: %w", strings.Join(stale, ", "), ErrReencryptPending)
+	}
+	return nil
+}
