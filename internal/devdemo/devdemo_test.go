@@ -227,3 +227,27 @@ func readBody(t *testing.T, res *http.Response) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// What the answer carries is shown as text: an error description or an
+// issuer with markup (the authorization server may echo what a client
+// sent) stays inert on the issuer's origin.
+func TestCallbackPagesEscapeTheAnswer(t *testing.T) {
+	s := start(t)
+	const markup = `<script>alert(1)</script><img src=x onerror=alert(2)>`
+	for _, q := range []url.Values{
+		{"iss": {"https://evil.example/" + markup}},
+		{"error": {"access_denied" + markup}, "error_description": {markup}},
+	} {
+		c := noFollow(t)
+		loc, err := url.Parse(get(t, c, s.URL+"/dev/start").Header.Get("Location"))
+		require.NoError(t, err)
+		q.Set("state", loc.Query().Get("state"))
+		res := get(t, c, s.URL+"/dev/callback?"+q.Encode())
+		require.Equal(t, http.StatusBadRequest, res.StatusCode)
+		requirePageHeaders(t, res.Header)
+		body := readBody(t, res)
+		require.NotContains(t, body, "<script>")
+		require.NotContains(t, body, "<img src=x")
+		require.Contains(t, body, "&lt;script&gt;", "shown as text")
+	}
+}
