@@ -197,8 +197,11 @@ type KeyStore interface {
 	// previously active key in the same transaction, so that at most one
 	// key is active.
 	SetSigningKeyState(ctx context.Context, actor Actor, realm, kid string, state KeyState, t time.Time) error
-	// DeleteSigningKey removes a key, typically a retired one whose tokens
-	// have all expired.
+	// DeleteSigningKey removes a key that does not sign: a retired one
+	// whose tokens have all expired, or a next one withdrawn. The active
+	// key is refused with ErrInUse, decided in the same change, so that a
+	// caller that read the key as next while another node activated it
+	// never unpublishes the key that signs.
 	DeleteSigningKey(ctx context.Context, actor Actor, realm, kid string) error
 	// ResealSigningKey replaces a key's encrypted private key with sealed,
 	// if it is still was: ErrConflict if another writer changed it first,

@@ -95,6 +95,9 @@ func (s *ephemeralStore) DeleteSigningKey(_ context.Context, _ storage.Actor, _,
 	if i < 0 {
 		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
 	}
+	if s.keys[i].State == storage.KeyStateActive {
+		return fmt.Errorf("signing key %q is active: %w", kid, storage.ErrInUse)
+	}
 	s.keys = slices.Delete(s.keys, i, i+1)
 	return nil
 }

@@ -150,6 +150,9 @@ func rewriteKey(t testing.TB, store *memory.Store, kid string, edit func(*storag
 			continue
 		}
 		edit(&k)
+		// The active key is never deleted: retire it first; it comes back
+		// in its state below.
+		require.NoError(t, store.SetSigningKeyState(ctx, storage.System("test"), storage.DefaultRealm, kid, storage.KeyStateRetired, time.Now()))
 		require.NoError(t, store.DeleteSigningKey(ctx, storage.System("test"), storage.DefaultRealm, kid))
 		_, err := store.CreateSigningKey(ctx, storage.System("test"), storage.DefaultRealm, k)
 		require.NoError(t, err)

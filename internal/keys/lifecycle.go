@@ -181,7 +181,13 @@ func (m *Manager) Retire(ctx context.Context, kid string, force bool) error {
 	case k.State == storage.KeyStateRetired && m.published(k, m.opts.Now()) && !force:
 		return ErrKeyStillVerifies
 	}
-	if err := m.store.DeleteSigningKey(ctx, actor, m.realm, kid); err != nil {
+	// Storage refuses to delete the active key in the same change, so a
+	// next key that a node activated since the list was read stays.
+	err = m.store.DeleteSigningKey(ctx, actor, m.realm, kid)
+	if errors.Is(err, storage.ErrInUse) {
+		return ErrActiveKey
+	}
+	if err != nil {
 		return fmt.Errorf("delete signing key %s: %w", kid, err)
 	}
 	m.opts.Logger.Warn("signing key unpublished by hand", "realm", m.realm, "kid", kid)

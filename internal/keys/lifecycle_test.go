@@ -281,10 +281,9 @@ func (s *racingStore) DeleteSigningKey(ctx context.Context, a storage.Actor, rea
 // node's Tick activates it (its publish lead is over), and the delete
 // that follows removes the key that signs. Every token it signed then
 // fails verification and the nodes make a new key at once. Retire decides
-// on a list it read earlier; only a delete that storage refuses for the
-// active key closes the window (see the review report).
+// on a list it read earlier: storage refusing to delete the active key
+// (storage.KeyStore.DeleteSigningKey) closes the window.
 func TestRetireDoesNotDeleteAKeyActivatedMeanwhile(t *testing.T) {
-	t.Skip("known hole: Retire's check and delete are not atomic; storage.DeleteSigningKey deletes an active key")
 	c := newClock()
 	store := memory.New()
 	node := newManagerWith(t, store, c, nil)

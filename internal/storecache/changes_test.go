@@ -104,7 +104,12 @@ func TestEveryChangeRaisesTheStamp(t *testing.T) {
 			return s.SetSigningKeyState(ctx, a, realm, "k", storage.KeyStateActive, time.Now())
 		}},
 		{"ResealSigningKey", false, func() error { return s.ResealSigningKey(ctx, a, realm, "k", []byte("sealed"), []byte("resealed")) }},
-		{"DeleteSigningKey", false, func() error { return s.DeleteSigningKey(ctx, a, realm, "k") }},
+		{"DeleteSigningKey", false, func() error {
+			if err := s.SetSigningKeyState(ctx, a, realm, "k", storage.KeyStateRetired, time.Now()); err != nil {
+				return err // the active key is never deleted
+			}
+			return s.DeleteSigningKey(ctx, a, realm, "k")
+		}},
 		{"AppendAudit", false, func() error {
 			return s.AppendAudit(ctx, realm, storage.AuditEntry{Actor: a, Action: "test.refused", TargetType: "user", TargetID: "x"})
 		}},

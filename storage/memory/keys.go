@@ -110,8 +110,12 @@ func (s *Store) DeleteSigningKey(_ context.Context, a storage.Actor, realm, kid 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	kk := key{realm, kid}
-	if _, ok := s.keys[kk]; !ok {
+	k, ok := s.keys[kk]
+	if !ok {
 		return fmt.Errorf("signing key %q: %w", kid, storage.ErrNotFound)
+	}
+	if k.State == storage.KeyStateActive {
+		return fmt.Errorf("signing key %q is active: %w", kid, storage.ErrInUse)
 	}
 	delete(s.keys, kk)
 	s.record(realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)

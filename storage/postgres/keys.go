@@ -99,12 +99,20 @@ func (s *Store) SetSigningKeyState(ctx context.Context, a storage.Actor, realm, 
 // DeleteSigningKey implements storage.KeyStore.
 func (s *Store) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, kid string) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `DELETE FROM signing_keys WHERE realm_id = $1 AND kid = $2`, realm, kid)
+		var state storage.KeyState
+		err := tx.QueryRow(ctx, `DELETE FROM signing_keys WHERE realm_id = $1 AND kid = $2 AND state <> 'active' RETURNING state`, realm, kid).Scan(&state)
+		if err == pgx.ErrNoRows {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE realm_id = $1 AND kid = $2)`, realm, kid).Scan(&exists); err != nil {
+				return mapErr(err, "signing key "+kid, false)
+			}
+			if exists {
+				return errorf("signing key "+kid+" is active", storage.ErrInUse)
+			}
+			return errorf("signing key "+kid, storage.ErrNotFound)
+		}
 		if err != nil {
 			return mapErr(err, "signing key "+kid, true)
-		}
-		if tag.RowsAffected() == 0 {
-			return errorf("signing key "+kid, storage.ErrNotFound)
 		}
 		return audit(ctx, tx, realm, a, storage.ActionKeyDelete, storage.TargetSigningKey, kid, nil)
 	})

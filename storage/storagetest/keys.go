@@ -37,6 +37,7 @@ func testSigningKeys(t *testing.T, s storage.KeyStore) {
 	require.Equal(t, []byte("sealed-k2"), states["k2"].PrivateKeyEncrypted)
 	require.Equal(t, "k2", keys[0].KID, "newest first")
 
+	require.ErrorIs(t, s.DeleteSigningKey(ctx, actor, realm, "k2"), storage.ErrInUse, "the active key is never deleted")
 	require.NoError(t, s.DeleteSigningKey(ctx, actor, realm, "k1"))
 	require.ErrorIs(t, s.DeleteSigningKey(ctx, actor, realm, "k1"), storage.ErrNotFound)
 	require.ErrorIs(t, s.SetSigningKeyState(ctx, actor, realm, "k1", storage.KeyStateActive, now), storage.ErrNotFound)
