@@ -84,6 +84,13 @@ func (m *Manager) Tick(ctx context.Context) error {
 			return err
 		}
 	case !hasNext && m.due(active, now):
+		// A node that already has a new keys.encryption_secret must not
+		// seal a key under it while others may lack it: the rotation
+		// waits until keys reencrypt has run (see CheckSecretCurrent).
+		if err := m.sealedCurrent(list); err != nil {
+			m.opts.Logger.Warn("scheduled signing key rotation postponed", "realm", m.realm, "error", err)
+			break
+		}
 		if _, err := m.publishNext(ctx); err != nil {
 			return err
 		}

@@ -326,3 +326,26 @@ func TestRotateByHandNeedsEveryKeyUnderTheCurrentSecret(t *testing.T) {
 	wrong := must(keys.NewManager(store, storage.DefaultRealm, keys.Options{EncryptionSecret: bytes.Repeat([]byte{5}, 32), Now: c.now, Logger: quiet}))
 	require.ErrorIs(t, wrong.CheckSecretCurrent(ctx), keys.ErrDecrypt)
 }
+
+// A node rolled out with a new encryption secret (the old one as previous)
+// does not seal its scheduled next key under the new secret while stored
+// keys still need the old one: nodes not yet rolled out could not open it.
+// The rotation waits for keys reencrypt, then happens.
+func TestScheduledRotationWaitsForReencrypt(t *testing.T) {
+	c := newClock()
+	store := memory.New()
+	newSecret := bytes.Repeat([]byte{9}, 32)
+	old := newManagerWith(t, store, c, nil) // rotates by hand only
+	rolled := newManagerWith(t, store, c, func(o *keys.Options) {
+		o.RotationInterval = 24 * time.Hour
+		o.EncryptionSecret, o.PreviousEncryptionSecrets = newSecret, [][]byte{secret}
+	})
+	c.add(24*time.Hour - lead)
+	require.NoError(t, rolled.Tick(ctx))
+	require.Len(t, must(rolled.List(ctx)), 1, "no key sealed under the new secret yet")
+	require.NoError(t, old.Tick(ctx), "the node still on the old secret keeps loading")
+
+	require.Equal(t, 1, must(rolled.Reencrypt(ctx)))
+	require.NoError(t, rolled.Tick(ctx))
+	require.Len(t, must(rolled.List(ctx)), 2, "after reencrypt the rotation goes ahead")
+}

@@ -81,6 +81,11 @@ func (m *Manager) CheckSecretCurrent(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
+	return m.sealedCurrent(list)
+}
+
+// sealedCurrent is CheckSecretCurrent on keys already read.
+func (m *Manager) sealedCurrent(list []storage.SigningKey) error {
 	var stale []string
 	for _, k := range list {
 		_, current, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
