@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,27 +25,28 @@ func (m *Manager) Reencrypt(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("load signing keys: %w", err)
 	}
-	var todo []storage.SigningKey
+	type stale struct {
+		key  storage.SigningKey
+		priv crypto.Signer
+	}
+	var todo []stale
 	var unreadable []string
 	for _, k := range list {
-		_, current, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
+		priv, current, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
 		switch {
 		case err != nil:
 			unreadable = append(unreadable, k.KID)
 		case !current:
-			todo = append(todo, k)
+			todo = append(todo, stale{k, priv})
 		}
 	}
 	if len(unreadable) > 0 {
 		return 0, fmt.Errorf("signing keys %s: %w; nothing was re-encrypted", strings.Join(unreadable, ", "), ErrDecrypt)
 	}
 	n := 0
-	for _, k := range todo {
-		priv, _, err := m.sealer.open(m.realm, k.KID, k.PrivateKeyEncrypted)
-		if err != nil {
-			return n, fmt.Errorf("signing key %s: %w", k.KID, err)
-		}
-		sealed, err := m.sealer.seal(m.realm, k.KID, priv)
+	for _, st := range todo {
+		k := st.key
+		sealed, err := m.sealer.seal(m.realm, k.KID, st.priv)
 		if err != nil {
 			return n, fmt.Errorf("seal signing key %s: %w", k.KID, err)
 		}
