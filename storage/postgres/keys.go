@@ -102,14 +102,7 @@ func (s *Store) DeleteSigningKey(ctx context.Context, a storage.Actor, realm, ki
 		var state storage.KeyState
 		err := tx.QueryRow(ctx, `DELETE FROM signing_keys WHERE realm_id = $1 AND kid = $2 AND state <> 'active' RETURNING state`, realm, kid).Scan(&state)
 		if err == pgx.ErrNoRows {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE realm_id = $1 AND kid = $2)`, realm, kid).Scan(&exists); err != nil {
-				return mapErr(err, "signing key "+kid, false)
-			}
-			if exists {
-				return errorf("signing key "+kid+" is active", storage.ErrInUse)
-			}
-			return errorf("signing key "+kid, storage.ErrNotFound)
+			return keyRefused(ctx, tx, realm, kid, "is active", storage.ErrInUse)
 		}
 		if err != nil {
 			return mapErr(err, "signing key "+kid, true)
@@ -127,15 +120,22 @@ func (s *Store) ResealSigningKey(ctx context.Context, a storage.Actor, realm, ki
 			return mapErr(err, "signing key "+kid, false)
 		}
 		if tag.RowsAffected() == 0 {
-			var exists bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE realm_id = $1 AND kid = $2)`, realm, kid).Scan(&exists); err != nil {
-				return mapErr(err, "signing key "+kid, false)
-			}
-			if !exists {
-				return errorf("signing key "+kid, storage.ErrNotFound)
-			}
-			return errorf("signing key "+kid+" changed meanwhile", storage.ErrConflict)
+			return keyRefused(ctx, tx, realm, kid, "changed meanwhile", storage.ErrConflict)
 		}
 		return audit(ctx, tx, realm, a, storage.ActionKeyReseal, storage.TargetSigningKey, kid, nil)
 	})
+}
+
+// keyRefused explains a conditional key write that changed no row: the
+// key is gone (ErrNotFound), or it exists and failed the condition
+// (refused, described by why).
+func keyRefused(ctx context.Context, tx pgx.Tx, realm, kid, why string, refused error) error {
+	var exists bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM signing_keys WHERE realm_id = $1 AND kid = $2)`, realm, kid).Scan(&exists); err != nil {
+		return mapErr(err, "signing key "+kid, false)
+	}
+	if !exists {
+		return errorf("signing key "+kid, storage.ErrNotFound)
+	}
+	return errorf("signing key "+kid+" "+why, refused)
 }
