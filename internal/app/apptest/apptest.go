@@ -49,36 +49,34 @@ var Memory = Backend{"memory", func(t *testing.T, now func() time.Time) (storage
 // Real is PostgreSQL (a fresh scratch database) and Redis (a fresh key
 // prefix). It skips, or under make test fails, when they are not
 // configured.
-var Real = Backend{"postgres+redis", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
-	store := pgtest.NewStore(t)
-	state, err := redis.Open(context.Background(), testenv.RedisURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"))
-	require.NoError(t, err)
-	t.Cleanup(state.Close)
-	return store, state
-}}
+var Real = realBackend("postgres+redis", testenv.RedisURL, nil)
 
 // RealCluster is Real with its token state on a Redis Cluster (a fresh
 // key prefix), whose keys spread over several Redis nodes.
-var RealCluster = Backend{"postgres+redis-cluster", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
-	store := pgtest.NewStore(t)
-	state, err := redis.Open(context.Background(), testenv.RedisClusterURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"))
-	require.NoError(t, err)
-	t.Cleanup(state.Close)
-	return store, state
-}}
+var RealCluster = realBackend("postgres+redis-cluster", testenv.RedisClusterURL, nil)
 
 // RealSentinel is Real with its token state on the Sentinel setup of
 // scripts/test-env.sh, whose writes that must survive a failover wait for
 // a replica (redis_wait_replicas: 1). Tests that fail it over take it
 // exclusively first (redistest.LockSentinel); others share it.
-var RealSentinel = Backend{"postgres+redis-sentinel", func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
-	redistest.LockSentinel(t, false)
-	store := pgtest.NewStore(t)
-	state, err := redis.Open(context.Background(), testenv.RedisSentinelURL(t), redis.WithKeyPrefix("ght:"+RandomString(t)+":"), redis.WithWaitReplicas(1))
-	require.NoError(t, err)
-	t.Cleanup(state.Close)
-	return store, state
-}}
+var RealSentinel = realBackend("postgres+redis-sentinel", testenv.RedisSentinelURL,
+	func(t *testing.T) { redistest.LockSentinel(t, false) }, redis.WithWaitReplicas(1))
+
+// realBackend is a scratch PostgreSQL database and token state on the
+// Redis at redisURL under a fresh key prefix; before runs first.
+func realBackend(name string, redisURL func(testing.TB) string, before func(*testing.T), opts ...redis.Option) Backend {
+	return Backend{name, func(t *testing.T, now func() time.Time) (storage.Store, storage.TokenState) {
+		if before != nil {
+			before(t)
+		}
+		store := pgtest.NewStore(t)
+		state, err := redis.Open(context.Background(), redisURL(t),
+			append([]redis.Option{redis.WithKeyPrefix("ght:" + RandomString(t) + ":")}, opts...)...)
+		require.NoError(t, err)
+		t.Cleanup(state.Close)
+		return store, state
+	}}
+}
 
 // Backends are all backends; behaviour must not differ between them.
 var Backends = []Backend{Memory, Real}
