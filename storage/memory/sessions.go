@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -99,10 +101,12 @@ func sessionLive(now time.Time, ls storage.LoginSession) bool {
 }
 
 // copySession returns ls sharing no slice with the stored one, with
-// non-nil slices as Redis returns them.
+// non-nil slices as Redis returns them, and without the Device that only
+// ListLoginSessions returns.
 func copySession(ls storage.LoginSession) storage.LoginSession {
 	ls.AMR = append([]string{}, ls.AMR...)
 	ls.Families = append([]string{}, ls.Families...)
+	ls.Device = ""
 	return ls
 }
 
@@ -119,7 +123,9 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	if cur, ok := s.sessions[ls.ID]; ok && sessionLive(now, cur) {
 		return fmt.Errorf("login session: %w", storage.ErrAlreadyExists)
 	}
+	device := truncateDevice(ls.Device)
 	ls = copySession(ls)
+	ls.Device = device
 	slices.Sort(ls.Families)
 	ls.Families = slices.Compact(ls.Families)
 	for _, t := range []*time.Time{&ls.AuthTime, &ls.CreatedAt, &ls.ExpiresAt, &ls.IdleExpiresAt} {
@@ -127,6 +133,45 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	}
 	s.sessions[ls.ID] = ls
 	return nil
+}
+
+// truncateDevice cuts d to storage.MaxDeviceLen bytes on a rune boundary.
+func truncateDevice(d string) string {
+	if len(d) <= storage.MaxDeviceLen {
+		return d
+	}
+	d = d[:storage.MaxDeviceLen]
+	for len(d) > 0 && !utf8.ValidString(d) {
+		d = d[:len(d)-1]
+	}
+	return d
+}
+
+// ListLoginSessions implements storage.TokenState. It looks at every
+// session: the memory store serves one developer's browser.
+func (s *TokenState) ListLoginSessions(_ context.Context, userID string) ([]storage.LoginSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var out []storage.LoginSession
+	for _, ls := range s.sessions {
+		if ls.UserID == userID && sessionLive(now, ls) {
+			device := ls.Device
+			ls = copySession(ls)
+			ls.Device, ls.Families = device, []string{}
+			out = append(out, ls)
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.LoginSession) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if len(out) > storage.MaxListedSessions {
+		out = out[:storage.MaxListedSessions]
+	}
+	return out, nil
 }
 
 // GetLoginSession implements storage.TokenState.
