@@ -168,7 +168,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 		lang = realm.DefaultLanguage
 	}
-	pages := signin.New(signin.Options{Flow: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger})
+	pages := signin.New(signin.Options{Flow: provider, Account: provider, Issuer: o.Issuer,
+		DefaultLanguage: lang, Logger: o.Logger})
 	provider.UsePages(pages)
 	api := admin.New(admin.Options{
 		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,

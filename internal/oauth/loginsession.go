@@ -92,7 +92,19 @@ func (p *Provider) currentSession(ctx context.Context, r *http.Request) (*storag
 	} else if err != nil {
 		return nil, err
 	}
+	if ok, err := p.sessionUnrevoked(ctx, &s); err != nil || !ok {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// sessionUnrevoked reports whether no mark on the session's user covers
+// it: a new password, a disabled user, "revoke every token" end the
+// user's sessions as they end their tokens, on every node and without a
+// list of the sessions to find.
+func (p *Provider) sessionUnrevoked(ctx context.Context, s *storage.LoginSession) (bool, error) {
+	revoked, _, err := p.opts.State.IsRevoked(ctx, storage.TokenRef{UserID: s.UserID, IssuedAt: s.CreatedAt})
+	return !revoked, err
 }
 
 // startSession signs the browser in as user: a new session under a new
@@ -110,6 +122,7 @@ func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *h
 		ID: sessionID(secret), UserID: user.ID, AuthTime: now, AMR: []string{"pwd"},
 		CreatedAt: now, ExpiresAt: now.Add(p.opts.SessionMaxTTL),
 		IdleExpiresAt: now.Add(min(p.opts.SessionIdleTTL, p.opts.SessionMaxTTL)),
+		Device:        describeDevice(r.UserAgent()),
 	}
 	if err := p.opts.State.CreateLoginSession(ctx, s); err != nil {
 		return storage.LoginSession{}, err
