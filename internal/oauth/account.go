@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -52,8 +53,8 @@ type AccountSession struct {
 type Account struct {
 	User      storage.User
 	Languages []storage.Language
-	// Sessions are the user's live login sessions, newest first; the one
-	// with ID equal to the AccountSession's SessionID is this browser's.
+	// Sessions are the user's live login sessions: this browser's first
+	// (its ID is the AccountSession's SessionID), then newest first.
 	Sessions []AccountLogin
 	Consents []AccountConsent
 }
@@ -157,6 +158,10 @@ func (p *Provider) LoadAccount(ctx context.Context, s AccountSession) (Account, 
 			a.Sessions = append(a.Sessions, AccountLogin{LoginSession: ls, LastUsed: used})
 		}
 	}
+	// This browser's session first, the others newest first.
+	slices.SortStableFunc(a.Sessions, func(x, y AccountLogin) int {
+		return boolRank(y.ID == s.SessionID) - boolRank(x.ID == s.SessionID)
+	})
 	consents, err := p.opts.Store.ListConsents(ctx, p.opts.Realm, s.UserID, storage.ListOptions{Limit: maxListedConsents})
 	if err != nil {
 		return Account{}, err
@@ -246,10 +251,11 @@ func (p *Provider) ChangePassword(w http.ResponseWriter, r *http.Request, s Acco
 		return ErrSignedOut // renamed meanwhile, and the name taken by another
 	}
 	actor := storage.Actor{Type: storage.ActorUser, ID: user.ID}
-	if err := p.setPassword(ctx, actor, user.ID, verifier); err != nil {
+	mark, err := p.setPassword(ctx, actor, user.ID, verifier)
+	if err != nil {
 		return err
 	}
-	_, err = p.startSession(ctx, w, r, user)
+	_, err = p.startSessionAfter(ctx, w, r, user, mark)
 	return err
 }
 
@@ -281,27 +287,28 @@ func (p *Provider) newPasswordVerifier(ctx context.Context, in clienthash.Passwo
 // "Revocation"): revoke first, so that a thief's session does not outlive
 // the change, then save, then revoke again, for a sign-in with the old
 // password that began in between.
-func (p *Provider) setPassword(ctx context.Context, actor storage.Actor, userID string, v *storage.PasswordVerifier) error {
+func (p *Provider) setPassword(ctx context.Context, actor storage.Actor, userID string, v *storage.PasswordVerifier) (mark time.Time, err error) {
 	ctx = context.WithoutCancel(ctx) // half a change is worse than a slow one
-	if err := p.revokeUser(ctx, userID); err != nil {
-		return err
+	if _, err := p.revokeUser(ctx, userID); err != nil {
+		return time.Time{}, err
 	}
 	if _, err := p.opts.Store.UpdateUser(ctx, actor, p.opts.Realm, userID, func(u *storage.User) error {
 		u.Password = v
 		return nil
 	}); errors.Is(err, storage.ErrNotFound) {
-		return ErrSignedOut
+		return time.Time{}, ErrSignedOut
 	} else if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	return p.revokeUser(ctx, userID)
 }
 
 // revokeUser marks every token and login session of the user as revoked,
-// for as long as either can live.
-func (p *Provider) revokeUser(ctx context.Context, userID string) error {
+// for as long as either can live, and returns the mark.
+func (p *Provider) revokeUser(ctx context.Context, userID string) (time.Time, error) {
 	keep := max(storage.MaxRefreshTokenTTL, p.opts.SessionMaxTTL)
-	return p.opts.State.RevokeSubject(ctx, storage.SubjectUser, userID, p.now(), keep)
+	mark := p.now()
+	return mark, p.opts.State.RevokeSubject(ctx, storage.SubjectUser, userID, mark, keep)
 }
 
 // EndAccountSession ends one of s's user's sessions (on another device,
@@ -354,3 +361,10 @@ func (p *Provider) RevokeAccountConsent(ctx context.Context, s AccountSession, c
 // PasswordIterations is the PBKDF2 iteration count every new password
 // must be derived with (docs/client-side-hashing.md).
 func (p *Provider) PasswordIterations() int { return p.opts.PasswordIterations }
+
+func boolRank(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -113,11 +113,21 @@ func (p *Provider) sessionUnrevoked(ctx context.Context, s *storage.LoginSession
 // logout would: on a shared computer the next person must not inherit the
 // previous one's tokens.
 func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User) (storage.LoginSession, error) {
+	return p.startSessionAfter(ctx, w, r, user, time.Time{})
+}
+
+// startSessionAfter is startSession for a session that must begin after
+// mark, a "revoked before" mark just set on the user, which would
+// otherwise cover a session begun within the same microsecond.
+func (p *Provider) startSessionAfter(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, mark time.Time) (storage.LoginSession, error) {
 	if err := p.endSession(ctx, w, r); err != nil {
 		return storage.LoginSession{}, err
 	}
 	secret, value := newSecret()
 	now := p.now().Truncate(storage.TimeResolution)
+	if after := mark.Truncate(storage.TimeResolution).Add(storage.TimeResolution); now.Before(after) {
+		now = after
+	}
 	s := storage.LoginSession{
 		ID: sessionID(secret), UserID: user.ID, AuthTime: now, AMR: []string{"pwd"},
 		CreatedAt: now, ExpiresAt: now.Add(p.opts.SessionMaxTTL),
