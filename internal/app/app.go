@@ -176,7 +176,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
-		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
+		Passwords: provider, PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})

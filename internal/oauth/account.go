@@ -368,3 +368,28 @@ func boolRank(b bool) int {
 	}
 	return 0
 }
+
+// CheckOwnPassword checks the password of user userID, b64u(P), under the
+// login throttle, like the account page's password change: for the
+// management API's PUT /admin/me/password. source is the caller's
+// address (host:port or host).
+func (p *Provider) CheckOwnPassword(ctx context.Context, userID, source string, pw []byte) (bool, time.Duration, error) {
+	u, err := p.opts.Store.GetUser(ctx, p.opts.Realm, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return false, 0, nil
+	} else if err != nil {
+		return false, 0, err
+	}
+	user, err := p.authenticateUser(ctx, accountThrottleClient, u.Username, sourceAddress(source), pw)
+	var retry *RetryError
+	switch err := signInError(err); {
+	case err == nil:
+		return user.ID == userID, 0, nil
+	case errors.Is(err, ErrBadCredentials):
+		return false, 0, nil
+	case errors.As(err, &retry):
+		return false, retry.After, nil
+	default:
+		return false, 0, err
+	}
+}
