@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SubjectKind says whose tokens a "revoked before" mark applies to.
@@ -168,6 +171,31 @@ const MaxListedSessions = 100
 
 // MaxDeviceLen bounds LoginSession.Device, in bytes.
 const MaxDeviceLen = 200
+
+// ListedSessions puts a user's sessions in ListLoginSessions' order,
+// newest first (ties by id), and keeps the MaxListedSessions first.
+func ListedSessions(list []LoginSession) []LoginSession {
+	slices.SortFunc(list, func(a, b LoginSession) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list[:min(len(list), MaxListedSessions)]
+}
+
+// DeviceText cuts a device description to MaxDeviceLen bytes, on a rune
+// boundary.
+func DeviceText(d string) string {
+	if len(d) <= MaxDeviceLen {
+		return d
+	}
+	d = d[:MaxDeviceLen]
+	for len(d) > 0 && !utf8.ValidString(d) {
+		d = d[:len(d)-1]
+	}
+	return d
+}
 
 // TokenState keeps the short-lived state of tokens, shared by every node.
 // Every entry expires on its own; nothing needs a cleanup job.

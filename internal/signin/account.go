@@ -91,11 +91,11 @@ type consentItemView struct {
 func (p *Pages) registerAccount(r *mux.Router) {
 	r.Handle(oauth.PathAccount, p.only(http.MethodGet, p.handleAccountPage))
 	for path, h := range map[string]http.HandlerFunc{
-		pathAccountProfile:  p.handleProfilePost,
+		pathAccountProfile:  p.accountAction(profileFields, p.updateProfile),
 		pathAccountPassword: p.handlePasswordPost,
-		pathAccountSession:  p.handleSessionEndPost,
-		pathAccountConsent:  p.handleConsentRevokePost,
-		pathAccountSignOut:  p.handleSignOutPost,
+		pathAccountSession:  p.accountAction(sessionFields, p.endSession),
+		pathAccountConsent:  p.accountAction(consentRevokeFields, p.revokeConsent),
+		pathAccountSignOut:  p.accountAction(signOutFields, p.signOut),
 	} {
 		r.Handle(path, p.only(http.MethodPost, h))
 	}
@@ -198,18 +198,6 @@ func (p *Pages) accountDone(w http.ResponseWriter, what string) {
 	redirect(w, p.base+oauth.PathAccount+"?done="+what)
 }
 
-func (p *Pages) handleProfilePost(w http.ResponseWriter, r *http.Request) {
-	s, f, ok := p.accountForm(w, r, profileFields)
-	if !ok {
-		return
-	}
-	if err := p.opts.Account.UpdateProfile(r.Context(), s, f["display_name"], f["language"]); err != nil {
-		p.accountFail(w, r, err)
-		return
-	}
-	p.accountDone(w, "profile")
-}
-
 // handlePasswordPost changes the password. Every value is what the
 // page's script derived in the browser: the typed passwords have no name
 // and are never sent. A wrong old password or a mismatch shows the page
@@ -247,45 +235,49 @@ func (p *Pages) handlePasswordPost(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (p *Pages) handleSessionEndPost(w http.ResponseWriter, r *http.Request) {
-	s, f, ok := p.accountForm(w, r, sessionFields)
-	if !ok {
-		return
+// accountAction is the handler of an account form that makes one
+// change: it reads the form, lets do make the change and confirms it with
+// ?done=<what do returned>, or shows the signed-out page when do signed
+// this browser out (what is "").
+func (p *Pages) accountAction(fields map[string]int, do func(http.ResponseWriter, *http.Request, oauth.AccountSession, map[string]string) (what string, err error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, f, ok := p.accountForm(w, r, fields)
+		if !ok {
+			return
+		}
+		what, err := do(w, r, s, f)
+		switch {
+		case err != nil:
+			p.accountFail(w, r, err)
+		case what == "":
+			p.SignedOut(w, r)
+		default:
+			p.accountDone(w, what)
+		}
 	}
-	if err := p.opts.Account.EndAccountSession(w, r, s, f["session"]); err != nil {
-		p.accountFail(w, r, err)
-		return
-	}
+}
+
+func (p *Pages) updateProfile(_ http.ResponseWriter, r *http.Request, s oauth.AccountSession, f map[string]string) (string, error) {
+	return "profile", p.opts.Account.UpdateProfile(r.Context(), s, f["display_name"], f["language"])
+}
+
+// endSession signs one of the user's sessions out; this browser's own
+// ends on the signed-out page.
+func (p *Pages) endSession(w http.ResponseWriter, r *http.Request, s oauth.AccountSession, f map[string]string) (string, error) {
+	what := "session"
 	if f["session"] == s.SessionID {
-		p.SignedOut(w, r)
-		return
+		what = ""
 	}
-	p.accountDone(w, "session")
+	return what, p.opts.Account.EndAccountSession(w, r, s, f["session"])
 }
 
-func (p *Pages) handleConsentRevokePost(w http.ResponseWriter, r *http.Request) {
-	s, f, ok := p.accountForm(w, r, consentRevokeFields)
-	if !ok {
-		return
-	}
-	if err := p.opts.Account.RevokeAccountConsent(r.Context(), s, f["client_id"]); err != nil {
-		p.accountFail(w, r, err)
-		return
-	}
-	p.accountDone(w, "consent")
+func (p *Pages) revokeConsent(_ http.ResponseWriter, r *http.Request, s oauth.AccountSession, f map[string]string) (string, error) {
+	return "consent", p.opts.Account.RevokeAccountConsent(r.Context(), s, f["client_id"])
 }
 
-// handleSignOutPost ends this browser's session with its grants.
-func (p *Pages) handleSignOutPost(w http.ResponseWriter, r *http.Request) {
-	s, _, ok := p.accountForm(w, r, signOutFields)
-	if !ok {
-		return
-	}
-	if err := p.opts.Account.EndAccountSession(w, r, s, s.SessionID); err != nil {
-		p.accountFail(w, r, err)
-		return
-	}
-	p.SignedOut(w, r)
+// signOut ends this browser's session with its grants.
+func (p *Pages) signOut(w http.ResponseWriter, r *http.Request, s oauth.AccountSession, _ map[string]string) (string, error) {
+	return "", p.opts.Account.EndAccountSession(w, r, s, s.SessionID)
 }
 
 // only answers every method but method (GET includes HEAD) with 405

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -123,7 +121,7 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	if cur, ok := s.sessions[ls.ID]; ok && sessionLive(now, cur) {
 		return fmt.Errorf("login session: %w", storage.ErrAlreadyExists)
 	}
-	device := truncateDevice(ls.Device)
+	device := storage.DeviceText(ls.Device)
 	ls = copySession(ls)
 	ls.Device = device
 	slices.Sort(ls.Families)
@@ -133,18 +131,6 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	}
 	s.sessions[ls.ID] = ls
 	return nil
-}
-
-// truncateDevice cuts d to storage.MaxDeviceLen bytes on a rune boundary.
-func truncateDevice(d string) string {
-	if len(d) <= storage.MaxDeviceLen {
-		return d
-	}
-	d = d[:storage.MaxDeviceLen]
-	for len(d) > 0 && !utf8.ValidString(d) {
-		d = d[:len(d)-1]
-	}
-	return d
 }
 
 // ListLoginSessions implements storage.TokenState. It looks at every
@@ -162,16 +148,7 @@ func (s *TokenState) ListLoginSessions(_ context.Context, userID string) ([]stor
 			out = append(out, ls)
 		}
 	}
-	slices.SortFunc(out, func(a, b storage.LoginSession) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if len(out) > storage.MaxListedSessions {
-		out = out[:storage.MaxListedSessions]
-	}
-	return out, nil
+	return storage.ListedSessions(out), nil
 }
 
 // GetLoginSession implements storage.TokenState.

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -235,22 +234,8 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.ceil(maxExp / 1000)))
 return 1`)
 
-// deviceText makes d fit an entry: no separator, at most
-// storage.MaxDeviceLen bytes, cut on a rune boundary.
-func deviceText(d string) string {
-	d = strings.ReplaceAll(d, sep, " ")
-	if len(d) <= storage.MaxDeviceLen {
-		return d
-	}
-	d = d[:storage.MaxDeviceLen]
-	for len(d) > 0 && !utf8.ValidString(d) {
-		d = d[:len(d)-1]
-	}
-	return d
-}
-
 func (s *TokenState) indexSession(ctx context.Context, ls storage.LoginSession) error {
-	entry := micros(ls.CreatedAt) + sep + micros(ls.ExpiresAt) + sep + deviceText(ls.Device)
+	entry := micros(ls.CreatedAt) + sep + micros(ls.ExpiresAt) + sep + storage.DeviceText(strings.ReplaceAll(ls.Device, sep, " "))
 	err := s.durableScript(ctx, indexSessionScript, s.userSessionsKey(ls.UserID), ls.ID, entry, storage.MaxListedSessions).Err()
 	if err != nil {
 		return unavailable("list login session", err)
@@ -307,14 +292,5 @@ func (s *TokenState) ListLoginSessions(ctx context.Context, userID string) ([]st
 		// Only tidying: an entry left behind is dropped at the next read.
 		_ = s.rdb.HDel(ctx, key[0], gone...).Err()
 	}
-	slices.SortFunc(out, func(a, b storage.LoginSession) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	if len(out) > storage.MaxListedSessions {
-		out = out[:storage.MaxListedSessions]
-	}
-	return out, nil
+	return storage.ListedSessions(out), nil
 }
