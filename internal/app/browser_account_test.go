@@ -49,6 +49,7 @@ func TestBrowserAccount(t *testing.T) {
 		e.tab.Navigate(s.URL + "/account")
 		e.tab.WaitURL(s.URL + "/login")
 		require.Equal(t, "to manage your account", text(e.tab, "p.lead"))
+		e.tab.Screenshots("account-login")
 		e.signIn(e2eUser, e2ePassword)
 		e.tab.WaitURL(s.URL + "/account")
 		e.tab.WaitFor(`document.querySelector("h1") && document.querySelector("h1").textContent === "Your account"`)
@@ -64,6 +65,11 @@ func TestBrowserAccount(t *testing.T) {
 		apps := text(e.tab, "section[aria-labelledby=apps-heading]")
 		require.Contains(t, apps, e2eClient)
 		require.Contains(t, apps, "Read users", "users-read, by its description")
+		e.tab.Screenshots("account")
+		// The stylesheet applies: fields span the card, and the username
+		// for password managers stays hidden.
+		require.Greater(t, browsertest.Eval[float64](e.tab, `document.getElementById("new-password").offsetWidth`), 300.0)
+		require.True(t, browsertest.Eval[bool](e.tab, `document.querySelector("#password-form input[autocomplete=username]").offsetParent === null`))
 
 		// Sign the other browser out: its session and its grant end.
 		e.tab.Click(`section[aria-labelledby=sessions-heading] li:nth-child(2) button`)
@@ -91,6 +97,7 @@ func TestBrowserAccount(t *testing.T) {
 		waitDone(e.tab, "Ihr Profil wurde gespeichert.")
 		require.Equal(t, "de", browsertest.Eval[string](e.tab, `document.documentElement.lang`))
 		require.Equal(t, "Ihr Konto", text(e.tab, "h1"))
+		e.tab.Screenshots("account-de")
 		u, err := s.Store.GetUser(ctx, storage.DefaultRealm, e.user.ID)
 		require.NoError(t, err)
 		require.Equal(t, "Alice Liddell", u.DisplayName)
