@@ -116,11 +116,12 @@ func (p *Provider) BeginAccountSignIn(w http.ResponseWriter, r *http.Request, ui
 
 // signInAccount is SignIn for a sign-in begun by BeginAccountSignIn.
 func (p *Provider) signInAccount(ctx context.Context, w http.ResponseWriter, r *http.Request, id, username string, pw []byte) (string, error) {
+	proved := p.now()
 	user, err := p.authenticateUser(ctx, accountThrottleClient, username, sourceAddress(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}
-	if _, err := p.startSession(ctx, w, r, user); err != nil {
+	if _, err := p.startSession(ctx, w, r, user, proved); err != nil {
 		return "", err
 	}
 	if err := p.opts.State.DeleteEntry(ctx, pendingKey(id)); err != nil {

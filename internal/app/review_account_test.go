@@ -1,0 +1,94 @@
+package app_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/internal/app"
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/storage"
+)
+
+// pausingStore holds the next password read of one username, once armed,
+// until released: the window in which a password check hashes what it
+// read.
+type pausingStore struct {
+	storage.Store
+	mu       sync.Mutex
+	username string
+	read     chan struct{}
+	release  chan struct{}
+}
+
+func (s *pausingStore) arm(username string) (read, release chan struct{}) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.username, s.read, s.release = username, make(chan struct{}), make(chan struct{})
+	return s.read, s.release
+}
+
+func (s *pausingStore) GetUserByUsername(ctx context.Context, realm, username string) (storage.User, error) {
+	u, err := s.Store.GetUserByUsername(ctx, realm, username)
+	s.mu.Lock()
+	armed := s.username != "" && s.username == username
+	read, release := s.read, s.release
+	if armed {
+		s.username = ""
+	}
+	s.mu.Unlock()
+	if armed {
+		close(read)
+		<-release
+	}
+	return u, err
+}
+
+// TestReviewAccountPasswordChangeRace: a sign-in with the old password
+// that read the password before the change was saved and finished after
+// it must not leave a session behind: the thief who keeps signing in
+// while the user changes their password is out with everyone else.
+func TestReviewAccountPasswordChangeRace(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var ps *pausingStore
+			s := apptest.Start(t, b, func(o *app.Options) {
+				ps = &pausingStore{Store: o.Store}
+				o.Store = ps
+			})
+			s.User("alice", "old password")
+			victim, page := accountUser(t, s, "alice", "old password")
+			csrf, ok := page.Hidden("csrf")
+			require.True(t, ok)
+
+			thief := s.Browser()
+			login := thief.Visit(s.URL + "/account")
+			require.Equal(t, "/login", login.URL.Path)
+			wire := s.LoginPassword("alice", "old password")
+			read, release := ps.arm("alice")
+			signedIn := make(chan *apptest.Page, 1)
+			go func() {
+				signedIn <- thief.Submit(login, url.Values{"username": {"alice"}, "password": {wire}})
+			}()
+			<-read // the thief's sign-in holds the old password, hashing it
+
+			s.Clock.Advance(time.Second)
+			changed := victim.PostForm("/account/password", passwordChange(t, s, csrf, "alice", "old password", "new password", "new password"))
+			require.Equal(t, http.StatusOK, changed.Status, changed.Body)
+			require.Equal(t, "password", changed.URL.Query().Get("done"))
+			s.Clock.Advance(time.Second)
+			close(release)
+			<-signedIn
+
+			require.Equal(t, "/login", thief.Visit(s.URL+"/account").URL.Path,
+				"the sign-in that began with the old password ended with the change")
+			require.Equal(t, "/account", victim.Visit(s.URL+"/account").URL.Path, "the user stays signed in")
+		})
+	}
+}
