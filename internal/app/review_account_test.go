@@ -92,3 +92,49 @@ func TestReviewAccountPasswordChangeRace(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewAccountPasswordGrantRace: a password grant that read the old
+// password before the account page saved a new one, and finished after,
+// must not hand out tokens that outlive the change.
+func TestReviewAccountPasswordGrantRace(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			var ps *pausingStore
+			s := apptest.Start(t, b, func(o *app.Options) {
+				ps = &pausingStore{Store: o.Store}
+				o.Store = ps
+			})
+			g := s.Group("account-holders", "users-read")
+			alice := s.User("alice", "old password", g.ID)
+			c := s.Client("cli", alice.ID, []string{"users-read"})
+			victim, page := accountUser(t, s, "alice", "old password")
+			csrf, ok := page.Hidden("csrf")
+			require.True(t, ok)
+
+			wire := s.LoginPassword("alice", "old password")
+			read, release := ps.arm("alice")
+			granted := make(chan apptest.Response, 1)
+			go func() {
+				granted <- s.Post("/oauth2/token", &c, url.Values{"grant_type": {"password"}, "username": {"alice"}, "password": {wire}})
+			}()
+			<-read
+
+			s.Clock.Advance(time.Second)
+			changed := victim.PostForm("/account/password", passwordChange(t, s, csrf, "alice", "old password", "new password", "new password"))
+			require.Equal(t, "password", changed.URL.Query().Get("done"), changed.Body)
+			s.Clock.Advance(time.Second)
+			close(release)
+			r := <-granted
+			if r.Status != http.StatusOK {
+				require.Equal(t, "invalid_grant", r.Str("error"), r.Raw)
+				return
+			}
+			s.Remember(r.Str("access_token"), r.Str("refresh_token"))
+			require.Equal(t, http.StatusUnauthorized, s.Bearer(http.MethodGet, "/admin/me", r.Str("access_token"), "").Status,
+				"an access token from the old password is dead")
+			refreshed := s.Post("/oauth2/token", &c, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Str("refresh_token")}})
+			require.Equal(t, http.StatusBadRequest, refreshed.Status, "a refresh token from the old password is dead: %s", refreshed.Raw)
+		})
+	}
+}
