@@ -138,3 +138,34 @@ func TestReviewAccountPasswordGrantRace(t *testing.T) {
 		})
 	}
 }
+
+// TestReviewAccountStolenSessionCannotEndNewer: a session cannot end one
+// its user signed in to later. Otherwise whoever holds a stolen cookie,
+// but not the password, signs the user out each time they sign in to
+// change it; the newer session, holding the fresher proof, can end the
+// older.
+func TestReviewAccountStolenSessionCannotEndNewer(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		s.User("alice", "alice's password")
+		thief, _ := accountUser(t, s, "alice", "alice's password")
+		s.Clock.Advance(time.Second)
+		owner, _ := accountUser(t, s, "alice", "alice's password")
+
+		page := thief.Visit(s.URL + "/account")
+		csrf, ok := page.Hidden("csrf")
+		require.True(t, ok)
+		ids := page.HiddenValues("session")
+		require.Len(t, ids, 1, "the thief's page offers to end only its own session: %v", ids)
+		ownerPage := owner.Visit(s.URL + "/account")
+		ownerIDs := ownerPage.HiddenValues("session")
+		require.Len(t, ownerIDs, 2)
+		p := thief.PostForm("/account/sessions/end", url.Values{"csrf": {csrf}, "session": {ownerIDs[0]}})
+		require.Equal(t, http.StatusOK, p.Status, p.Body)
+		require.Equal(t, "/account", owner.Visit(s.URL+"/account").URL.Path, "the owner's newer session lives on")
+
+		ownerCSRF, _ := ownerPage.Hidden("csrf")
+		p = owner.PostForm("/account/sessions/end", url.Values{"csrf": {ownerCSRF}, "session": {ownerIDs[1]}})
+		require.Equal(t, "session", p.URL.Query().Get("done"), p.Body)
+		require.Equal(t, "/login", thief.Visit(s.URL+"/account").URL.Path, "the owner ended the older session")
+	})
+}

@@ -47,6 +47,17 @@ type AccountSession struct {
 	// the session cookie's secret, which only this browser holds, so that
 	// it needs no storage and ends with the session.
 	CSRF string
+	// AuthTime is when the user last proved their password in this
+	// session: it may end only sessions proven no later (MayEnd).
+	AuthTime time.Time
+}
+
+// MayEnd reports whether this session may end other, one of its user's:
+// only one proven no later. A cookie stolen without the password must not
+// sign the user out each time they sign in to change it; the newer
+// session, with the fresher proof, ends the older.
+func (s AccountSession) MayEnd(other storage.LoginSession) bool {
+	return other.ID == s.SessionID || !other.AuthTime.After(s.AuthTime)
 }
 
 // Account is what the account page shows.
@@ -100,7 +111,7 @@ func (p *Provider) CurrentAccount(r *http.Request) (AccountSession, error) {
 	} else if err != nil {
 		return AccountSession{}, err
 	}
-	return AccountSession{UserID: s.UserID, SessionID: s.ID, CSRF: digest128("gatehouse account csrf", secret)}, nil
+	return AccountSession{UserID: s.UserID, SessionID: s.ID, CSRF: digest128("gatehouse account csrf", secret), AuthTime: s.AuthTime}, nil
 }
 
 // BeginAccountSignIn starts a sign-in whose destination is the account
@@ -314,8 +325,8 @@ func (p *Provider) revokeUser(ctx context.Context, userID string) (time.Time, er
 
 // EndAccountSession ends one of s's user's sessions (on another device,
 // or this one) with every grant started in it. Ending a session that is
-// not the user's, or no longer live, does nothing: the page lists only
-// the user's own.
+// not the user's, or no longer live, or that s may not end (MayEnd), does
+// nothing: the page offers only those it may.
 func (p *Provider) EndAccountSession(w http.ResponseWriter, r *http.Request, s AccountSession, sessionID string) error {
 	ctx := r.Context()
 	if sessionID == "" || len(sessionID) > 64 {
@@ -325,7 +336,7 @@ func (p *Provider) EndAccountSession(w http.ResponseWriter, r *http.Request, s A
 		return p.endSession(ctx, w, r)
 	}
 	other, err := p.opts.State.GetLoginSession(ctx, sessionID, 0)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && other.UserID != s.UserID) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (other.UserID != s.UserID || !s.MayEnd(other))) {
 		return nil
 	} else if err != nil {
 		return err
