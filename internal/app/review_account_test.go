@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -167,5 +168,20 @@ func TestReviewAccountStolenSessionCannotEndNewer(t *testing.T) {
 		p = owner.PostForm("/account/sessions/end", url.Values{"csrf": {ownerCSRF}, "session": {ownerIDs[1]}})
 		require.Equal(t, "session", p.URL.Query().Get("done"), p.Body)
 		require.Equal(t, "/login", thief.Visit(s.URL+"/account").URL.Path, "the owner ended the older session")
+	})
+}
+
+// TestReviewAccountUILocalesBounded: the sign-in the account page starts
+// for anyone keeps ui_locales within the authorization endpoint's bounds
+// (8 tags of at most 35 bytes), so that an anonymous GET cannot park
+// kilobytes in token state for half an hour.
+func TestReviewAccountUILocalesBounded(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		long := strings.Repeat("x", 1500)
+		login := s.Browser().Visit(s.URL + "/account?" + url.Values{"ui_locales": {strings.Repeat(long+" ", 8)}}.Encode())
+		require.Equal(t, "/login", login.URL.Path, login.Body)
+		rec, err := s.State.GetEntry(t.Context(), "ar:"+login.URL.Query().Get("auth"))
+		require.NoError(t, err)
+		require.Less(t, len(rec), 1000, "the pending sign-in holds no oversized language tags")
 	})
 }

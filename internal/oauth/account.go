@@ -118,10 +118,7 @@ func (p *Provider) CurrentAccount(r *http.Request) (AccountSession, error) {
 // page and returns the login page's URL. uiLocales, space-separated as
 // in OIDC's ui_locales, picks the login page's language.
 func (p *Provider) BeginAccountSignIn(w http.ResponseWriter, r *http.Request, uiLocales string) (string, error) {
-	req := authRequest{UILocales: strings.Fields(uiLocales), MaxAge: -1}
-	if len(req.UILocales) > 8 {
-		req.UILocales = req.UILocales[:8]
-	}
+	req := authRequest{UILocales: parseUILocales(uiLocales), MaxAge: -1}
 	return p.newPending(r.Context(), w, r, pendingRecord{Req: req, Stage: StageLogin, Account: true})
 }
 
