@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -183,5 +184,34 @@ func TestReviewAccountUILocalesBounded(t *testing.T) {
 		rec, err := s.State.GetEntry(t.Context(), "ar:"+login.URL.Query().Get("auth"))
 		require.NoError(t, err)
 		require.Less(t, len(rec), 1000, "the pending sign-in holds no oversized language tags")
+	})
+}
+
+// TestReviewAccountThrottledChangeHashesNothing: a password change the
+// login throttle refuses costs no hashing, as a refused sign-in costs
+// none: otherwise any signed-in user keeps the shared hasher busy, and
+// everyone's sign-ins wait, with changes the throttle answers anyway.
+func TestReviewAccountThrottledChangeHashesNothing(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		var hashes atomic.Int64
+		s.App.Hasher.ObserveWait(func(time.Duration) { hashes.Add(1) })
+		s.User("alice", "alice's password")
+		b, page := accountUser(t, s, "alice", "alice's password")
+		csrf, ok := page.Hidden("csrf")
+		require.True(t, ok)
+		var last *apptest.Page
+		for range 15 {
+			last = b.PostForm("/account/password", passwordChange(t, s, csrf, "alice", "guess", "new one", "new one"))
+			if last.Status == http.StatusTooManyRequests {
+				break
+			}
+		}
+		require.Equal(t, http.StatusTooManyRequests, last.Status)
+		before := hashes.Load()
+		for range 3 {
+			require.Equal(t, http.StatusTooManyRequests, b.PostForm("/account/password",
+				passwordChange(t, s, csrf, "alice", "guess", "new one", "new one")).Status)
+		}
+		require.Equal(t, before, hashes.Load(), "refused changes hashed nothing")
 	})
 }

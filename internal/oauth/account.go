@@ -249,15 +249,17 @@ func (p *Provider) ChangePassword(w http.ResponseWriter, r *http.Request, s Acco
 	if err != nil {
 		return ErrInvalidInput
 	}
-	verifier, err := p.newPasswordVerifier(ctx, next)
-	if err != nil {
-		return err
-	}
+	// The old password first: the throttle answers before any hashing
+	// (LoginThrottle), and the new password's hash is work for the server.
 	if user, err = p.authenticateUser(ctx, accountThrottleClient, user.Username, sourceAddress(r.RemoteAddr), oldP); err != nil {
 		return signInError(err)
 	}
 	if user.ID != s.UserID {
 		return ErrSignedOut // renamed meanwhile, and the name taken by another
+	}
+	verifier, err := p.newPasswordVerifier(ctx, next)
+	if err != nil {
+		return err
 	}
 	actor := storage.Actor{Type: storage.ActorUser, ID: user.ID}
 	mark, err := p.setPassword(ctx, actor, user.ID, verifier)
