@@ -47,6 +47,17 @@ type AccountSession struct {
 	// the session cookie's secret, which only this browser holds, so that
 	// it needs no storage and ends with the session.
 	CSRF string
+	// AuthTime is when the user last proved their password in this
+	// session: it may end only sessions proven no later (MayEnd).
+	AuthTime time.Time
+}
+
+// MayEnd reports whether this session may end other, one of its user's:
+// only one proven no later. A cookie stolen without the password must not
+// sign the user out each time they sign in to change it; the newer
+// session, with the fresher proof, ends the older.
+func (s AccountSession) MayEnd(other storage.LoginSession) bool {
+	return other.ID == s.SessionID || !other.AuthTime.After(s.AuthTime)
 }
 
 // Account is what the account page shows.
@@ -100,27 +111,25 @@ func (p *Provider) CurrentAccount(r *http.Request) (AccountSession, error) {
 	} else if err != nil {
 		return AccountSession{}, err
 	}
-	return AccountSession{UserID: s.UserID, SessionID: s.ID, CSRF: digest128("gatehouse account csrf", secret)}, nil
+	return AccountSession{UserID: s.UserID, SessionID: s.ID, CSRF: digest128("gatehouse account csrf", secret), AuthTime: s.AuthTime}, nil
 }
 
 // BeginAccountSignIn starts a sign-in whose destination is the account
 // page and returns the login page's URL. uiLocales, space-separated as
 // in OIDC's ui_locales, picks the login page's language.
 func (p *Provider) BeginAccountSignIn(w http.ResponseWriter, r *http.Request, uiLocales string) (string, error) {
-	req := authRequest{UILocales: strings.Fields(uiLocales), MaxAge: -1}
-	if len(req.UILocales) > 8 {
-		req.UILocales = req.UILocales[:8]
-	}
+	req := authRequest{UILocales: parseUILocales(uiLocales), MaxAge: -1}
 	return p.newPending(r.Context(), w, r, pendingRecord{Req: req, Stage: StageLogin, Account: true})
 }
 
 // signInAccount is SignIn for a sign-in begun by BeginAccountSignIn.
 func (p *Provider) signInAccount(ctx context.Context, w http.ResponseWriter, r *http.Request, id, username string, pw []byte) (string, error) {
+	proved := p.now()
 	user, err := p.authenticateUser(ctx, accountThrottleClient, username, sourceAddress(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}
-	if _, err := p.startSession(ctx, w, r, user); err != nil {
+	if _, err := p.startSession(ctx, w, r, user, proved); err != nil {
 		return "", err
 	}
 	if err := p.opts.State.DeleteEntry(ctx, pendingKey(id)); err != nil {
@@ -240,15 +249,17 @@ func (p *Provider) ChangePassword(w http.ResponseWriter, r *http.Request, s Acco
 	if err != nil {
 		return ErrInvalidInput
 	}
-	verifier, err := p.newPasswordVerifier(ctx, next)
-	if err != nil {
-		return err
-	}
+	// The old password first: the throttle answers before any hashing
+	// (LoginThrottle), and the new password's hash is work for the server.
 	if user, err = p.authenticateUser(ctx, accountThrottleClient, user.Username, sourceAddress(r.RemoteAddr), oldP); err != nil {
 		return signInError(err)
 	}
 	if user.ID != s.UserID {
 		return ErrSignedOut // renamed meanwhile, and the name taken by another
+	}
+	verifier, err := p.newPasswordVerifier(ctx, next)
+	if err != nil {
+		return err
 	}
 	actor := storage.Actor{Type: storage.ActorUser, ID: user.ID}
 	mark, err := p.setPassword(ctx, actor, user.ID, verifier)
@@ -313,8 +324,8 @@ func (p *Provider) revokeUser(ctx context.Context, userID string) (time.Time, er
 
 // EndAccountSession ends one of s's user's sessions (on another device,
 // or this one) with every grant started in it. Ending a session that is
-// not the user's, or no longer live, does nothing: the page lists only
-// the user's own.
+// not the user's, or no longer live, or that s may not end (MayEnd), does
+// nothing: the page offers only those it may.
 func (p *Provider) EndAccountSession(w http.ResponseWriter, r *http.Request, s AccountSession, sessionID string) error {
 	ctx := r.Context()
 	if sessionID == "" || len(sessionID) > 64 {
@@ -324,7 +335,7 @@ func (p *Provider) EndAccountSession(w http.ResponseWriter, r *http.Request, s A
 		return p.endSession(ctx, w, r)
 	}
 	other, err := p.opts.State.GetLoginSession(ctx, sessionID, 0)
-	if errors.Is(err, storage.ErrNotFound) || (err == nil && other.UserID != s.UserID) {
+	if errors.Is(err, storage.ErrNotFound) || (err == nil && (other.UserID != s.UserID || !s.MayEnd(other))) {
 		return nil
 	} else if err != nil {
 		return err

@@ -112,22 +112,33 @@ func (p *Provider) sessionUnrevoked(ctx context.Context, s *storage.LoginSession
 // fixation). A session the browser had is ended with its grants, as a
 // logout would: on a shared computer the next person must not inherit the
 // previous one's tokens.
-func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User) (storage.LoginSession, error) {
-	return p.startSessionAfter(ctx, w, r, user, time.Time{})
+//
+// The session counts as begun at proved, taken before the password check
+// read the user's password: a "revoked before" mark set after that read
+// (a new password saved while the old one was being hashed) covers it,
+// as it covers every session that old password opened (docs/operations.md,
+// "Revocation").
+func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, proved time.Time) (storage.LoginSession, error) {
+	return p.beginSession(ctx, w, r, user, proved.Truncate(storage.TimeResolution))
 }
 
 // startSessionAfter is startSession for a session that must begin after
 // mark, a "revoked before" mark just set on the user, which would
 // otherwise cover a session begun within the same microsecond.
 func (p *Provider) startSessionAfter(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, mark time.Time) (storage.LoginSession, error) {
-	if err := p.endSession(ctx, w, r); err != nil {
-		return storage.LoginSession{}, err
-	}
-	secret, value := newSecret()
 	now := p.now().Truncate(storage.TimeResolution)
 	if after := mark.Truncate(storage.TimeResolution).Add(storage.TimeResolution); now.Before(after) {
 		now = after
 	}
+	return p.beginSession(ctx, w, r, user, now)
+}
+
+// beginSession is startSession for a session begun at now.
+func (p *Provider) beginSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, now time.Time) (storage.LoginSession, error) {
+	if err := p.endSession(ctx, w, r); err != nil {
+		return storage.LoginSession{}, err
+	}
+	secret, value := newSecret()
 	s := storage.LoginSession{
 		ID: sessionID(secret), UserID: user.ID, AuthTime: now, AMR: []string{"pwd"},
 		CreatedAt: now, ExpiresAt: now.Add(p.opts.SessionMaxTTL),

@@ -290,11 +290,12 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 	if err != nil {
 		return "", err
 	}
+	proved := p.now()
 	user, err := p.authenticateUser(ctx, c.ClientID, username, sourceAddress(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}
-	sess, err := p.startSession(ctx, w, r, user)
+	sess, err := p.startSession(ctx, w, r, user, proved)
 	if err != nil {
 		return "", err
 	}

@@ -80,6 +80,7 @@ type languageOption struct{ Code, Name string }
 type sessionView struct {
 	ID, Device, SignedIn, LastSeen string
 	Current                        bool
+	Endable                        bool // this browser may end it (oauth.AccountSession.MayEnd)
 }
 
 type consentItemView struct {
@@ -148,7 +149,7 @@ func (p *Pages) renderAccount(w http.ResponseWriter, r *http.Request, s oauth.Ac
 			device = c.must("account.sessions.unknown_device")
 		}
 		v.Sessions = append(v.Sessions, sessionView{ID: ls.ID, Device: device, Current: ls.ID == s.SessionID,
-			SignedIn: formatTime(ls.CreatedAt), LastSeen: formatTime(ls.LastUsed)})
+			Endable: s.MayEnd(ls.LoginSession), SignedIn: formatTime(ls.CreatedAt), LastSeen: formatTime(ls.LastUsed)})
 	}
 	for _, cs := range a.Consents {
 		v.Consents = append(v.Consents, consentItemView{ClientID: cs.ClientID, Client: cs.ClientName,
