@@ -176,6 +176,76 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 	return nil
 }
 
+// StartSessionGrant implements storage.TokenState: the session's script
+// and the record's writes leave in one pipeline. They are keys of three
+// slots, so a pipeline rather than one script: on a cluster the client
+// sends each command to its node, all at once. The record is written
+// whether or not the session turns out to be live, and deleted again
+// when it was not: its token never left the server, nobody can use it.
+func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec storage.RefreshToken) error {
+	if err := checkFamily(rec.FamilyID); err != nil {
+		return err
+	}
+	if _, cluster := s.rdb.(*goredis.ClusterClient); cluster && s.waitReplicas > 0 {
+		// A durable write's WAIT goes to the one node holding its key.
+		if err := s.AddLoginSessionFamily(ctx, id, rec.FamilyID); err != nil || rec.ID == "" {
+			return err
+		}
+		return s.CreateRefreshToken(ctx, rec)
+	}
+	key := s.sessionKey(id)
+	var bind *goredis.Cmd
+	var set *goredis.StatusCmd
+	queue := func(p goredis.Pipeliner) {
+		if s.waitReplicas > 0 {
+			bind = addFamilyScript.Eval(ctx, p, key, rec.FamilyID)
+		} else {
+			bind = addFamilyScript.EvalSha(ctx, p, key, rec.FamilyID)
+		}
+		if rec.ID != "" {
+			set = s.queueRecord(ctx, p, rec)
+		}
+	}
+	var err error
+	if s.waitReplicas > 0 {
+		err = s.durable(ctx, key[0], queue)
+	} else {
+		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { queue(p); return nil })
+		if goredis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
+			bind = addFamilyScript.Run(ctx, s.rdb, key, rec.FamilyID)
+		}
+	}
+	created := false
+	if set != nil {
+		var setErr error
+		if created, setErr = recordCreated(set); setErr != nil {
+			return setErr
+		}
+		if err == nil && !created {
+			err = set.Err()
+		}
+	}
+	added, bindErr := bind.Int()
+	if err == nil {
+		err = bindErr
+	}
+	if err == nil && added == 1 {
+		return nil
+	}
+	if created {
+		// Best effort: if Redis is failing, the record expires unused.
+		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Del(ctx, s.recordKey(rec.ID))
+			p.Del(ctx, s.familyIndexKey(rec.FamilyID))
+			return nil
+		})
+	}
+	if err != nil {
+		return unavailable("start session grant", err)
+	}
+	return fmt.Errorf("login session: %w", storage.ErrNotFound)
+}
+
 // EndLoginSession implements storage.TokenState.
 func (s *TokenState) EndLoginSession(ctx context.Context, id string) (storage.LoginSession, error) {
 	v, err := s.durableScript(ctx, endSessionScript, s.sessionKey(id)).Text()

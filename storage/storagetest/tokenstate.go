@@ -49,6 +49,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"LoginSessionIdle", testLoginSessionIdle},
 		{"LoginSessionExpiry", testLoginSessionExpiry},
 		{"LoginSessionConcurrentFamilies", testLoginSessionConcurrentFamilies},
+		{"StartSessionGrant", testStartSessionGrant},
 		{"MarkOnce", testMarkOnce},
 		{"Failures", testFailures},
 		{"TryAttempt", testTryAttempt},
