@@ -250,6 +250,10 @@ type TokenState interface {
 	// that the code exchange pays one round trip for both. ErrNotFound
 	// when the session is not live: then the grant did not start, and no
 	// refresh record of it is left. ErrAlreadyExists when rec.ID is taken.
+	// rec.FamilyID must be a family not yet started in the session (each
+	// authorization code has its own): a backend need not look for it
+	// among those the session holds, which would cost more the longer
+	// the session lives.
 	StartSessionGrant(ctx context.Context, id string, rec RefreshToken) error
 	// EndLoginSession deletes session id and returns it as it was, with
 	// its families, so that the caller revokes them; ErrNotFound when it

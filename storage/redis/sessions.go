@@ -124,6 +124,21 @@ if string.find(fams .. '\31', '\31' .. ARGV[1] .. '\31', 1, true) then return 1 
 redis.call('SET', KEYS[1], v .. '\31' .. ARGV[1], 'KEEPTTL')
 return 1`)
 
+// startGrantScript is the binding of StartSessionGrant: addFamilyScript
+// in constant time, whatever the session holds. It reads only the two
+// expiries at the record's head (16 digits each until the year 2286, 40
+// bytes leave room) and appends the family, which a new grant's is, so it
+// looks for no duplicate. KEYS: the session. ARGV: the family. Returns 0
+// when the session is not live.
+var startGrantScript = goredis.NewScript(luaNow + `
+local head = redis.call('GETRANGE', KEYS[1], 0, 39)
+if head == '' then return 0 end
+local exp, idle = string.match(head, '^(%d+)\31(%d+)\31')
+if not exp then return redis.error_reply('unreadable login session') end
+if now >= tonumber(exp) or now >= tonumber(idle) then return 0 end
+redis.call('APPEND', KEYS[1], '\31' .. ARGV[1])
+return 1`)
+
 // endSessionScript is EndLoginSession. KEYS: the session. Returns the
 // record or false.
 var endSessionScript = goredis.NewScript(luaSession + `
@@ -188,7 +203,7 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 	}
 	if _, cluster := s.rdb.(*goredis.ClusterClient); cluster && s.waitReplicas > 0 {
 		// A durable write's WAIT goes to the one node holding its key.
-		if err := s.AddLoginSessionFamily(ctx, id, rec.FamilyID); err != nil || rec.ID == "" {
+		if err := s.bindGrant(ctx, id, rec.FamilyID); err != nil || rec.ID == "" {
 			return err
 		}
 		return s.CreateRefreshToken(ctx, rec)
@@ -198,9 +213,9 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 	var set *goredis.StatusCmd
 	queue := func(p goredis.Pipeliner) {
 		if s.waitReplicas > 0 {
-			bind = addFamilyScript.Eval(ctx, p, key, rec.FamilyID)
+			bind = startGrantScript.Eval(ctx, p, key, rec.FamilyID)
 		} else {
-			bind = addFamilyScript.EvalSha(ctx, p, key, rec.FamilyID)
+			bind = startGrantScript.EvalSha(ctx, p, key, rec.FamilyID)
 		}
 		if rec.ID != "" {
 			set = s.queueRecord(ctx, p, rec)
@@ -212,7 +227,7 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 	} else {
 		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { queue(p); return nil })
 		if goredis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
-			bind = addFamilyScript.Run(ctx, s.rdb, key, rec.FamilyID)
+			bind = startGrantScript.Run(ctx, s.rdb, key, rec.FamilyID)
 		}
 	}
 	created := false
@@ -244,6 +259,18 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 		return unavailable("start session grant", err)
 	}
 	return fmt.Errorf("login session: %w", storage.ErrNotFound)
+}
+
+// bindGrant is StartSessionGrant's binding alone, a durable write.
+func (s *TokenState) bindGrant(ctx context.Context, id, familyID string) error {
+	added, err := s.durableScript(ctx, startGrantScript, s.sessionKey(id), familyID).Int()
+	if err != nil {
+		return unavailable("start session grant", err)
+	}
+	if added == 0 {
+		return fmt.Errorf("login session: %w", storage.ErrNotFound)
+	}
+	return nil
 }
 
 // EndLoginSession implements storage.TokenState.
