@@ -192,16 +192,17 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 }
 
 // StartSessionGrant implements storage.TokenState: the session's script
-// and the record's writes leave in one pipeline. They are keys of three
-// slots, so a pipeline rather than one script: on a cluster the client
-// sends each command to its node, all at once. The record is written
-// whether or not the session turns out to be live, and deleted again
-// when it was not: its token never left the server, nobody can use it.
+// and the record's writes leave together, batched with concurrent writes
+// (see writes). They are keys of three slots, so not one script: on a
+// cluster the client sends each command to its node, all at once. The
+// record is written whether or not the session turns out to be live, and
+// deleted again when it was not: its token never left the server, nobody
+// can use it.
 func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec storage.RefreshToken) error {
 	if err := checkFamily(rec.FamilyID); err != nil {
 		return err
 	}
-	if _, cluster := s.rdb.(*goredis.ClusterClient); cluster && s.waitReplicas > 0 {
+	if s.clusterWait() {
 		// A durable write's WAIT goes to the one node holding its key.
 		if err := s.bindGrant(ctx, id, rec.FamilyID); err != nil || rec.ID == "" {
 			return err
@@ -211,24 +212,18 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 	key := s.sessionKey(id)
 	var bind *goredis.Cmd
 	var set *goredis.StatusCmd
-	queue := func(p goredis.Pipeliner) {
-		if s.waitReplicas > 0 {
-			bind = startGrantScript.Eval(ctx, p, key, rec.FamilyID)
-		} else {
-			bind = startGrantScript.EvalSha(ctx, p, key, rec.FamilyID)
-		}
+	answered, err := s.writes.do(ctx, func(p goredis.Pipeliner) {
+		bind = startGrantScript.EvalSha(ctx, p, key, rec.FamilyID)
 		if rec.ID != "" {
 			set = s.queueRecord(ctx, p, rec)
 		}
+	})
+	if !answered {
+		// The record may have been written; unused, it expires.
+		return unavailable("start session grant", err)
 	}
-	var err error
-	if s.waitReplicas > 0 {
-		err = s.durable(ctx, key[0], queue)
-	} else {
-		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error { queue(p); return nil })
-		if goredis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
-			bind = startGrantScript.Run(ctx, s.rdb, key, rec.FamilyID)
-		}
+	if err == nil && goredis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
+		bind = s.durableScript(ctx, startGrantScript, key, rec.FamilyID)
 	}
 	created := false
 	if set != nil {
