@@ -77,14 +77,7 @@ func (r *reads) mget(ctx context.Context, keys []string) ([]any, error) {
 // launch sends up to maxBatch pending calls, dropping those whose caller
 // has given up. Callers hold mu.
 func (r *reads) launch() {
-	batch := make([]*readCall, 0, min(len(r.pending), maxBatch))
-	n := 0
-	for ; n < len(r.pending) && len(batch) < maxBatch; n++ {
-		if c := r.pending[n]; c.ctx.Err() == nil {
-			batch = append(batch, c)
-		}
-	}
-	r.pending = append(r.pending[:0], r.pending[n:]...)
+	batch := nextBatch(&r.pending)
 	if len(batch) == 0 {
 		return // everything pending was given up
 	}
@@ -98,6 +91,23 @@ func (r *reads) launch() {
 		}
 		r.mu.Unlock()
 	}()
+}
+
+func (c *readCall) gaveUp() bool { return c.ctx.Err() != nil }
+
+// nextBatch takes up to maxBatch calls off the front of *pending,
+// dropping those whose caller has given up.
+func nextBatch[C interface{ gaveUp() bool }](pending *[]C) []C {
+	p := *pending
+	batch := make([]C, 0, min(len(p), maxBatch))
+	n := 0
+	for ; n < len(p) && len(batch) < maxBatch; n++ {
+		if !p[n].gaveUp() {
+			batch = append(batch, p[n])
+		}
+	}
+	*pending = append(p[:0], p[n:]...)
+	return batch
 }
 
 func (r *reads) send(batch []*readCall) {

@@ -181,9 +181,15 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 	if err := checkFamily(familyID); err != nil {
 		return err
 	}
-	added, err := s.durableScript(ctx, addFamilyScript, s.sessionKey(id), familyID).Int()
+	return s.addToSession(ctx, addFamilyScript, "add login session family", id, familyID)
+}
+
+// addToSession runs sc, a script that adds family to session id and
+// answers 0 when the session is not live, as a durable write.
+func (s *TokenState) addToSession(ctx context.Context, sc *goredis.Script, op, id, familyID string) error {
+	added, err := s.durableScript(ctx, sc, s.sessionKey(id), familyID).Int()
 	if err != nil {
-		return unavailable("add login session family", err)
+		return unavailable(op, err)
 	}
 	if added == 0 {
 		return fmt.Errorf("login session: %w", storage.ErrNotFound)
@@ -258,14 +264,7 @@ func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec stora
 
 // bindGrant is StartSessionGrant's binding alone, a durable write.
 func (s *TokenState) bindGrant(ctx context.Context, id, familyID string) error {
-	added, err := s.durableScript(ctx, startGrantScript, s.sessionKey(id), familyID).Int()
-	if err != nil {
-		return unavailable("start session grant", err)
-	}
-	if added == 0 {
-		return fmt.Errorf("login session: %w", storage.ErrNotFound)
-	}
-	return nil
+	return s.addToSession(ctx, startGrantScript, "start session grant", id, familyID)
 }
 
 // EndLoginSession implements storage.TokenState.

@@ -67,14 +67,7 @@ func (w *writes) do(ctx context.Context, queue func(p goredis.Pipeliner)) (answe
 // launch sends up to maxBatch pending calls, dropping those whose caller
 // has given up. Callers hold mu.
 func (w *writes) launch() {
-	batch := make([]*writeCall, 0, min(len(w.pending), maxBatch))
-	n := 0
-	for ; n < len(w.pending) && len(batch) < maxBatch; n++ {
-		if c := w.pending[n]; c.ctx.Err() == nil {
-			batch = append(batch, c)
-		}
-	}
-	w.pending = append(w.pending[:0], w.pending[n:]...)
+	batch := nextBatch(&w.pending)
 	if len(batch) == 0 {
 		return
 	}
@@ -89,6 +82,8 @@ func (w *writes) launch() {
 		w.mu.Unlock()
 	}()
 }
+
+func (c *writeCall) gaveUp() bool { return c.ctx.Err() != nil }
 
 func (w *writes) send(batch []*writeCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
