@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
 )
@@ -25,9 +24,7 @@ type writes struct {
 	rdb          goredis.UniversalClient
 	waitReplicas int
 
-	mu      sync.Mutex
-	inAir   bool
-	pending []*writeCall
+	batches[*writeCall]
 }
 
 type writeCall struct {
@@ -46,41 +43,15 @@ func (w *writes) do(ctx context.Context, queue func(p goredis.Pipeliner)) (answe
 		return false, err
 	}
 	c := &writeCall{ctx: ctx, queue: queue, done: make(chan struct{})}
-	w.mu.Lock()
-	if len(w.pending) >= maxWaiting {
-		w.mu.Unlock()
-		return false, errTooManyWaiting
+	if err := w.add(c, w.send); err != nil {
+		return false, err
 	}
-	w.pending = append(w.pending, c)
-	if !w.inAir {
-		w.launch()
-	}
-	w.mu.Unlock()
 	select {
 	case <-c.done:
 		return true, c.err
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
-}
-
-// launch sends up to maxBatch pending calls, dropping those whose caller
-// has given up. Callers hold mu.
-func (w *writes) launch() {
-	batch := nextBatch(&w.pending)
-	if len(batch) == 0 {
-		return
-	}
-	w.inAir = true
-	go func() {
-		w.send(batch)
-		w.mu.Lock()
-		w.inAir = false
-		if len(w.pending) > 0 {
-			w.launch()
-		}
-		w.mu.Unlock()
-	}()
 }
 
 func (c *writeCall) gaveUp() bool { return c.ctx.Err() != nil }
