@@ -292,6 +292,17 @@ type TokenState interface {
 	// AddLoginSessionFamily records that a grant of family familyID was
 	// started in session id; ErrNotFound when the session is not live.
 	AddLoginSessionFamily(ctx context.Context, id, familyID string) error
+	// StartSessionGrant starts the grant of family rec.FamilyID in session
+	// id: it is AddLoginSessionFamily(id, rec.FamilyID) followed, when
+	// rec.ID is not empty, by CreateRefreshToken(rec), done together so
+	// that the code exchange pays one round trip for both. ErrNotFound
+	// when the session is not live: then the grant did not start, and no
+	// refresh record of it is left. ErrAlreadyExists when rec.ID is taken.
+	// rec.FamilyID must be a family not yet started in the session (each
+	// authorization code has its own): a backend need not look for it
+	// among those the session holds, which would cost more the longer
+	// the session lives.
+	StartSessionGrant(ctx context.Context, id string, rec RefreshToken) error
 	// EndLoginSession deletes session id and returns it as it was, with
 	// its families, so that the caller revokes them; ErrNotFound when it
 	// is not live.

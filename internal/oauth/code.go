@@ -138,19 +138,28 @@ func (g *codeGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Ac
 	oidc, admin := splitScopes(rec.Scopes)
 	scopes := append(oidc, intersect(admin, clientAllowed(c.c, userRes))...)
 	slices.Sort(scopes)
-	// The grant belongs to the browser session it came from: a logout
-	// in between leaves the code worthless, and a later one ends it.
-	if err := g.p.opts.State.AddLoginSessionFamily(ctx, rec.SessionID, rec.FamilyID); errors.Is(err, storage.ErrNotFound) {
-		return errInvalidGrant.withCause(errors.New("login session ended"))
-	} else if err != nil {
-		return err
-	}
 	s.user = &user
 	s.family = rec.FamilyID
 	s.id = &idTokenFacts{nonce: rec.Nonce, authTime: rec.AuthTime, amr: rec.AMR, sid: rec.SessionID}
 	grant(ar, s, scopes)
+	// The grant belongs to the browser session it came from: a logout
+	// in between leaves the code worthless, and a later one ends it. The
+	// binding and the first refresh record are written together (one
+	// round trip, docs/benchmarks.md).
+	refresh := storage.RefreshToken{FamilyID: rec.FamilyID}
+	var token refreshToken
 	if slices.Contains(c.c.GrantTypes, grantRefreshToken) {
-		return g.p.startRefreshFamily(ctx, c.c, s, rec.FamilyID)
+		if token, refresh, err = g.p.newRefreshRecord(c.c, s, rec.FamilyID); err != nil {
+			return err
+		}
+	}
+	if err := g.p.opts.State.StartSessionGrant(ctx, rec.SessionID, refresh); errors.Is(err, storage.ErrNotFound) {
+		return errInvalidGrant.withCause(errors.New("login session ended"))
+	} else if err != nil {
+		return err
+	}
+	if refresh.ID != "" {
+		s.refresh = token.String()
 	}
 	return nil
 }

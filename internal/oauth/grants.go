@@ -196,26 +196,35 @@ var errRehashStale = errors.New("password changed meanwhile")
 // startRefreshFamily creates the first refresh token of a new grant,
 // family (a new one when empty).
 func (p *Provider) startRefreshFamily(ctx context.Context, c storage.Client, s *session, family string) error {
-	token, err := newRefreshToken()
-	if err != nil {
-		return err
-	}
 	if family == "" {
 		var err error
 		if family, err = randomID(); err != nil {
 			return err
 		}
 	}
-	now := s.issuedAt
-	rec := storage.RefreshToken{
-		ID: token.id(), Secret: token.secretDigest(), FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
-		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
+	token, rec, err := p.newRefreshRecord(c, s, family)
+	if err != nil {
+		return err
 	}
 	if err := p.opts.State.CreateRefreshToken(ctx, rec); err != nil {
 		return err
 	}
 	s.refresh, s.family = token.String(), family
 	return nil
+}
+
+// newRefreshRecord makes the first refresh token of grant family and the
+// record that token state keeps of it.
+func (p *Provider) newRefreshRecord(c storage.Client, s *session, family string) (refreshToken, storage.RefreshToken, error) {
+	token, err := newRefreshToken()
+	if err != nil {
+		return refreshToken{}, storage.RefreshToken{}, err
+	}
+	now := s.issuedAt
+	return token, storage.RefreshToken{
+		ID: token.id(), Secret: token.secretDigest(), FamilyID: family, ClientID: c.ClientID, UserID: s.user.ID,
+		Scopes: s.scopes, IssuedAt: now, ExpiresAt: now.Add(p.refreshTTL(c)),
+	}, nil
 }
 
 func (p *Provider) refreshTTL(c storage.Client) time.Duration {

@@ -191,6 +191,32 @@ func (s *TokenState) AddLoginSessionFamily(_ context.Context, id, familyID strin
 	return nil
 }
 
+// StartSessionGrant implements storage.TokenState: both steps under one
+// lock, so that nothing sees one without the other.
+func (s *TokenState) StartSessionGrant(_ context.Context, id string, rec storage.RefreshToken) error {
+	if rec.FamilyID == "" {
+		return errEmptyFamily
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	s.sweep(now)
+	ls, ok := s.sessions[id]
+	if !ok || !sessionLive(now, ls) {
+		return fmt.Errorf("login session: %w", storage.ErrNotFound)
+	}
+	if rec.ID != "" {
+		if err := s.createRefresh(now, rec); err != nil {
+			return err
+		}
+	}
+	if !slices.Contains(ls.Families, rec.FamilyID) {
+		ls.Families = append(slices.Clone(ls.Families), rec.FamilyID)
+		s.sessions[id] = ls
+	}
+	return nil
+}
+
 // EndLoginSession implements storage.TokenState.
 func (s *TokenState) EndLoginSession(_ context.Context, id string) (storage.LoginSession, error) {
 	s.mu.Lock()

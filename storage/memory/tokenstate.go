@@ -195,6 +195,11 @@ func (s *TokenState) CreateRefreshToken(_ context.Context, rec storage.RefreshTo
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweep(now)
+	return s.createRefresh(now, rec)
+}
+
+// createRefresh is CreateRefreshToken; callers hold mu.
+func (s *TokenState) createRefresh(now time.Time, rec storage.RefreshToken) error {
 	if r, ok := s.refresh[rec.ID]; ok && now.Before(r.ExpiresAt) {
 		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
 	}

@@ -38,9 +38,7 @@ type reads struct {
 	rdb     goredis.UniversalClient
 	cluster bool
 
-	mu      sync.Mutex
-	inAir   bool
-	pending []*readCall
+	batches[*readCall]
 }
 
 type readCall struct {
@@ -56,16 +54,9 @@ func (r *reads) mget(ctx context.Context, keys []string) ([]any, error) {
 		return nil, err
 	}
 	c := &readCall{ctx: ctx, keys: keys, done: make(chan struct{})}
-	r.mu.Lock()
-	if len(r.pending) >= maxWaiting {
-		r.mu.Unlock()
-		return nil, errTooManyWaiting
+	if err := r.add(c, r.send); err != nil {
+		return nil, err
 	}
-	r.pending = append(r.pending, c)
-	if !r.inAir {
-		r.launch()
-	}
-	r.mu.Unlock()
 	select {
 	case <-c.done:
 		return c.vals, c.err
@@ -74,30 +65,63 @@ func (r *reads) mget(ctx context.Context, keys []string) ([]any, error) {
 	}
 }
 
+// batches is what reads and writes share: one pipeline in the air, and
+// the calls that arrive meanwhile pending for the next.
+type batches[C interface{ gaveUp() bool }] struct {
+	mu      sync.Mutex
+	inAir   bool
+	pending []C
+}
+
+// add queues c for the next batch, which send sends; errTooManyWaiting
+// when the queue is full.
+func (b *batches[C]) add(c C, send func([]C)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.pending) >= maxWaiting {
+		return errTooManyWaiting
+	}
+	b.pending = append(b.pending, c)
+	if !b.inAir {
+		b.launch(send)
+	}
+	return nil
+}
+
 // launch sends up to maxBatch pending calls, dropping those whose caller
 // has given up. Callers hold mu.
-func (r *reads) launch() {
-	batch := make([]*readCall, 0, min(len(r.pending), maxBatch))
-	n := 0
-	for ; n < len(r.pending) && len(batch) < maxBatch; n++ {
-		if c := r.pending[n]; c.ctx.Err() == nil {
-			batch = append(batch, c)
-		}
-	}
-	r.pending = append(r.pending[:0], r.pending[n:]...)
+func (b *batches[C]) launch(send func([]C)) {
+	batch := nextBatch(&b.pending)
 	if len(batch) == 0 {
 		return // everything pending was given up
 	}
-	r.inAir = true
+	b.inAir = true
 	go func() {
-		r.send(batch)
-		r.mu.Lock()
-		r.inAir = false
-		if len(r.pending) > 0 {
-			r.launch()
+		send(batch)
+		b.mu.Lock()
+		b.inAir = false
+		if len(b.pending) > 0 {
+			b.launch(send)
 		}
-		r.mu.Unlock()
+		b.mu.Unlock()
 	}()
+}
+
+func (c *readCall) gaveUp() bool { return c.ctx.Err() != nil }
+
+// nextBatch takes up to maxBatch calls off the front of *pending,
+// dropping those whose caller has given up.
+func nextBatch[C interface{ gaveUp() bool }](pending *[]C) []C {
+	p := *pending
+	batch := make([]C, 0, min(len(p), maxBatch))
+	n := 0
+	for ; n < len(p) && len(batch) < maxBatch; n++ {
+		if !p[n].gaveUp() {
+			batch = append(batch, p[n])
+		}
+	}
+	*pending = append(p[:0], p[n:]...)
+	return batch
 }
 
 func (r *reads) send(batch []*readCall) {

@@ -90,9 +90,10 @@ if ttl >= 0 and tonumber(ARGV[1]) > now + ttl then
 end
 return {1, string.sub(v, 2)}`)
 
-// TakeEntry implements storage.TokenState: one atomic script.
+// TakeEntry implements storage.TokenState: one atomic script, batched
+// with concurrent writes (see writes).
 func (s *TokenState) TakeEntry(ctx context.Context, key string, spentUntil time.Time) ([]byte, bool, error) {
-	res, err := s.durableScript(ctx, takeScript, []string{s.entryKey(key)}, pxat(spentUntil)).Slice()
+	res, err := s.batchedScript(ctx, takeScript, []string{s.entryKey(key)}, pxat(spentUntil)).Slice()
 	if isNil(err) {
 		return nil, false, fmt.Errorf("entry: %w", storage.ErrNotFound)
 	}

@@ -18,6 +18,7 @@ import (
 type TokenState struct {
 	rdb          goredis.UniversalClient
 	reads        *reads
+	writes       *writes
 	prefix       string
 	waitReplicas int
 }
@@ -49,6 +50,7 @@ func Open(ctx context.Context, rawURL string, opts ...Option) (*TokenState, erro
 	for _, opt := range opts {
 		opt(s)
 	}
+	s.writes = &writes{rdb: rdb, waitReplicas: s.waitReplicas}
 	if strings.Contains(s.prefix, "{") || s.waitReplicas < 0 {
 		s.rdb.Close()
 		return nil, errors.New("the key prefix may hold no '{', and the replicas to wait for are not negative")

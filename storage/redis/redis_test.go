@@ -156,6 +156,7 @@ func TestUnavailable(t *testing.T) {
 	_, err = s.GetLoginSession(ctx, "s", time.Minute)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.AddLoginSessionFamily(ctx, "s", "f"), storage.ErrUnavailable)
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "s", storage.RefreshToken{ID: "z", FamilyID: "f", ExpiresAt: time.Now().Add(time.Hour)}), storage.ErrUnavailable)
 	_, err = s.EndLoginSession(ctx, "s")
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.Less(t, time.Since(start), 5*time.Second)

@@ -96,18 +96,35 @@ func (s *TokenState) familyIndexKey(familyID string) string { return s.prefix + 
 func (s *TokenState) CreateRefreshToken(ctx context.Context, rec storage.RefreshToken) error {
 	var set *goredis.StatusCmd
 	_, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
-		set = p.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt})
-		p.SetArgs(ctx, s.familyIndexKey(rec.FamilyID), rec.ID, goredis.SetArgs{ExpireAt: rec.ExpiresAt})
+		set = s.queueRecord(ctx, p, rec)
 		return nil
 	})
-	ok, setErr := set.Result()
-	if isNil(setErr) || (setErr == nil && ok != "OK") {
-		return fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
+	if _, err := recordCreated(set); err != nil {
+		return err
 	}
 	if err != nil {
 		return unavailable("create refresh token", err)
 	}
 	return nil
+}
+
+// queueRecord queues the writes of CreateRefreshToken on p and returns
+// the record's, for recordCreated.
+func (s *TokenState) queueRecord(ctx context.Context, p goredis.Pipeliner, rec storage.RefreshToken) *goredis.StatusCmd {
+	set := p.SetArgs(ctx, s.recordKey(rec.ID), encodeRecord(rec), goredis.SetArgs{Mode: "NX", ExpireAt: rec.ExpiresAt})
+	p.SetArgs(ctx, s.familyIndexKey(rec.FamilyID), rec.ID, goredis.SetArgs{ExpireAt: rec.ExpiresAt})
+	return set
+}
+
+// recordCreated reads the answer to queueRecord's SET: true when it
+// wrote the record, ErrAlreadyExists when the id was taken; any other
+// failure is left to the caller, which reads the pipeline's error.
+func recordCreated(set *goredis.StatusCmd) (bool, error) {
+	ok, err := set.Result()
+	if isNil(err) || (err == nil && ok != "OK") {
+		return false, fmt.Errorf("refresh token: %w", storage.ErrAlreadyExists)
+	}
+	return err == nil, nil
 }
 
 // readRecord returns record id and its raw value, ErrNotFound when

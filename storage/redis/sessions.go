@@ -124,6 +124,21 @@ if string.find(fams .. '\31', '\31' .. ARGV[1] .. '\31', 1, true) then return 1 
 redis.call('SET', KEYS[1], v .. '\31' .. ARGV[1], 'KEEPTTL')
 return 1`)
 
+// startGrantScript is the binding of StartSessionGrant: addFamilyScript
+// in constant time, whatever the session holds. It reads only the two
+// expiries at the record's head (16 digits each until the year 2286, 40
+// bytes leave room) and appends the family, which a new grant's is, so it
+// looks for no duplicate. KEYS: the session. ARGV: the family. Returns 0
+// when the session is not live.
+var startGrantScript = goredis.NewScript(luaNow + `
+local head = redis.call('GETRANGE', KEYS[1], 0, 39)
+if head == '' then return 0 end
+local exp, idle = string.match(head, '^(%d+)\31(%d+)\31')
+if not exp then return redis.error_reply('unreadable login session') end
+if now >= tonumber(exp) or now >= tonumber(idle) then return 0 end
+redis.call('APPEND', KEYS[1], '\31' .. ARGV[1])
+return 1`)
+
 // endSessionScript is EndLoginSession. KEYS: the session. Returns the
 // record or false.
 var endSessionScript = goredis.NewScript(luaSession + `
@@ -169,14 +184,90 @@ func (s *TokenState) AddLoginSessionFamily(ctx context.Context, id, familyID str
 	if err := checkFamily(familyID); err != nil {
 		return err
 	}
-	added, err := s.durableScript(ctx, addFamilyScript, s.sessionKey(id), familyID).Int()
+	return s.addToSession(ctx, addFamilyScript, "add login session family", id, familyID)
+}
+
+// addToSession runs sc, a script that adds family to session id and
+// answers 0 when the session is not live, as a durable write.
+func (s *TokenState) addToSession(ctx context.Context, sc *goredis.Script, op, id, familyID string) error {
+	added, err := s.durableScript(ctx, sc, s.sessionKey(id), familyID).Int()
 	if err != nil {
-		return unavailable("add login session family", err)
+		return unavailable(op, err)
 	}
 	if added == 0 {
 		return fmt.Errorf("login session: %w", storage.ErrNotFound)
 	}
 	return nil
+}
+
+// StartSessionGrant implements storage.TokenState: the session's script
+// and the record's writes leave together, batched with concurrent writes
+// (see writes). They are keys of three slots, so not one script: on a
+// cluster the client sends each command to its node, all at once. The
+// record is written whether or not the session turns out to be live, and
+// deleted again when it was not: its token never left the server, nobody
+// can use it.
+func (s *TokenState) StartSessionGrant(ctx context.Context, id string, rec storage.RefreshToken) error {
+	if err := checkFamily(rec.FamilyID); err != nil {
+		return err
+	}
+	if s.clusterWait() {
+		// A durable write's WAIT goes to the one node holding its key.
+		if err := s.bindGrant(ctx, id, rec.FamilyID); err != nil || rec.ID == "" {
+			return err
+		}
+		return s.CreateRefreshToken(ctx, rec)
+	}
+	key := s.sessionKey(id)
+	var bind *goredis.Cmd
+	var set *goredis.StatusCmd
+	answered, err := s.writes.do(ctx, func(p goredis.Pipeliner) {
+		bind = startGrantScript.EvalSha(ctx, p, key, rec.FamilyID)
+		if rec.ID != "" {
+			set = s.queueRecord(ctx, p, rec)
+		}
+	})
+	if !answered {
+		// The record may have been written; unused, it expires.
+		return unavailable("start session grant", err)
+	}
+	if err == nil && goredis.HasErrorPrefix(bind.Err(), "NOSCRIPT") {
+		bind = s.durableScript(ctx, startGrantScript, key, rec.FamilyID)
+	}
+	created := false
+	if set != nil {
+		var setErr error
+		if created, setErr = recordCreated(set); setErr != nil {
+			return setErr
+		}
+		if err == nil && !created {
+			err = set.Err()
+		}
+	}
+	added, bindErr := bind.Int()
+	if err == nil {
+		err = bindErr
+	}
+	if err == nil && added == 1 {
+		return nil
+	}
+	if created {
+		// Best effort: if Redis is failing, the record expires unused.
+		_, _ = s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			p.Del(ctx, s.recordKey(rec.ID))
+			p.Del(ctx, s.familyIndexKey(rec.FamilyID))
+			return nil
+		})
+	}
+	if err != nil {
+		return unavailable("start session grant", err)
+	}
+	return fmt.Errorf("login session: %w", storage.ErrNotFound)
+}
+
+// bindGrant is StartSessionGrant's binding alone, a durable write.
+func (s *TokenState) bindGrant(ctx context.Context, id, familyID string) error {
+	return s.addToSession(ctx, startGrantScript, "start session grant", id, familyID)
 }
 
 // EndLoginSession implements storage.TokenState.

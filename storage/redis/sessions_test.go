@@ -117,6 +117,11 @@ func TestUnreadableSessionFailsClosed(t *testing.T) {
 	_, err := s.GetLoginSession(ctx, "sid", 0)
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.AddLoginSessionFamily(ctx, "sid", "f"), storage.ErrUnavailable)
+	rec := storage.RefreshToken{ID: "r", Secret: "s0", FamilyID: "f", ClientID: "app", UserID: "u",
+		IssuedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "sid", rec), storage.ErrUnavailable)
+	_, err = s.GetRefreshToken(ctx, "r", "s0")
+	require.ErrorIs(t, err, storage.ErrNotFound, "a grant refused leaves no refresh record")
 	_, err = s.EndLoginSession(ctx, "sid")
 	require.ErrorIs(t, err, storage.ErrUnavailable)
 	require.ErrorIs(t, s.CreateLoginSession(ctx, storage.LoginSession{ID: "sid", UserID: "u",

@@ -277,3 +277,54 @@ func testLoginSessionListBounded(t *testing.T, h TokenStateHarness) {
 	require.Equal(t, fmt.Sprintf("s%03d", n-1), got[0].ID)
 	require.Equal(t, fmt.Sprintf("s%03d", n-storage.MaxListedSessions), got[len(got)-1].ID)
 }
+
+// A grant started in a session is bound to it and has its first refresh
+// record; one that the session, ended or expired, cannot take leaves no
+// record behind, and a taken record id is refused.
+func testStartSessionGrant(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	rec := record("r1", "app", "u1", now, time.Hour)
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "sid", rec), storage.ErrNotFound, "no session")
+	_, err := s.GetRefreshToken(ctx, "r1", "r1-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound, "no record left by a grant that did not start")
+	require.NoError(t, s.CreateRefreshToken(ctx, rec), "nor its id taken")
+	require.NoError(t, s.RevokeRefreshToken(ctx, "r1"))
+
+	ls := loginSession("sid", now, time.Hour, 8*time.Hour)
+	require.NoError(t, s.CreateLoginSession(ctx, ls))
+	r2 := record("r2", "app", "u1", now, time.Hour)
+	require.NoError(t, s.StartSessionGrant(ctx, "sid", r2))
+	got, err := s.GetRefreshToken(ctx, "r2", "r2-s0")
+	require.NoError(t, err)
+	require.Equal(t, r2.FamilyID, got.FamilyID)
+	require.Equal(t, r2.Scopes, got.Scopes)
+	require.NoError(t, s.StartSessionGrant(ctx, "sid", storage.RefreshToken{FamilyID: "fam-bare"}), "a grant without a refresh token")
+	taken := record("r2", "app", "u1", now, time.Hour)
+	taken.FamilyID, taken.Secret = "fam-taken", "other"
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "sid", taken), storage.ErrAlreadyExists)
+	_, err = s.GetRefreshToken(ctx, "r2", "r2-s0")
+	require.NoError(t, err, "the record holding the id is untouched")
+
+	ended, err := s.EndLoginSession(ctx, "sid")
+	require.NoError(t, err)
+	require.Subset(t, ended.Families, []string{"fam-r2", "fam-bare"})
+	for _, fam := range ended.Families {
+		require.NoError(t, s.RevokeFamily(ctx, fam))
+	}
+	_, err = s.GetRefreshToken(ctx, "r2", "r2-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound, "logout ends the grant")
+	require.True(t, familyTokenRevoked(t, s, "fam-r2", now), "and its access tokens")
+
+	r3 := record("r3", "app", "u1", now, time.Hour)
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "sid", r3), storage.ErrNotFound, "an ended session")
+	_, err = s.GetRefreshToken(ctx, "r3", "r3-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	expiring := loginSession("brief", now, short, time.Hour)
+	require.NoError(t, s.CreateLoginSession(ctx, expiring))
+	h.Advance(t, short+100*time.Millisecond)
+	require.ErrorIs(t, s.StartSessionGrant(ctx, "brief", r3), storage.ErrNotFound, "an expired session")
+	_, err = s.GetRefreshToken(ctx, "r3", "r3-s0")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}

@@ -51,6 +51,7 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"LoginSessionConcurrentFamilies", testLoginSessionConcurrentFamilies},
 		{"LoginSessionList", testLoginSessionList},
 		{"LoginSessionListBounded", testLoginSessionListBounded},
+		{"StartSessionGrant", testStartSessionGrant},
 		{"MarkOnce", testMarkOnce},
 		{"Failures", testFailures},
 		{"TryAttempt", testTryAttempt},
