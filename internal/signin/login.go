@@ -15,6 +15,8 @@ type loginView struct {
 	CSRF     string
 	Client   string
 	Username string
+	// Forgot is the password reset page, when accounts by e-mail are on.
+	Forgot string
 	// FocusPassword puts the cursor in the password field when the
 	// username is already filled in (login_hint); an Alert takes focus
 	// before either.
@@ -56,6 +58,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, status int, c *catalogue, pen
 		Client:        client,
 		Username:      username,
 		FocusPassword: username != "" && alert == "",
+		Forgot:        p.forgotURL(),
 	}})
 }
 

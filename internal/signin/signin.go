@@ -44,6 +44,13 @@ type Options struct {
 	// DefaultLanguage is the realm's default language (a BCP 47 tag),
 	// used when neither the client nor the browser names a supported one.
 	DefaultLanguage string
+	// Accounts, when set, mounts the pages of accounts by e-mail
+	// (activation, password reset, invitations; links.go, invite.go) and
+	// links the login page to the password reset.
+	Accounts AccountFlows
+	// Passwords checks an existing account's password on the invitation
+	// page; the OAuth provider implements it. Required with Accounts.
+	Passwords PasswordVerifier
 	// Logger receives internal errors, once each; nil means slog.Default.
 	Logger *slog.Logger
 }
@@ -93,6 +100,9 @@ func (p *Pages) Register(r *mux.Router) {
 	r.Handle(oauth.PathLogin, p.methods(p.handleLoginPage, p.handleLoginPost))
 	r.Handle(oauth.PathConsent, p.methods(p.handleConsentPage, p.handleConsentPost))
 	r.HandleFunc(assetsPath+"{name}", p.handleAsset)
+	if p.opts.Accounts != nil {
+		p.registerAccountPages(r)
+	}
 }
 
 // methods dispatches GET and HEAD to show, POST to submit, and answers
