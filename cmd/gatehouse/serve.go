@@ -83,6 +83,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	opts.Logger = log
+	if err := mailSetup(c, store, log, &opts); err != nil {
+		return err
+	}
 	if c.Dev {
 		// The demo relying party's pages (docs/browser-sign-in.md); its
 		// client is registered by devBootstrap.

@@ -90,6 +90,7 @@ func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p authz.P
 	if err != nil {
 		return asConflict(err, "username", "A user with that username already exists.")
 	}
+	a.sendActivation(ctx, u)
 	return created(w, "/admin/users/"+u.ID, toUserJSON(u))
 }
 
