@@ -59,13 +59,15 @@ CREATE TABLE mail_outbox (
     body_html    text NOT NULL DEFAULT '',
     kind         text NOT NULL DEFAULT '',
     attempts     integer NOT NULL DEFAULT 0,
-    next_try_at  timestamptz NOT NULL DEFAULT now(),
+    -- NULL until a failed attempt sets when to try again: a new mail is
+    -- due at once, whatever the clocks of the nodes.
+    next_try_at  timestamptz,
     locked_until timestamptz,
     failed       boolean NOT NULL DEFAULT false,
     last_error   text NOT NULL DEFAULT '',
     created_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX mail_outbox_due ON mail_outbox (next_try_at) WHERE NOT failed;
+CREATE INDEX mail_outbox_due ON mail_outbox (next_try_at NULLS FIRST) WHERE NOT failed;
 
 INSERT INTO resources (realm_id, name, description, built_in) VALUES
     ('default', 'invites-read', 'Read invitations', true),

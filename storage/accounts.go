@@ -77,7 +77,7 @@ type Mail struct {
 	HTML      string
 	Kind      string // the template, for metrics and logs: activate, reset, invite
 	Attempts  int    // delivery attempts so far
-	NextTryAt time.Time
+	NextTryAt time.Time // zero until a failed attempt sets when to retry
 	LastError string // the last failure, without credentials
 	CreatedAt time.Time
 }
@@ -132,8 +132,8 @@ type AccountStore interface {
 
 	// EnqueueMail adds m to the outbox, due at once.
 	EnqueueMail(ctx context.Context, realm string, m Mail) error
-	// ClaimMails leases up to limit due mails (NextTryAt ≤ now, not
-	// failed, not leased) until now+lease and counts an attempt on each.
+	// ClaimMails leases up to limit due mails (new ones, and those whose
+	// NextTryAt ≤ now; not failed, not leased) until now+lease and counts an attempt on each.
 	// Concurrent claimers (other nodes) never get the same mail while
 	// its lease lasts; a mail whose lease ran out (its sender died) is
 	// due again.

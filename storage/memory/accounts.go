@@ -81,7 +81,7 @@ func (s *Store) insertMail(realm string, m storage.Mail) {
 	}
 	m.Attempts, m.LastError = 0, ""
 	m.CreatedAt = s.stamp()
-	m.NextTryAt = m.CreatedAt
+	m.NextTryAt = time.Time{} // due at once
 	s.outbox[m.ID] = &mailRow{realm: realm, m: m}
 }
 
@@ -308,7 +308,12 @@ func (s *Store) ClaimMails(_ context.Context, now time.Time, lease time.Duration
 			due = append(due, r)
 		}
 	}
-	slices.SortFunc(due, func(a, b *mailRow) int { return a.m.NextTryAt.Compare(b.m.NextTryAt) })
+	slices.SortFunc(due, func(a, b *mailRow) int {
+		if c := a.m.NextTryAt.Compare(b.m.NextTryAt); c != 0 {
+			return c
+		}
+		return a.m.CreatedAt.Compare(b.m.CreatedAt)
+	})
 	out := []storage.Mail{}
 	for _, r := range due[:min(limit, len(due))] {
 		r.lockedUntil = now.Add(lease)

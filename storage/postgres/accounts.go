@@ -325,15 +325,19 @@ const mailCols = `id::text, recipient, subject, body_text, body_html, kind, atte
 func (s *Store) ClaimMails(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]storage.Mail, error) {
 	rows, err := s.pool.Query(ctx, `UPDATE mail_outbox SET locked_until = $2, attempts = attempts + 1
 		WHERE id IN (SELECT id FROM mail_outbox
-			WHERE NOT failed AND next_try_at <= $1 AND (locked_until IS NULL OR locked_until <= $1)
-			ORDER BY next_try_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+			WHERE NOT failed AND (next_try_at IS NULL OR next_try_at <= $1) AND (locked_until IS NULL OR locked_until <= $1)
+			ORDER BY next_try_at NULLS FIRST, created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
 		RETURNING `+mailCols, now, now.Add(lease), limit)
 	if err != nil {
 		return nil, mapErr(err, "outbox", false)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Mail, error) {
 		var m storage.Mail
-		err := r.Scan(&m.ID, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Kind, &m.Attempts, &m.NextTryAt, &m.LastError, &m.CreatedAt)
+		var next *time.Time
+		err := r.Scan(&m.ID, &m.To, &m.Subject, &m.Text, &m.HTML, &m.Kind, &m.Attempts, &next, &m.LastError, &m.CreatedAt)
+		if next != nil {
+			m.NextTryAt = *next
+		}
 		return m, err
 	})
 	return out, mapErr(err, "outbox", false)
