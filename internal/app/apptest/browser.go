@@ -63,13 +63,19 @@ func (b *Browser) Visit(rawURL string) *Page {
 	return b.page(res)
 }
 
-// Submit posts the page's form (the one whose fields hold name, or the
-// first) with its hidden fields and values.
+// Submit posts the page's first form with its hidden fields and values.
 func (b *Browser) Submit(p *Page, values url.Values) *Page {
+	b.s.T.Helper()
+	return b.SubmitForm(p, 0, values)
+}
+
+// SubmitForm posts the page's i-th form with its hidden fields and
+// values.
+func (b *Browser) SubmitForm(p *Page, i int, values url.Values) *Page {
 	t := b.s.T
 	t.Helper()
-	require.NotEmpty(t, p.forms, "no form on %s: %s", p.URL, p.Body)
-	f := p.forms[0]
+	require.Greater(t, len(p.forms), i, "no form #%d on %s: %s", i, p.URL, p.Body)
+	f := p.forms[i]
 	fields := url.Values{}
 	for k, v := range f.fields {
 		fields[k] = v
