@@ -88,9 +88,13 @@ func (s *Service) throttleKey(kind, value string) string {
 }
 
 // allow counts a request in buckets and reports whether none of them
-// makes it wait.
+// makes it wait. A bucket's Free is how many requests pass before the
+// waits begin (TryAttempt lets one more through than it has counted).
 func (s *Service) allow(ctx context.Context, buckets ...storage.Bucket) (bool, error) {
 	t := s.o.ResetThrottle
+	for i := range buckets {
+		buckets[i].Free--
+	}
 	_, wait, err := s.o.State.TryAttempt(ctx, storage.Attempt{Unknown: buckets, At: s.o.Now().Truncate(storage.TimeResolution),
 		BaseDelay: t.BaseDelay, MaxDelay: t.MaxDelay, Keep: t.ForgetAfter})
 	return err == nil && wait == 0, err
