@@ -67,7 +67,7 @@ func TestActivation(t *testing.T) {
 		require.Equal(t, "de", m.Language)
 		require.Equal(t, "Aktivieren Sie Ihr Gatehouse-Konto", m.Subject)
 		require.Contains(t, m.Text, "ada")
-		link := apptest.Link(t, m)
+		link := s.Link(m)
 		require.Equal(t, s.URL+"/activate", link.Scheme+"://"+link.Host+link.Path, "links are built from the issuer")
 
 		b := s.Browser()
@@ -113,10 +113,10 @@ func TestActivationResend(t *testing.T) {
 		r := s.Bearer(http.MethodPost, "/admin/users", clerkToken, `{"username":"bea","email":"bea@example.com"}`)
 		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 		bea := r.Str("id")
-		first := apptest.Link(t, smtp.Wait("bea@example.com", 0, mailWait))
+		first := s.Link(smtp.Wait("bea@example.com", 0, mailWait))
 		r = s.Bearer(http.MethodPost, "/admin/users/"+bea+"/activation", clerkToken, "")
 		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
-		second := apptest.Link(t, smtp.Wait("bea@example.com", 1, mailWait))
+		second := s.Link(smtp.Wait("bea@example.com", 1, mailWait))
 		require.NotEqual(t, first.String(), second.String())
 		require.Equal(t, http.StatusGone, s.Browser().Visit(first.String()).Status, "the older link stops working")
 		require.Equal(t, http.StatusOK, s.Browser().Visit(second.String()).Status)
@@ -181,7 +181,7 @@ func TestPasswordReset(t *testing.T) {
 		m := smtp.Wait("eve@example.com", 0, mailWait)
 		require.Equal(t, "Reset your Gatehouse password", m.Subject)
 		require.Equal(t, "en", m.Language)
-		link := apptest.Link(t, m)
+		link := s.Link(m)
 		require.Equal(t, "/password/reset", link.Path)
 
 		p := b.Visit(link.String())
@@ -247,7 +247,7 @@ func TestAccountPagesBadInput(t *testing.T) {
 	_, _, adminToken := administrator(t, s)
 	r := s.Bearer(http.MethodPost, "/admin/users", adminToken, `{"username":"gus","email":"gus@example.com"}`)
 	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
-	link := apptest.Link(t, smtp.Wait("gus@example.com", 0, mailWait))
+	link := s.Link(smtp.Wait("gus@example.com", 0, mailWait))
 	token := link.Query().Get("token")
 
 	// An activation link is not a reset link, nor an invitation.

@@ -22,7 +22,7 @@ func invite(t *testing.T, s *apptest.Server, smtp *mailtest.Server, token, email
 	r := s.Bearer(http.MethodPost, "/admin/invites", token, `{"email":"`+email+`"`+extra+`}`)
 	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
 	require.Equal(t, "/admin/invites/"+r.Str("id"), r.Header.Get("Location"))
-	return r.Str("id"), apptest.Link(t, smtp.Wait(email, n, mailWait))
+	return r.Str("id"), s.Link(smtp.Wait(email, n, mailWait))
 }
 
 func memberOf(t *testing.T, s *apptest.Server, userID, groupID string) bool {

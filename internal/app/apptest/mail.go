@@ -63,13 +63,16 @@ func StartWithMail(t *testing.T, b Backend, mutate ...func(*app.Options)) (*Serv
 var linkPattern = regexp.MustCompile(`https?://[^\s"<>]+\?token=[A-Za-z0-9_-]+`)
 
 // Link returns the link of a mail's plain-text part, checking that the
-// HTML part holds the same one.
-func Link(t testing.TB, m mailtest.Message) *url.URL {
+// HTML part holds the same one. Its token is remembered as a secret the
+// server's log must never show.
+func (s *Server) Link(m mailtest.Message) *url.URL {
+	t := s.T
 	t.Helper()
 	raw := linkPattern.FindString(m.Text)
 	require.NotEmpty(t, raw, "no link in the mail: %s", m.Text)
 	require.Contains(t, m.HTML, `href="`+raw+`"`, "the HTML part links to the same page")
 	u, err := url.Parse(raw)
 	require.NoError(t, err)
+	s.Remember(u.Query().Get("token"))
 	return u
 }

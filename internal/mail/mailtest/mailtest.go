@@ -52,6 +52,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	srv      *smtp.Server
+	l        net.Listener
 	msgs     []Message
 	arrived  chan struct{}
 	refuse   int           // refuse this many deliveries with 451
@@ -90,7 +91,7 @@ func (s *Server) serve(l net.Listener) {
 		}
 	}
 	s.mu.Lock()
-	s.srv = srv
+	s.srv, s.l = srv, l
 	s.mu.Unlock()
 	go func() { _ = srv.Serve(l) }()
 }
@@ -99,10 +100,12 @@ func (s *Server) serve(l net.Listener) {
 // refused until Restart.
 func (s *Server) Stop() {
 	s.mu.Lock()
-	srv := s.srv
-	s.srv = nil
+	srv, l := s.srv, s.l
+	s.srv, s.l = nil, nil
 	s.mu.Unlock()
 	if srv != nil {
+		// The listener too: Serve may not have taken it over yet.
+		_ = l.Close()
 		_ = srv.Close()
 	}
 }
