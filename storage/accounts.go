@@ -75,10 +75,10 @@ type Mail struct {
 	Subject   string
 	Text      string
 	HTML      string
-	Kind      string // the template, for metrics and logs: activate, reset, invite
-	Attempts  int    // delivery attempts so far
+	Kind      string    // the template, for metrics and logs: activate, reset, invite
+	Attempts  int       // delivery attempts so far
 	NextTryAt time.Time // zero until a failed attempt sets when to retry
-	LastError string // the last failure, without credentials
+	LastError string    // the last failure, without credentials
 	CreatedAt time.Time
 }
 

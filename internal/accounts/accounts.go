@@ -184,4 +184,6 @@ func (s *Service) revokeUser(ctx context.Context, userID string) error {
 }
 
 // selfActor is a user acting on their own account through a page.
-func selfActor(userID string) storage.Actor { return storage.Actor{Type: storage.ActorUser, ID: userID} }
+func selfActor(userID string) storage.Actor {
+	return storage.Actor{Type: storage.ActorUser, ID: userID}
+}

@@ -89,11 +89,7 @@ func TestBrowserInvitation(t *testing.T) {
 
 		// An existing account, through the sign-in form and its script.
 		otto := s.User("otto", "ottos password")
-		_, err = s.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, otto.ID, func(u *storage.User) error {
-			u.Email = "otto@example.com"
-			return nil
-		})
-		require.NoError(t, err)
+		withEmail(t, s, otto.ID, "otto@example.com")
 		_, link = invite(t, s, smtp, adminToken, "otto@example.com", 0, groups)
 		tab2 := browsertest.New(t)
 		tab2.Navigate(link.String())
@@ -111,11 +107,7 @@ func TestBrowserPasswordReset(t *testing.T) {
 	forEachBackendWithMail(t, func(t *testing.T, s *apptest.Server, smtp *mailtest.Server) {
 		_, root, _ := administrator(t, s)
 		u := s.User("paula", "paulas old password")
-		_, err := s.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, u.ID, func(u *storage.User) error {
-			u.Email = "paula@example.com"
-			return nil
-		})
-		require.NoError(t, err)
+		withEmail(t, s, u.ID, "paula@example.com")
 		refresh := s.Login(&root, "paula", "paulas old password", nil).Str("refresh_token")
 
 		tab := browsertest.New(t)

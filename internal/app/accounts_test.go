@@ -30,6 +30,17 @@ func forEachBackendWithMail(t *testing.T, fn func(t *testing.T, s *apptest.Serve
 	}
 }
 
+// withEmail gives a user an address, unverified, as an administrator
+// would.
+func withEmail(t *testing.T, s *apptest.Server, userID, email string) {
+	t.Helper()
+	_, err := s.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, userID, func(u *storage.User) error {
+		u.Email = email
+		return nil
+	})
+	require.NoError(t, err)
+}
+
 func german(t *testing.T, s *apptest.Server) {
 	_, err := s.Store.CreateLanguage(context.Background(), apptest.System, storage.DefaultRealm, storage.Language{Code: "de", Name: "Deutsch"})
 	require.NoError(t, err)
@@ -158,11 +169,7 @@ func TestPasswordReset(t *testing.T) {
 		_, root, adminToken := administrator(t, s)
 		staff := s.Group("staff", "users-read")
 		eve := s.User("eve", "old-password", staff.ID)
-		_, err := s.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, eve.ID, func(u *storage.User) error {
-			u.Email = "eve@example.com"
-			return nil
-		})
-		require.NoError(t, err)
+		withEmail(t, s, eve.ID, "eve@example.com")
 		login := s.Login(&root, "eve", "old-password", nil)
 		require.Equal(t, http.StatusOK, login.Status, login.Raw)
 		access, refresh := login.Str("access_token"), login.Str("refresh_token")
@@ -215,11 +222,7 @@ func TestPasswordReset(t *testing.T) {
 func TestPasswordResetThrottle(t *testing.T) {
 	s, smtp := apptest.StartWithMail(t, apptest.Memory)
 	u := s.User("fay", "fay-password")
-	_, err := s.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, u.ID, func(u *storage.User) error {
-		u.Email = "fay@example.com"
-		return nil
-	})
-	require.NoError(t, err)
+	withEmail(t, s, u.ID, "fay@example.com")
 	b := s.Browser()
 	forgot := b.Visit(s.URL + "/password/forgot")
 	for i := range 6 {

@@ -105,11 +105,7 @@ func TestInvitationExistingAccount(t *testing.T) {
 		team := s.Group("team", "groups-read")
 		erin := s.User("erin", "erins-password")
 		ctx := context.Background()
-		_, err := s.Store.UpdateUser(ctx, apptest.System, storage.DefaultRealm, erin.ID, func(u *storage.User) error {
-			u.Email = "Erin@Example.com"
-			return nil
-		})
-		require.NoError(t, err)
+		withEmail(t, s, erin.ID, "Erin@Example.com")
 		s.User("frank", "franks-password")
 
 		_, link := invite(t, s, smtp, adminToken, "erin@example.com", 0, `,"groups":["`+team.ID+`"]`)

@@ -34,7 +34,9 @@ func (f *fakeAccounts) ActivationUser(_ context.Context, token string) (storage.
 func (f *fakeAccounts) Activate(_ context.Context, token string, _ clienthash.PasswordSetting) (storage.User, error) {
 	return f.user(token)
 }
-func (f *fakeAccounts) RequestReset(_ context.Context, _, name string) { f.resets = append(f.resets, name) }
+func (f *fakeAccounts) RequestReset(_ context.Context, _, name string) {
+	f.resets = append(f.resets, name)
+}
 func (f *fakeAccounts) ResetUser(_ context.Context, token string) (storage.User, error) {
 	return f.user(token)
 }

@@ -124,6 +124,13 @@ func testLinkSpendRace(t *testing.T, s AccountBackend) {
 		wg.Go(func() { _, errs[i] = s.SpendLink(ctx, realm, storage.LinkReset, d, now) })
 	}
 	wg.Wait()
+	exactlyOneWins(t, errs)
+}
+
+// exactlyOneWins checks the errors of concurrent attempts at something
+// single-use: one succeeded, the others found nothing.
+func exactlyOneWins(t *testing.T, errs []error) {
+	t.Helper()
 	won := 0
 	for _, err := range errs {
 		if err == nil {
@@ -132,7 +139,7 @@ func testLinkSpendRace(t *testing.T, s AccountBackend) {
 			require.ErrorIs(t, err, storage.ErrNotFound)
 		}
 	}
-	require.Equal(t, 1, won, "exactly one concurrent spend wins")
+	require.Equal(t, 1, won, "exactly one of concurrent attempts wins")
 }
 
 func testLinksEndWithUser(t *testing.T, s AccountBackend) {
@@ -288,15 +295,7 @@ func testInvitationAcceptRace(t *testing.T, s AccountBackend) {
 		wg.Go(func() { _, errs[i] = s.AcceptInvitation(ctx, actor, realm, d, users[i].ID, time.Now()) })
 	}
 	wg.Wait()
-	won := 0
-	for _, err := range errs {
-		if err == nil {
-			won++
-		} else {
-			require.ErrorIs(t, err, storage.ErrNotFound)
-		}
-	}
-	require.Equal(t, 1, won)
+	exactlyOneWins(t, errs)
 	members, err := s.ListGroupMembers(ctx, realm, g.ID, storage.ListOptions{})
 	require.NoError(t, err)
 	require.Len(t, members.Items, 1, "one account joined")

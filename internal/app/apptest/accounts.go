@@ -39,6 +39,6 @@ func (b *Browser) SignInForm(p *Page, i int, username, password string) *Page {
 	require.NoError(t, json.NewDecoder(res.Body).Decode(&params))
 	wire, err := clienthash.LoginPassword(password, params)
 	require.NoError(t, err)
-	b.s.Remember(password, wire)
+	b.s.Remember(wire)
 	return b.SubmitForm(p, i, url.Values{"username": {username}, "password": {wire}})
 }
