@@ -68,6 +68,14 @@ var linkPattern = regexp.MustCompile(`https?://[^\s"<>]+\?token=[A-Za-z0-9_-]+`)
 func (s *Server) Link(m mailtest.Message) *url.URL {
 	t := s.T
 	t.Helper()
+	for _, secret := range []string{"argon2", "$pbkdf2", "password_hash"} {
+		require.NotContains(t, m.Raw, secret, "a mail never holds a password hash or verifier")
+	}
+	s.mu.Lock()
+	for _, secret := range s.secrets {
+		require.NotContains(t, m.Raw, secret, "a mail never holds a password or secret")
+	}
+	s.mu.Unlock()
 	raw := linkPattern.FindString(m.Text)
 	require.NotEmpty(t, raw, "no link in the mail: %s", m.Text)
 	require.Contains(t, m.HTML, `href="`+raw+`"`, "the HTML part links to the same page")
