@@ -37,6 +37,8 @@ CREATE TABLE link_tokens (
     purpose       text NOT NULL CHECK (purpose IN ('activate', 'reset', 'invite')),
     user_id       uuid,
     invitation_id uuid,
+    -- The address the link was mailed to (docs/accounts.md).
+    email         text NOT NULL DEFAULT '',
     expires_at    timestamptz NOT NULL,
     created_at    timestamptz NOT NULL DEFAULT now(),
     CHECK ((user_id IS NULL) <> (invitation_id IS NULL)),

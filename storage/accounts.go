@@ -28,8 +28,11 @@ type LinkToken struct {
 	Purpose      LinkPurpose
 	UserID       string // activation and reset
 	InvitationID string // invitations
-	ExpiresAt    time.Time
-	CreatedAt    time.Time
+	// Email is the address the link was mailed to: a user's link is good
+	// only while it is still the user's address.
+	Email     string
+	ExpiresAt time.Time
+	CreatedAt time.Time
 }
 
 // InvitationStatus is where an invitation stands. An invitation past its

@@ -3,6 +3,7 @@ package accounts
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/mail"
@@ -27,7 +28,7 @@ func (s *Service) SendActivation(ctx context.Context, u storage.User) error {
 		return err
 	}
 	err = s.o.Accounts.IssueLink(ctx, s.o.Realm, storage.LinkToken{Digest: digest, Purpose: storage.LinkActivate,
-		UserID: u.ID, ExpiresAt: exp}, m)
+		UserID: u.ID, Email: u.Email, ExpiresAt: exp}, m)
 	if err != nil {
 		return err
 	}
@@ -41,22 +42,33 @@ func (s *Service) ActivationUser(ctx context.Context, token string) (storage.Use
 	if err != nil {
 		return storage.User{}, err
 	}
-	return s.linkUser(ctx, t.UserID, true)
+	return s.linkUser(ctx, t, true)
 }
 
-// linkUser loads the user of a link; a user who is gone or disabled (or,
-// for activation, already has a password) makes the link gone.
-func (s *Service) linkUser(ctx context.Context, id string, activation bool) (storage.User, error) {
-	u, err := s.o.Store.GetUser(ctx, s.o.Realm, id)
+// linkUser loads the user of a link. A user who is gone or disabled, or
+// whose address is no longer the one the link was mailed to (whoever
+// reads the old mailbox must not take over the account), or, for
+// activation, who already has a password, makes the link gone.
+func (s *Service) linkUser(ctx context.Context, t storage.LinkToken, activation bool) (storage.User, error) {
+	u, err := s.o.Store.GetUser(ctx, s.o.Realm, t.UserID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return u, ErrLinkGone
 	} else if err != nil {
 		return u, err
 	}
-	if u.Status != storage.StatusActive || (activation && u.Password != nil) {
+	if u.Status != storage.StatusActive || !strings.EqualFold(u.Email, t.Email) || (activation && u.Password != nil) {
 		return u, ErrLinkGone
 	}
 	return u, nil
+}
+
+// stillMailedTo is linkUser's address check inside an update: the
+// address may change between the check and the write.
+func stillMailedTo(u *storage.User, t storage.LinkToken) error {
+	if u.Status != storage.StatusActive || !strings.EqualFold(u.Email, t.Email) {
+		return ErrLinkGone
+	}
+	return nil
 }
 
 // Activate sets the password of the activation link's user and marks
@@ -78,7 +90,10 @@ func (s *Service) Activate(ctx context.Context, token string, in clienthash.Pass
 		return storage.User{}, err
 	}
 	u, err := s.o.Store.UpdateUser(ctx, selfActor(t.UserID), s.o.Realm, t.UserID, func(u *storage.User) error {
-		if u.Password != nil || u.Status != storage.StatusActive {
+		if err := stillMailedTo(u, t); err != nil {
+			return err
+		}
+		if u.Password != nil {
 			return ErrLinkGone
 		}
 		u.Password, u.EmailVerified = v, true

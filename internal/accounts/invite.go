@@ -48,7 +48,7 @@ func (s *Service) CreateInvitation(ctx context.Context, actor storage.Actor, in 
 	}
 	inv, err := s.o.Accounts.CreateInvitation(ctx, actor, s.o.Realm, storage.Invitation{Email: in.Email, Groups: ids,
 		InviterID: in.Inviter.ID, AllowAnyEmail: in.AllowAnyEmail, Language: in.Language, ExpiresAt: exp},
-		storage.LinkToken{Digest: digest, Purpose: storage.LinkInvite, ExpiresAt: exp}, m)
+		storage.LinkToken{Digest: digest, Purpose: storage.LinkInvite, Email: in.Email, ExpiresAt: exp}, m)
 	if err != nil {
 		return inv, err
 	}

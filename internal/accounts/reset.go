@@ -169,7 +169,7 @@ func (s *Service) sendReset(ctx context.Context, u storage.User) error {
 		return err
 	}
 	if err := s.o.Accounts.IssueLink(ctx, s.o.Realm, storage.LinkToken{Digest: digest, Purpose: storage.LinkReset,
-		UserID: u.ID, ExpiresAt: exp}, m); err != nil {
+		UserID: u.ID, Email: u.Email, ExpiresAt: exp}, m); err != nil {
 		return err
 	}
 	s.o.Wake()
@@ -182,7 +182,7 @@ func (s *Service) ResetUser(ctx context.Context, token string) (storage.User, er
 	if err != nil {
 		return storage.User{}, err
 	}
-	return s.linkUser(ctx, t.UserID, false)
+	return s.linkUser(ctx, t, false)
 }
 
 // Reset sets a new password through a reset link and ends every session,
@@ -214,8 +214,8 @@ func (s *Service) Reset(ctx context.Context, token string, in clienthash.Passwor
 		return storage.User{}, err
 	}
 	u, err = s.o.Store.UpdateUser(ctx, selfActor(u.ID), s.o.Realm, u.ID, func(u *storage.User) error {
-		if u.Status != storage.StatusActive {
-			return ErrLinkGone
+		if err := stillMailedTo(u, t); err != nil {
+			return err
 		}
 		// The link reached the person at this address.
 		u.Password, u.EmailVerified = v, true

@@ -131,6 +131,11 @@ func TestActivationResend(t *testing.T) {
 		require.NotEqual(t, first.String(), second.String())
 		require.Equal(t, http.StatusGone, s.Browser().Visit(first.String()).Status, "the older link stops working")
 		require.Equal(t, http.StatusOK, s.Browser().Visit(second.String()).Status)
+		// A new address: links mailed to the old one stop working, so that
+		// whoever reads the old mailbox cannot take the account.
+		r = s.Bearer(http.MethodPatch, "/admin/users/"+bea, clerkToken, `{"email":"bea@new.example"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		require.Equal(t, http.StatusGone, s.Browser().Visit(second.String()).Status)
 
 		// A more powerful user: the clerk may not mail them a link.
 		admins, err := s.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)

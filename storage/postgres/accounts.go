@@ -17,11 +17,11 @@ import (
 
 var _ storage.AccountStore = (*Store)(nil)
 
-const linkCols = `digest, purpose, coalesce(user_id::text, ''), coalesce(invitation_id::text, ''), expires_at, created_at`
+const linkCols = `digest, purpose, coalesce(user_id::text, ''), coalesce(invitation_id::text, ''), email, expires_at, created_at`
 
 func scanLink(row pgx.Row) (storage.LinkToken, error) {
 	var t storage.LinkToken
-	err := row.Scan(&t.Digest, &t.Purpose, &t.UserID, &t.InvitationID, &t.ExpiresAt, &t.CreatedAt)
+	err := row.Scan(&t.Digest, &t.Purpose, &t.UserID, &t.InvitationID, &t.Email, &t.ExpiresAt, &t.CreatedAt)
 	return t, err
 }
 
@@ -47,8 +47,8 @@ func insertLink(ctx context.Context, tx pgx.Tx, realm string, t storage.LinkToke
 			return mapErr(err, what, false)
 		}
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO link_tokens (digest, realm_id, purpose, user_id, invitation_id, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, t.Digest, realm, string(t.Purpose), nullID(t.UserID), nullID(t.InvitationID), t.ExpiresAt)
+	_, err := tx.Exec(ctx, `INSERT INTO link_tokens (digest, realm_id, purpose, user_id, invitation_id, email, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, t.Digest, realm, string(t.Purpose), nullID(t.UserID), nullID(t.InvitationID), t.Email, t.ExpiresAt)
 	return mapErr(err, what, false)
 }
 

@@ -65,7 +65,7 @@ func testLinks(t *testing.T, s AccountBackend) {
 	u := user(t, s, "linda")
 	now := time.Now()
 	d := digest(t)
-	link := storage.LinkToken{Digest: d, Purpose: storage.LinkActivate, UserID: u.ID, ExpiresAt: now.Add(time.Hour)}
+	link := storage.LinkToken{Digest: d, Purpose: storage.LinkActivate, UserID: u.ID, Email: "linda@example.com", ExpiresAt: now.Add(time.Hour)}
 	require.NoError(t, s.IssueLink(ctx, realm, link, mail("linda@example.com")))
 	ms := claimAll(t, s, now.Add(time.Second))
 	require.Len(t, ms, 1, "the link's mail is in the outbox")
@@ -74,6 +74,9 @@ func testLinks(t *testing.T, s AccountBackend) {
 	got, err := s.LookupLink(ctx, realm, storage.LinkActivate, d, now)
 	require.NoError(t, err)
 	require.Equal(t, u.ID, got.UserID)
+	require.Equal(t, "linda@example.com", got.Email)
+	require.Equal(t, d, got.Digest)
+	require.WithinDuration(t, now.Add(time.Hour), got.ExpiresAt, time.Millisecond)
 	_, err = s.LookupLink(ctx, realm, storage.LinkReset, d, now)
 	require.ErrorIs(t, err, storage.ErrNotFound, "another purpose")
 	_, err = s.LookupLink(ctx, realm, storage.LinkActivate, d, now.Add(time.Hour))
