@@ -279,6 +279,9 @@ func devBanner(issuer string, r bootstrap.Result) string {
     go run ./cmd/gatehouse token
     go run ./cmd/gatehouse groups list
 
+  Mails (activation, password reset, invitations) are not sent in DEV mode: each is
+  printed to the log with its link ("mail (dev: printed, not sent)"), unless smtp.url is set.
+
   More in README.md (walk-through). Stop with Ctrl-C.
 
 `, issuer, r.AdminUsername, r.AdminUserID, r.AdminPassword, r.AdminClientID, r.AdminClientSecret)
