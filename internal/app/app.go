@@ -193,10 +193,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	pagesOpts := signin.Options{Flow: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger}
+	pagesOpts := signin.Options{Flow: provider, Account: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger}
 	adminAccounts := admin.Options{}
 	if acct != nil { // a nil *accounts.Service must stay a nil interface
-		pagesOpts.Accounts, pagesOpts.Passwords = acct, provider
+		pagesOpts.Links, pagesOpts.Passwords = acct, provider
 		adminAccounts.Accounts, adminAccounts.AccountStore = acct, o.Accounts
 	}
 	pages := signin.New(pagesOpts)
@@ -207,7 +207,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
-		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
+		Passwords: provider, PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})

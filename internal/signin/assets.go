@@ -63,6 +63,7 @@ var sharedAssets = map[string][]byte{
 // loaded first.
 var importRewrites = map[string][]string{
 	"login.mjs":       {"gatehouse-clienthash.mjs"},
+	"account.mjs":     {"gatehouse-clienthash.mjs"},
 	"setpassword.mjs": {"gatehouse-clienthash.mjs"},
 }
 

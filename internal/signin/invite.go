@@ -21,12 +21,12 @@ type inviteView struct {
 func (p *Pages) handleInvitePage(w http.ResponseWriter, r *http.Request) {
 	token, ok := linkToken(r)
 	if !ok {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), accounts.ErrLinkGone)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), accounts.ErrLinkGone)
 		return
 	}
-	v, err := p.opts.Accounts.Invitation(r.Context(), token)
+	v, err := p.opts.Links.Invitation(r.Context(), token)
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	p.renderInvite(w, r, http.StatusOK, token, v, "", "", nil)
@@ -44,7 +44,7 @@ func (p *Pages) renderInvite(w http.ResponseWriter, r *http.Request, status int,
 	v := &view{cat: c, Title: c.must("invite.title"), Message: intro,
 		Scripts: []string{"setpassword.mjs", "login.mjs"},
 		SetPassword: &setPasswordView{cat: c, Action: p.base + accounts.PathInvite, Token: token, CSRF: csrf, Mode: "new",
-			Iterations: p.opts.Accounts.PasswordIterations(), AskUsername: true, Username: newName, Submit: c.must("invite.create")},
+			Iterations: p.opts.Links.PasswordIterations(), AskUsername: true, Username: newName, Submit: c.must("invite.create")},
 		Invite: &inviteView{Action: p.base + accounts.PathInvite, Prelogin: p.base + oauth.PathPrelogin, Token: token,
 			CSRF: csrf, Username: oldName, Groups: iv.Groups}}
 	if alert != nil {
@@ -56,7 +56,7 @@ func (p *Pages) renderInvite(w http.ResponseWriter, r *http.Request, status int,
 func (p *Pages) handleInvitePost(w http.ResponseWriter, r *http.Request) {
 	f, err := p.readAccountForm(w, r, setPasswordFields)
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	token, username := f["token"], f["username"]
@@ -65,7 +65,7 @@ func (p *Pages) handleInvitePost(w http.ResponseWriter, r *http.Request) {
 	var status int
 	switch f["mode"] {
 	case "new":
-		u, err := p.opts.Accounts.AcceptAsNew(ctx, token, username, passwordSetting(f))
+		u, err := p.opts.Links.AcceptAsNew(ctx, token, username, passwordSetting(f))
 		switch {
 		case err == nil:
 			p.inviteDone(w, r, u.Language, u.Username)
@@ -77,7 +77,7 @@ func (p *Pages) handleInvitePost(w http.ResponseWriter, r *http.Request) {
 		case errors.Is(err, accounts.ErrBadUsername):
 			alertKey, status = "invite.bad_username", http.StatusBadRequest
 		default:
-			p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+			p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 			return
 		}
 		p.reshowInvite(w, r, status, token, username, "", alertText(alertKey))
@@ -99,17 +99,17 @@ func (p *Pages) handleInvitePost(w http.ResponseWriter, r *http.Request) {
 			p.reshowInvite(w, r, http.StatusOK, token, "", username, alertText("login.bad_credentials"))
 			return
 		case err != nil:
-			p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+			p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 			return
 		}
-		_, err = p.opts.Accounts.AcceptAsExisting(ctx, token, u)
+		_, err = p.opts.Links.AcceptAsExisting(ctx, token, u)
 		switch {
 		case err == nil:
 			p.inviteDone(w, r, u.Language, u.Username)
 		case errors.Is(err, accounts.ErrWrongEmail):
 			p.reshowInvite(w, r, http.StatusForbidden, token, "", username, alertText("invite.wrong_email"))
 		default:
-			p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+			p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		}
 	default:
 		p.fail(w, r, p.langs.pick(r, nil, ""), errBadForm)
@@ -119,9 +119,9 @@ func (p *Pages) handleInvitePost(w http.ResponseWriter, r *http.Request) {
 // reshowInvite shows the invitation again with an alert, if it is still
 // pending.
 func (p *Pages) reshowInvite(w http.ResponseWriter, r *http.Request, status int, token, newName, oldName string, alert func(*catalogue) string) {
-	iv, err := p.opts.Accounts.Invitation(r.Context(), token)
+	iv, err := p.opts.Links.Invitation(r.Context(), token)
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	p.renderInvite(w, r, status, token, iv, newName, oldName, alert)

@@ -16,12 +16,12 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-// AccountFlows carries out what the account pages submit;
+// LinkFlows carries out what the pages of mailed links submit;
 // *accounts.Service implements it. Its errors are those of
 // internal/accounts (ErrLinkGone, ErrMismatch, ErrBadPassword,
 // ErrUsernameTaken, ErrBadUsername, ErrWrongEmail); any other is an
 // internal one.
-type AccountFlows interface {
+type LinkFlows interface {
 	PasswordIterations() int
 	ActivationUser(ctx context.Context, token string) (storage.User, error)
 	Activate(ctx context.Context, token string, in clienthash.PasswordSetting) (storage.User, error)
@@ -70,7 +70,7 @@ type forgotView struct {
 	CSRF   string
 }
 
-func (p *Pages) registerAccountPages(r *mux.Router) {
+func (p *Pages) registerLinkPages(r *mux.Router) {
 	r.Handle(accounts.PathActivate, p.methods(p.handleActivatePage, p.handleActivatePost))
 	r.Handle(accounts.PathReset, p.methods(p.handleResetPage, p.handleResetPost))
 	r.Handle(accounts.PathForgot, p.methods(p.handleForgotPage, p.handleForgotPost))
@@ -79,7 +79,7 @@ func (p *Pages) registerAccountPages(r *mux.Router) {
 
 // forgotURL is the password reset page, or "" when the pages are off.
 func (p *Pages) forgotURL() string {
-	if p.opts.Accounts == nil {
+	if p.opts.Links == nil {
 		return ""
 	}
 	return p.base + accounts.PathForgot
@@ -101,10 +101,10 @@ func passwordSetting(f map[string]string) clienthash.PasswordSetting {
 	return clienthash.PasswordSetting{KDF: f["kdf"], Iterations: it, Salt: f["salt"], Hash: f["hash"], Confirmation: f["confirmation"]}
 }
 
-// accountFail answers an account page's request that failed. This is
+// linkFail answers an account page's request that failed. This is
 // where the errors of internal/accounts become statuses; the alerts shown
 // beside a form (a mismatch, a taken username) are the handlers'.
-func (p *Pages) accountFail(w http.ResponseWriter, r *http.Request, c *catalogue, err error) {
+func (p *Pages) linkFail(w http.ResponseWriter, r *http.Request, c *catalogue, err error) {
 	switch {
 	case errors.Is(err, accounts.ErrLinkGone):
 		p.message(w, http.StatusGone, c, "link.gone.title", "link.gone.text")
@@ -138,12 +138,12 @@ type passwordPage struct {
 
 func (p *Pages) activation() passwordPage {
 	return passwordPage{accounts.PathActivate, "activate.title", "activate.intro", "activate.submit", "activate.done",
-		p.opts.Accounts.ActivationUser, p.opts.Accounts.Activate}
+		p.opts.Links.ActivationUser, p.opts.Links.Activate}
 }
 
 func (p *Pages) reset() passwordPage {
 	return passwordPage{accounts.PathReset, "reset.title", "reset.intro", "reset.submit", "reset.done",
-		p.opts.Accounts.ResetUser, p.opts.Accounts.Reset}
+		p.opts.Links.ResetUser, p.opts.Links.Reset}
 }
 
 func (p *Pages) handleActivatePage(w http.ResponseWriter, r *http.Request) {
@@ -162,12 +162,12 @@ func (p *Pages) handleResetPost(w http.ResponseWriter, r *http.Request) {
 func (p *Pages) showPasswordPage(w http.ResponseWriter, r *http.Request, pp passwordPage) {
 	token, ok := linkToken(r)
 	if !ok {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), accounts.ErrLinkGone)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), accounts.ErrLinkGone)
 		return
 	}
 	u, err := pp.user(r.Context(), token)
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	p.renderPasswordPage(w, r, http.StatusOK, pp, token, u, "")
@@ -178,7 +178,7 @@ func (p *Pages) renderPasswordPage(w http.ResponseWriter, r *http.Request, statu
 	v := &view{cat: c, Title: c.must(pp.title), Message: c.must(pp.intro, "username", u.Username),
 		Scripts: []string{"setpassword.mjs"},
 		SetPassword: &setPasswordView{cat: c, Action: p.base + pp.path, Token: token, CSRF: p.formCSRF(w, r),
-			Iterations: p.opts.Accounts.PasswordIterations(), Username: u.Username, Submit: c.must(pp.submit)}}
+			Iterations: p.opts.Links.PasswordIterations(), Username: u.Username, Submit: c.must(pp.submit)}}
 	if alertKey != "" {
 		v.Alert = c.must(alertKey)
 	}
@@ -188,7 +188,7 @@ func (p *Pages) renderPasswordPage(w http.ResponseWriter, r *http.Request, statu
 func (p *Pages) submitPasswordPage(w http.ResponseWriter, r *http.Request, pp passwordPage) {
 	f, err := p.readAccountForm(w, r, setPasswordFields)
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	token := f["token"]
@@ -202,7 +202,7 @@ func (p *Pages) submitPasswordPage(w http.ResponseWriter, r *http.Request, pp pa
 		err = accounts.ErrLinkGone
 	}
 	if err != nil {
-		p.accountFail(w, r, p.langs.pick(r, nil, ""), err)
+		p.linkFail(w, r, p.langs.pick(r, nil, ""), err)
 		return
 	}
 	c := p.langs.pick(r, nil, u.Language)
@@ -222,10 +222,10 @@ func (p *Pages) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 	c := p.langs.pick(r, nil, "")
 	f, err := p.readAccountForm(w, r, forgotFields)
 	if err != nil {
-		p.accountFail(w, r, c, err)
+		p.linkFail(w, r, c, err)
 		return
 	}
-	p.opts.Accounts.RequestReset(r.Context(), clientAddress(r), f["name"])
+	p.opts.Links.RequestReset(r.Context(), clientAddress(r), f["name"])
 	p.message(w, http.StatusOK, c, "forgot.sent.title", "forgot.sent.text")
 }
 

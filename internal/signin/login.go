@@ -14,6 +14,7 @@ type loginView struct {
 	Auth     string
 	CSRF     string
 	Client   string
+	Account  bool // a sign-in to the account page: there is no client
 	Username string
 	// Forgot is the password reset page, when accounts by e-mail are on.
 	Forgot string
@@ -56,6 +57,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, status int, c *catalogue, pen
 		Auth:          pend.ID,
 		CSRF:          pend.CSRF,
 		Client:        client,
+		Account:       pend.Account,
 		Username:      username,
 		FocusPassword: username != "" && alert == "",
 		Forgot:        p.forgotURL(),

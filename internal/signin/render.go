@@ -21,7 +21,7 @@ import (
 var templateFS embed.FS
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "consent", "message", "logout", "password", "forgot", "invite"}
+var pageNames = []string{"login", "consent", "message", "logout", "account", "password", "forgot", "invite"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -55,6 +55,7 @@ type view struct {
 	Login   *loginView
 	Consent *consentView
 	Logout  *logoutView
+	Account *accountView
 	// Scripts are the page's own modules (web/assets), beside login.mjs
 	// which Login brings.
 	Scripts     []string

@@ -44,15 +44,17 @@ type Options struct {
 	// DefaultLanguage is the realm's default language (a BCP 47 tag),
 	// used when neither the client nor the browser names a supported one.
 	DefaultLanguage string
-	// Accounts, when set, mounts the pages of accounts by e-mail
-	// (activation, password reset, invitations; links.go, invite.go) and
-	// links the login page to the password reset.
-	Accounts AccountFlows
+	// Links, when set, mounts the pages of mailed links (activation,
+	// password reset, invitations; links.go, invite.go, docs/accounts.md)
+	// and links the login page to the password reset.
+	Links LinkFlows
 	// Passwords checks an existing account's password on the invitation
-	// page; the OAuth provider implements it. Required with Accounts.
+	// page; the OAuth provider implements it. Required with Links.
 	Passwords PasswordVerifier
 	// Logger receives internal errors, once each; nil means slog.Default.
 	Logger *slog.Logger
+	// Account, unless nil, serves the account page (oauth.PathAccount).
+	Account AccountFlow
 }
 
 // Pages serves the hosted sign-in pages. It implements oauth.Pages.
@@ -100,8 +102,11 @@ func (p *Pages) Register(r *mux.Router) {
 	r.Handle(oauth.PathLogin, p.methods(p.handleLoginPage, p.handleLoginPost))
 	r.Handle(oauth.PathConsent, p.methods(p.handleConsentPage, p.handleConsentPost))
 	r.HandleFunc(assetsPath+"{name}", p.handleAsset)
-	if p.opts.Accounts != nil {
-		p.registerAccountPages(r)
+	if p.opts.Account != nil {
+		p.registerAccount(r)
+	}
+	if p.opts.Links != nil {
+		p.registerLinkPages(r)
 	}
 }
 

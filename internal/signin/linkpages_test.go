@@ -64,7 +64,7 @@ func (noPasswords) VerifyPassword(*http.Request, string, string) (storage.User, 
 }
 
 func withAccounts(f *fakeAccounts) func(*signin.Options) {
-	return func(o *signin.Options) { o.Accounts, o.Passwords = f, noPasswords{} }
+	return func(o *signin.Options) { o.Links, o.Passwords = f, noPasswords{} }
 }
 
 // The account pages are pages like the others: the same headers, no
