@@ -6,6 +6,7 @@
 // are never submitted, and they are cleared before the form is sent. The
 // server compares P and P2 and refuses a mismatch.
 import { newPasswordSetting } from './gatehouse-clienthash.mjs';
+import { formState } from './formstate.mjs';
 
 const form = document.getElementById('setpw-form');
 const typed = document.getElementById('new-password');
@@ -14,56 +15,31 @@ const status = document.getElementById('setpw-status');
 const problem = document.getElementById('setpw-problem');
 
 if (form && typed && again && status && problem) {
-  const button = form.querySelector('button[type="submit"]');
-  const fields = ['kdf', 'iterations', 'salt', 'hash', 'confirmation'].map((n) => form.elements.namedItem(n));
-  let sending = false;
-
-  const busy = (on) => {
-    sending = on;
-    button.disabled = on;
-    form.setAttribute('aria-busy', String(on));
-    status.classList.toggle('busy', on);
-    status.textContent = on ? status.dataset.busy : '';
-  };
-  const clear = () => fields.forEach((f) => { f.value = ''; });
+  const names = ['kdf', 'iterations', 'salt', 'hash', 'confirmation'];
+  const derived = names.map((n) => form.elements.namedItem(n));
+  const state = formState(form, status, problem, derived);
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (sending) return;
+    if (state.sending) return;
     problem.hidden = true;
+    // WebCrypto exists only in secure contexts (HTTPS or localhost).
     if (!globalThis.crypto || !globalThis.crypto.subtle) {
-      problem.textContent = problem.dataset.insecure;
-      problem.hidden = false;
-      problem.focus();
+      state.fail(problem.dataset.insecure);
       return;
     }
-    busy(true);
+    state.busy(true);
     let setting;
     try {
       setting = await newPasswordSetting(typed.value, again.value, Number(form.dataset.iterations));
     } catch (err) {
       console.warn('password:', err.message);
-      busy(false);
-      clear();
-      problem.textContent = problem.dataset.insecure;
-      problem.hidden = false;
-      problem.focus();
+      state.fail(problem.dataset.insecure);
       return;
     }
-    form.elements.namedItem('kdf').value = setting.kdf;
-    form.elements.namedItem('iterations').value = String(setting.iterations);
-    form.elements.namedItem('salt').value = setting.salt;
-    form.elements.namedItem('hash').value = setting.hash;
-    form.elements.namedItem('confirmation').value = setting.confirmation;
-    typed.value = '';
-    again.value = '';
+    const values = [setting.kdf, String(setting.iterations), setting.salt, setting.hash, setting.confirmation];
+    derived.forEach((field, i) => { field.value = values[i]; });
+    typed.value = again.value = '';
     form.submit();
-  });
-
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted) {
-      busy(false);
-      clear();
-    }
   });
 }
