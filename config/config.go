@@ -38,6 +38,29 @@ type Config struct {
 	Keys        Keys     `koanf:"keys"`
 	Password    Password `koanf:"password"`
 	Session     Session  `koanf:"session"`
+	SMTP        SMTP     `koanf:"smtp"`
+	Accounts    Accounts `koanf:"accounts"`
+}
+
+// SMTP configures mail delivery (docs/operations.md, mail delivery).
+// Without a URL, serve --dev prints mails to the log and a production
+// server sends none: activation, password reset and invitations are off.
+type SMTP struct {
+	// URL is smtp://user:pass@host:587 (STARTTLS, mandatory unless
+	// ?starttls=opportunistic or ?starttls=none) or
+	// smtps://user:pass@host:465 (implicit TLS).
+	URL  string `koanf:"url"`
+	From string `koanf:"from"` // the From address, required with a URL
+	// Timeout bounds each step of a delivery (connect, each command).
+	Timeout time.Duration `koanf:"timeout"`
+	// MaxAttempts is how often a mail is tried before it is given up.
+	MaxAttempts int `koanf:"max_attempts"`
+}
+
+// Accounts configures accounts by e-mail (docs/accounts.md).
+type Accounts struct {
+	ActivationTTL time.Duration `koanf:"activation_ttl"` // lifetime of activation links
+	ResetTTL      time.Duration `koanf:"reset_ttl"`      // lifetime of password reset links
 }
 
 // Tracing configures OpenTelemetry traces, exported with OTLP over HTTP.
@@ -156,8 +179,10 @@ func Default() Config {
 			MaxQueue: 64, QueueWait: 2 * time.Second,
 			Throttle: Throttle{FreePerUserClient: 10, FreePerSource: 25, FreePerUser: 50, FreePerAddress: 100,
 				BaseDelay: time.Second, MaxDelay: 15 * time.Minute, ForgetAfter: 24 * time.Hour, KnownSourceTTL: 720 * time.Hour}},
-		Session: Session{IdleTTL: time.Hour, MaxTTL: 12 * time.Hour},
-		Tracing: Tracing{SampleRatio: 1, ServiceName: "gatehouse"},
+		Session:  Session{IdleTTL: time.Hour, MaxTTL: 12 * time.Hour},
+		SMTP:     SMTP{Timeout: 30 * time.Second, MaxAttempts: 10},
+		Accounts: Accounts{ActivationTTL: 72 * time.Hour, ResetTTL: 30 * time.Minute},
+		Tracing:  Tracing{SampleRatio: 1, ServiceName: "gatehouse"},
 	}
 }
 
@@ -219,6 +244,7 @@ func (c Config) Redacted() Config {
 	c.DatabaseURL = redactURL(c.DatabaseURL)
 	c.RedisURL = redactURL(c.RedisURL)
 	c.Tracing.OTLPEndpoint = redactURL(c.Tracing.OTLPEndpoint)
+	c.SMTP.URL = redactURL(c.SMTP.URL)
 	return c
 }
 
@@ -231,6 +257,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("debug_addr", r.DebugAddr), slog.String("metrics_addr", r.MetricsAddr),
 		slog.String("tracing_otlp_endpoint", r.Tracing.OTLPEndpoint),
 		slog.String("database_url", r.DatabaseURL), slog.String("redis_url", r.RedisURL),
+		slog.String("smtp_url", r.SMTP.URL), slog.String("smtp_from", r.SMTP.From),
 		slog.Int("redis_wait_replicas", r.RedisWaitReplicas),
 		slog.String("log_level", r.Log.Level),
 		slog.String("signing_alg", r.Token.SigningAlg), slog.String("audience", r.Token.Audience),

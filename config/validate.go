@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/mail"
 	"net/url"
 	"strings"
 	"time"
@@ -193,6 +194,32 @@ var checks = []check{
 	{"password.max_queue", between(func(c Config) int64 { return int64(c.Password.MaxQueue) }, 1, 100_000)},
 	{"password.queue_wait", positive(func(c Config) int64 { return int64(c.Password.QueueWait) })},
 	{"password.prelogin_secret", secret(func(c Config) string { return c.Password.PreloginSecret })},
+	{"smtp.url", func(c Config) error {
+		if c.SMTP.URL == "" {
+			return nil
+		}
+		// Checked in full where mail is set up (internal/mail.ParseURL);
+		// here only what names the setting. The reason never repeats the
+		// URL, which may hold a password.
+		u, err := url.Parse(c.SMTP.URL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return reason("must be smtp://[user:pass@]host[:port] or smtps://[user:pass@]host[:port]")
+		}
+		return nil
+	}},
+	{"smtp.from", func(c Config) error {
+		if c.SMTP.URL == "" && c.SMTP.From == "" {
+			return nil
+		}
+		if a, err := mail.ParseAddress(c.SMTP.From); err != nil || a.Address == "" {
+			return reason("must be an address such as gatehouse@example.com or \"Gatehouse <gatehouse@example.com>\" (required with smtp.url)")
+		}
+		return nil
+	}},
+	{"smtp.timeout", between(func(c Config) int64 { return int64(c.SMTP.Timeout / time.Second) }, 1, 600)},
+	{"smtp.max_attempts", between(func(c Config) int64 { return int64(c.SMTP.MaxAttempts) }, 1, 100)},
+	{"accounts.activation_ttl", between(func(c Config) int64 { return int64(c.Accounts.ActivationTTL / time.Minute) }, 5, 90*24*60)},
+	{"accounts.reset_ttl", between(func(c Config) int64 { return int64(c.Accounts.ResetTTL / time.Minute) }, 5, 24*60)},
 }
 
 // Validate reports the first setting that is wrong.

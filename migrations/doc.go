@@ -16,8 +16,10 @@
 // nothing, and succeeds once they are renamed.
 //
 // Version 3 (00003_browser_signin.sql) adds the clients' redirect URIs,
-// PKCE and consent settings and the consents table. The next SQL file is
-// 00004_*.sql.
+// PKCE and consent settings and the consents table. Version 4
+// (00004_accounts.sql) adds users.email_verified, invitations, link
+// tokens, the mail outbox and the invites-read and invites-write
+// resources (docs/accounts.md).
 package migrations
 
 import "embed"

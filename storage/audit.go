@@ -85,6 +85,7 @@ func UserChanges(a, b User) []string {
 	var c changes
 	c.add("username", a.Username != b.Username)
 	c.add("email", a.Email != b.Email)
+	c.add("email_verified", a.EmailVerified != b.EmailVerified)
 	c.add("display_name", a.DisplayName != b.DisplayName)
 	c.add("language", a.Language != b.Language)
 	c.add("status", a.Status != b.Status)

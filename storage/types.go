@@ -48,15 +48,18 @@ type PasswordVerifier struct {
 // User is a person or account. Not every user may sign in to the admin
 // console; that is decided by the admin-login resource, not here.
 type User struct {
-	ID          string // UUID
-	Username    string // as typed; unique per realm by CanonicalUsername
-	Email       string // optional
-	DisplayName string
-	Language    string // a Language code of the realm
-	Status      Status
-	Password    *PasswordVerifier // nil: the user cannot log in with a password
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID       string // UUID
+	Username string // as typed; unique per realm by CanonicalUsername
+	Email    string // optional
+	// EmailVerified: the person proved they read mail at Email (an
+	// activation or invitation link reached them there).
+	EmailVerified bool
+	DisplayName   string
+	Language      string // a Language code of the realm
+	Status        Status
+	Password      *PasswordVerifier // nil: the user cannot log in with a password
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Resource is a named admin permission, such as "users-read". Its name uses

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -11,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/config"
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/credential"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/telemetry"
 	"github.com/gatehouse/gatehouse/storage"
@@ -109,5 +111,32 @@ func appOptions(c config.Config, store storage.Store, state storage.TokenState) 
 		},
 		SessionIdleTTL: c.Session.IdleTTL, SessionMaxTTL: c.Session.MaxTTL, PagesLanguage: c.Session.DefaultLanguage,
 		PreloginSecret: preloginSecret, Store: store, State: state, Now: time.Now,
+		ActivationTTL: c.Accounts.ActivationTTL, ResetTTL: c.Accounts.ResetTTL,
+		Mail: mail.WorkerOptions{MaxAttempts: c.SMTP.MaxAttempts, SendTimeout: 3 * c.SMTP.Timeout},
 	}, nil
+}
+
+// mailSetup turns on accounts by e-mail (docs/accounts.md) when mail can
+// be sent: through smtp.url, or with --dev and no URL to the log. Both
+// backends keep the outbox.
+func mailSetup(c config.Config, store storage.Store, log *slog.Logger, opts *app.Options) error {
+	outbox, ok := store.(storage.AccountStore)
+	if !ok {
+		return nil
+	}
+	switch {
+	case c.SMTP.URL != "":
+		cfg, err := mail.ParseURL(c.SMTP.URL)
+		if err != nil {
+			return &config.Error{Key: "smtp.url", Reason: err.Error()}
+		}
+		opts.MailSender = mail.NewSMTP(cfg, c.SMTP.From, c.SMTP.Timeout, nil)
+	case c.Dev:
+		opts.MailSender = mail.Log{Logger: log}
+	default:
+		log.Info("mail: smtp.url is not set; activation, password reset and invitations are off")
+		return nil
+	}
+	opts.Accounts = outbox
+	return nil
 }

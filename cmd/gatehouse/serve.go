@@ -83,6 +83,9 @@ func runServe(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	opts.Logger = log
+	if err := mailSetup(c, store, log, &opts); err != nil {
+		return err
+	}
 	if c.Dev {
 		// The demo relying party's pages (docs/browser-sign-in.md); its
 		// client is registered by devBootstrap.
@@ -276,6 +279,9 @@ func devBanner(issuer string, r bootstrap.Result) string {
     # resources all read the GATEHOUSE_CLI_* variables):
     go run ./cmd/gatehouse token
     go run ./cmd/gatehouse groups list
+
+  Mails (activation, password reset, invitations) are not sent in DEV mode: each is
+  printed to the log with its link ("mail (dev: printed, not sent)"), unless smtp.url is set.
 
   More in README.md (walk-through). Stop with Ctrl-C.
 

@@ -47,6 +47,11 @@ type Options struct {
 	// MaxTokenLifetime is how long "revoke every token" marks are kept: the
 	// longest lifetime any token can have.
 	MaxTokenLifetime time.Duration
+	// Accounts and AccountStore, when set, mount the invitation routes
+	// and the activation resend, and mail users created with an address
+	// and no password an activation link (docs/accounts.md).
+	Accounts     Accounts
+	AccountStore storage.AccountStore
 	// RefusalAuditsPerMinute bounds the refused requests written to the
 	// audit log per actor and minute (default 60); past it they are
 	// logged only, so that no token holder can flood the audit log.
@@ -126,6 +131,7 @@ func (a *API) Register(r *mux.Router) {
 	a.registerMeRoutes(sub)
 	a.registerConsentRoutes(sub)
 	a.registerAuditRoutes(sub)
+	a.registerInviteRoutes(sub)
 }
 
 // pathVars returns the route variables, unescaped.

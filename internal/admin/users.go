@@ -12,21 +12,22 @@ import (
 )
 
 type userJSON struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	Email       string    `json:"email"`
-	DisplayName string    `json:"display_name"`
-	Language    string    `json:"language"`
-	Status      string    `json:"status"`
-	HasPassword bool      `json:"has_password"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID            string    `json:"id"`
+	Username      string    `json:"username"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
+	DisplayName   string    `json:"display_name"`
+	Language      string    `json:"language"`
+	Status        string    `json:"status"`
+	HasPassword   bool      `json:"has_password"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
 }
 
 // toUserJSON never includes anything of the password but whether there is
 // one.
 func toUserJSON(u storage.User) userJSON {
-	return userJSON{u.ID, u.Username, u.Email, u.DisplayName, u.Language, string(u.Status), u.Password != nil, u.CreatedAt.UTC(), u.UpdatedAt.UTC()}
+	return userJSON{u.ID, u.Username, u.Email, u.EmailVerified, u.DisplayName, u.Language, string(u.Status), u.Password != nil, u.CreatedAt.UTC(), u.UpdatedAt.UTC()}
 }
 
 func (a *API) registerUserRoutes(r *mux.Router) {
@@ -90,6 +91,7 @@ func (a *API) handleUserCreate(w http.ResponseWriter, r *http.Request, p authz.P
 	if err != nil {
 		return asConflict(err, "username", "A user with that username already exists.")
 	}
+	a.sendActivation(ctx, u)
 	return created(w, "/admin/users/"+u.ID, toUserJSON(u))
 }
 

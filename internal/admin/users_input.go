@@ -38,6 +38,11 @@ func (c userChange) apply(u *storage.User) {
 		u.Username = *c.in.Username
 	}
 	if c.in.Email != nil {
+		// A new address is not verified until a link mailed there is
+		// followed (docs/accounts.md).
+		if *c.in.Email != u.Email {
+			u.EmailVerified = false
+		}
 		u.Email = *c.in.Email
 	}
 	if c.in.DisplayName != nil {

@@ -14,10 +14,12 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/clienthash"
+	"github.com/gatehouse/gatehouse/internal/accounts"
 	"github.com/gatehouse/gatehouse/internal/admin"
 	"github.com/gatehouse/gatehouse/internal/credential"
 	"github.com/gatehouse/gatehouse/internal/devdemo"
 	"github.com/gatehouse/gatehouse/internal/keys"
+	"github.com/gatehouse/gatehouse/internal/mail"
 	"github.com/gatehouse/gatehouse/internal/oauth"
 	"github.com/gatehouse/gatehouse/internal/signin"
 	"github.com/gatehouse/gatehouse/internal/storecache"
@@ -76,6 +78,22 @@ type Options struct {
 
 	Store storage.Store
 	State storage.TokenState
+	// Accounts and MailSender, both set, turn on accounts by e-mail
+	// (docs/accounts.md): activation, password reset and invitations,
+	// their mails kept in Accounts' outbox and delivered through
+	// MailSender by a worker Run starts.
+	Accounts   storage.AccountStore
+	MailSender mail.Sender
+	// Mail tunes the delivery worker; Outbox, Sender, Metrics, Logger
+	// and Now are set here.
+	Mail mail.WorkerOptions
+	// ActivationTTL and ResetTTL are the links' lifetimes (defaults in
+	// internal/accounts).
+	ActivationTTL time.Duration
+	ResetTTL      time.Duration
+	// ResetThrottle bounds password reset requests (defaults in
+	// internal/accounts).
+	ResetThrottle accounts.ResetThrottle
 
 	// Metrics, when set, watches the hasher, the cache and the signing
 	// key, and counts token answers.
@@ -92,6 +110,9 @@ type App struct {
 	OAuth  *oauth.Provider
 	Pages  *signin.Pages
 	Admin  *admin.API
+	// Accounts and Mail are nil unless accounts by e-mail are on.
+	Accounts *accounts.Service
+	Mail     *mail.Worker
 
 	keyRefresh time.Duration
 	store      storage.Store
@@ -168,10 +189,20 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 		lang = realm.DefaultLanguage
 	}
-	pages := signin.New(signin.Options{Flow: provider, Account: provider, Issuer: o.Issuer,
-		DefaultLanguage: lang, Logger: o.Logger})
+	acct, worker, err := newAccounts(o, hasher, max(maxLifetime, storage.MaxRefreshTokenTTL))
+	if err != nil {
+		return nil, err
+	}
+	pagesOpts := signin.Options{Flow: provider, Account: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger}
+	adminAccounts := admin.Options{}
+	if acct != nil { // a nil *accounts.Service must stay a nil interface
+		pagesOpts.Links, pagesOpts.Passwords = acct, provider
+		adminAccounts.Accounts, adminAccounts.AccountStore = acct, o.Accounts
+	}
+	pages := signin.New(pagesOpts)
 	provider.UsePages(pages)
 	api := admin.New(admin.Options{
+		Accounts: adminAccounts.Accounts, AccountStore: adminAccounts.AccountStore,
 		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
@@ -180,7 +211,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})
-	a := &App{Keys: km, Hasher: hasher, OAuth: provider, Pages: pages, Admin: api, keyRefresh: o.KeyRefreshInterval, store: o.Store}
+	a := &App{Keys: km, Hasher: hasher, OAuth: provider, Pages: pages, Admin: api, Accounts: acct, Mail: worker,
+		keyRefresh: o.KeyRefreshInterval, store: o.Store}
 	if o.DevDemoClientID != "" {
 		if a.demo, err = devdemo.New(devdemo.Options{Issuer: o.Issuer, ClientID: o.DevDemoClientID,
 			AssetURL: pages.AssetURL, SetPageHeaders: signin.SetPageHeaders, Logger: o.Logger, Now: o.Now}); err != nil {
@@ -202,9 +234,37 @@ func (a *App) Register(r *mux.Router) {
 }
 
 // Run does the App's background work until ctx is done: it moves the
-// signing-key lifecycle along and picks up keys rotated by other nodes.
+// signing-key lifecycle along, picks up keys rotated by other nodes and
+// delivers the mail outbox.
 func (a *App) Run(ctx context.Context) {
+	if a.Mail != nil {
+		go a.Mail.Run(ctx)
+	}
 	a.Keys.Run(ctx, a.keyRefresh)
+}
+
+// newAccounts builds the accounts-by-e-mail service and its mail worker,
+// or nothing when o has no outbox or no sender.
+func newAccounts(o Options, hasher *credential.PasswordHasher, maxLifetime time.Duration) (*accounts.Service, *mail.Worker, error) {
+	if o.Accounts == nil || o.MailSender == nil {
+		return nil, nil, nil
+	}
+	renderer, err := mail.NewRenderer(o.Issuer)
+	if err != nil {
+		return nil, nil, err
+	}
+	wo := o.Mail
+	wo.Outbox, wo.Sender, wo.Logger, wo.Now = o.Accounts, o.MailSender, o.Logger, o.Now
+	if o.Metrics != nil { // a nil *telemetry.Metrics must stay a nil interface
+		wo.Metrics = o.Metrics
+		o.Metrics.WatchOutbox(o.Accounts.OutboxStats)
+	}
+	worker := mail.NewWorker(wo)
+	svc := accounts.New(accounts.Options{Realm: o.Realm, Issuer: o.Issuer, Store: o.Store, Accounts: o.Accounts,
+		State: o.State, Hasher: hasher, Renderer: renderer, Wake: worker.Wake, PasswordIterations: o.PasswordIterations,
+		ActivationTTL: o.ActivationTTL, ResetTTL: o.ResetTTL, MaxTokenLifetime: maxLifetime,
+		ResetThrottle: o.ResetThrottle, Logger: o.Logger, Now: o.Now})
+	return svc, worker, nil
 }
 
 // Store returns the store the App runs on.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/app"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
+	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
 	"github.com/gatehouse/gatehouse/internal/server"
 )
 
@@ -20,8 +21,10 @@ import (
 // match the spec's schemas is checked by every end-to-end test through
 // apptest.)
 func TestRoutesMatchOpenAPI(t *testing.T) {
-	// With the dev demo's pages, which openapi.yaml documents as dev only.
-	s := apptest.Start(t, apptest.Memory, func(o *app.Options) { o.DevDemoClientID = "demo" })
+	// With the dev demo's pages, which openapi.yaml documents as dev
+	// only, and with mail, which mounts the account pages and invitations.
+	s := apptest.Start(t, apptest.Memory, func(o *app.Options) { o.DevDemoClientID = "demo" },
+		apptest.WithMail(mailtest.Start(t, mailtest.Options{}).URL()))
 	srv := server.New(server.Options{}, s.App.Register)
 	doc, _, err := apptest.Spec()
 	require.NoError(t, err)

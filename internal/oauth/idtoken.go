@@ -83,9 +83,10 @@ func profileClaims(c *idClaims, u storage.User, scopes []string) {
 		c.PreferredUsername, c.Name, c.Locale = u.Username, u.DisplayName, u.Language
 	}
 	if slices.Contains(scopes, scopeEmail) && u.Email != "" {
-		// Addresses are not verified yet: say so rather than let a
-		// relying party trust one for account linking.
-		verified := false
+		// Verified only when a link mailed there was followed (an
+		// activation, reset or invitation, docs/accounts.md): a relying
+		// party may link accounts by a verified address only.
+		verified := u.EmailVerified
 		c.Email, c.EmailVerified = u.Email, &verified
 	}
 }

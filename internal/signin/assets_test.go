@@ -42,8 +42,8 @@ func TestAssetsCaching(t *testing.T) {
 	e := newEnv(t)
 	versioned := regexp.MustCompile(`^/assets/[a-z-]+\.[0-9a-f]{12}\.(mjs|css|svg)$`)
 	urls := loginAssets(t, e)
-	if len(urls) != 4 {
-		t.Errorf("login page references %v, want script, module, stylesheet, logo", urls)
+	if len(urls) != 5 {
+		t.Errorf("login page references %v, want script, its two modules, stylesheet, logo", urls)
 	}
 	for _, u := range urls {
 		if !versioned.MatchString(u) {
@@ -106,23 +106,30 @@ func TestAssetTypes(t *testing.T) {
 	}
 }
 
-// TestLoginImportsVersionedModule: the script imports the hashing module
-// by its versioned name, so a cached script never loads a stale module.
+// TestLoginImportsVersionedModule: the script imports the hashing and
+// form modules by their versioned names, so a cached script never loads
+// a stale module.
 func TestLoginImportsVersionedModule(t *testing.T) {
 	e := newEnv(t)
-	var script, module string
+	var script string
+	var modules []string
 	for _, u := range loginAssets(t, e) {
 		switch {
 		case strings.Contains(u, "/login."):
 			script = u
-		case strings.Contains(u, "/gatehouse-clienthash."):
-			module = u
+		case strings.Contains(u, "/gatehouse-clienthash."), strings.Contains(u, "/formstate."):
+			modules = append(modules, u)
 		}
 	}
+	if len(modules) != 2 {
+		t.Fatalf("modules %v", modules)
+	}
 	body := e.get(script).Body.String()
-	want := "from './" + strings.TrimPrefix(module, "/assets/") + "'"
-	if !strings.Contains(body, want) {
-		t.Errorf("%s does not import %s", script, want)
+	for _, module := range modules {
+		want := "from './" + strings.TrimPrefix(module, "/assets/") + "'"
+		if !strings.Contains(body, want) {
+			t.Errorf("%s does not import %s", script, want)
+		}
 	}
 }
 

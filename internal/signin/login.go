@@ -16,6 +16,8 @@ type loginView struct {
 	Client   string
 	Account  bool // a sign-in to the account page: there is no client
 	Username string
+	// Forgot is the password reset page, when accounts by e-mail are on.
+	Forgot string
 	// FocusPassword puts the cursor in the password field when the
 	// username is already filled in (login_hint); an Alert takes focus
 	// before either.
@@ -58,6 +60,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, status int, c *catalogue, pen
 		Account:       pend.Account,
 		Username:      username,
 		FocusPassword: username != "" && alert == "",
+		Forgot:        p.forgotURL(),
 	}})
 }
 

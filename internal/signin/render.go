@@ -21,7 +21,7 @@ import (
 var templateFS embed.FS
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "consent", "message", "logout", "account"}
+var pageNames = []string{"login", "consent", "message", "logout", "account", "password", "forgot", "invite"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -33,7 +33,7 @@ func parseTemplates(p *Pages) (*templates, error) {
 	funcs := template.FuncMap{"asset": p.AssetURL}
 	for _, name := range pageNames {
 		tm, err := template.New("layout.html").Funcs(funcs).ParseFS(templateFS,
-			"web/templates/layout.html", "web/templates/"+name+".html")
+			"web/templates/layout.html", "web/templates/setpw.html", "web/templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}
@@ -56,6 +56,12 @@ type view struct {
 	Consent *consentView
 	Logout  *logoutView
 	Account *accountView
+	// Scripts are the page's own modules (web/assets), beside login.mjs
+	// which Login brings.
+	Scripts     []string
+	SetPassword *setPasswordView
+	Forgot      *forgotView
+	Invite      *inviteView
 }
 
 // logoutView is the logout confirmation's form.

@@ -44,6 +44,13 @@ type Options struct {
 	// DefaultLanguage is the realm's default language (a BCP 47 tag),
 	// used when neither the client nor the browser names a supported one.
 	DefaultLanguage string
+	// Links, when set, mounts the pages of mailed links (activation,
+	// password reset, invitations; links.go, invite.go, docs/accounts.md)
+	// and links the login page to the password reset.
+	Links LinkFlows
+	// Passwords checks an existing account's password on the invitation
+	// page; the OAuth provider implements it. Required with Links.
+	Passwords PasswordVerifier
 	// Logger receives internal errors, once each; nil means slog.Default.
 	Logger *slog.Logger
 	// Account, unless nil, serves the account page (oauth.PathAccount).
@@ -97,6 +104,9 @@ func (p *Pages) Register(r *mux.Router) {
 	r.HandleFunc(assetsPath+"{name}", p.handleAsset)
 	if p.opts.Account != nil {
 		p.registerAccount(r)
+	}
+	if p.opts.Links != nil {
+		p.registerLinkPages(r)
 	}
 }
 

@@ -12,8 +12,8 @@ import (
 )
 
 // Metrics holds Gatehouse's Prometheus metrics. It implements the
-// recording interfaces of the server (server.HTTPMetrics) and of the token
-// endpoint (oauth.TokenMetrics). It is safe for concurrent use.
+// recording interfaces of the server (server.HTTPMetrics), of the token
+// endpoint (oauth.TokenMetrics) and of mail delivery (mail.Metrics). It is safe for concurrent use.
 type Metrics struct {
 	reg *prometheus.Registry
 
@@ -24,6 +24,7 @@ type Metrics struct {
 
 	tokens   [len(grants) + 1][len(outcomes) + 1]prometheus.Counter
 	hashWait prometheus.Histogram
+	mails    [len(mailKinds) + 1][len(mailOutcomes)]prometheus.Counter
 }
 
 // maxRoutes bounds the route label: the server only reports templates,
@@ -66,7 +67,9 @@ func NewMetrics() *Metrics {
 		Help:    "Time a password hash waited for a hashing slot (0 when one was free), refused ones included.",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2, 5, 10},
 	})
-	m.reg.MustRegister(m.requests, m.duration, tokens, m.hashWait)
+	mails, series := newMailDeliveries()
+	m.mails = series
+	m.reg.MustRegister(m.requests, m.duration, tokens, m.hashWait, mails)
 	return m
 }
 

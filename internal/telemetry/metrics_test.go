@@ -184,6 +184,7 @@ func TestEveryMetricIsDocumented(t *testing.T) {
 	m.WatchSigningKey(fakeKeys{age: time.Second, ok: true})
 	m.WatchHasher(credential.NewPasswordHasher(credential.Argon2Params{}, 1, 1, time.Second))
 	m.WatchCaches(storecache.New(memory.New(), memory.NewTokenState(nil)))
+	m.WatchOutbox(memory.New().OutboxStats)
 	m.ObserveRequest("/", http.MethodGet, 200, time.Millisecond)
 	families, err := m.Registry().Gather()
 	require.NoError(t, err)
@@ -195,5 +196,5 @@ func TestEveryMetricIsDocumented(t *testing.T) {
 				"docs/operations.md lacks the row of %s", f.GetName())
 		}
 	}
-	require.Equal(t, 20, n)
+	require.Equal(t, 24, n)
 }

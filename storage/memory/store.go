@@ -34,6 +34,9 @@ var builtInResources = []struct{ name, description string }{
 	{"tokens-introspect", "Introspect any token of the realm"},
 	{"audit-read", "Read the audit log"},
 	{"admin-login", "Sign in to the admin console"},
+	// migrations/00004_accounts.sql
+	{"invites-read", "Read invitations"},
+	{"invites-write", "Create and revoke invitations"},
 }
 
 // Store is an in-memory storage.Store. One mutex guards everything: every
@@ -56,6 +59,10 @@ type Store struct {
 	keys      map[key]storage.SigningKey // key: realm, kid
 	audit     []storage.AuditEntry       // in insertion order
 	auditRlm  []string
+
+	links       map[string]linkRow         // key: string(digest)
+	invitations map[key]storage.Invitation // key: realm, id
+	outbox      map[string]*mailRow        // key: id
 }
 
 type key struct{ realm, id string }
@@ -80,6 +87,10 @@ func NewWithClock(now func() time.Time) *Store {
 		secrets:   map[key][]storage.ClientSecret{},
 		consents:  map[consentKey]storage.Consent{},
 		keys:      map[key]storage.SigningKey{},
+
+		links:       map[string]linkRow{},
+		invitations: map[key]storage.Invitation{},
+		outbox:      map[string]*mailRow{},
 	}
 	t := s.stamp()
 	r := storage.DefaultRealm

@@ -11,3 +11,7 @@ import (
 func TestStoreConformance(t *testing.T) {
 	storagetest.RunStoreTests(t, func(t *testing.T) storage.Store { return memory.New() })
 }
+
+func TestAccountConformance(t *testing.T) {
+	storagetest.RunAccountTests(t, func(t *testing.T) storagetest.AccountBackend { return memory.New() })
+}

@@ -180,6 +180,7 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 	delete(s.users, k)
 	delete(s.usernames, k)
 	s.dropConsents(realm, id, "")
+	s.dropAccountsOf(realm, id)
 	for gk, m := range s.members {
 		if gk.realm == realm {
 			delete(m, id)

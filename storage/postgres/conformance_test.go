@@ -11,3 +11,7 @@ import (
 func TestStoreConformance(t *testing.T) {
 	storagetest.RunStoreTests(t, func(t *testing.T) storage.Store { return pgtest.NewStore(t) })
 }
+
+func TestAccountConformance(t *testing.T) {
+	storagetest.RunAccountTests(t, func(t *testing.T) storagetest.AccountBackend { return pgtest.NewStore(t) })
+}

@@ -10,7 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/storage"
 )
 
-const userCols = `id::text, username, email, display_name, language, status,
+const userCols = `id::text, username, email, email_verified, display_name, language, status,
 	password_kdf, password_iterations, password_salt, password_hash, created_at, updated_at`
 
 // userListCols adds the canonical username, the sort key and cursor of
@@ -23,7 +23,7 @@ func scanUser(row pgx.Row, extra ...any) (storage.User, error) {
 	var kdf, hash *string
 	var iterations *int
 	var salt []byte
-	err := row.Scan(append([]any{&u.ID, &u.Username, &u.Email, &u.DisplayName, &u.Language, &u.Status,
+	err := row.Scan(append([]any{&u.ID, &u.Username, &u.Email, &u.EmailVerified, &u.DisplayName, &u.Language, &u.Status,
 		&kdf, &iterations, &salt, &hash, &u.CreatedAt, &u.UpdatedAt}, extra...)...)
 	if kdf != nil && iterations != nil && hash != nil {
 		u.Password = &storage.PasswordVerifier{KDF: *kdf, Iterations: *iterations, Salt: salt, Hash: *hash}
@@ -74,8 +74,8 @@ func (s *Store) CreateUser(ctx context.Context, a storage.Actor, realm string, u
 		}
 		kdf, it, salt, hash := passwordArgs(u)
 		out, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (id, realm_id, username, username_canonical, email, display_name, language, status,
-			password_kdf, password_iterations, password_salt, password_hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING `+userCols,
-			u.ID, realm, u.Username, canonical, u.Email, u.DisplayName, lang, string(u.Status), kdf, it, salt, hash))
+			password_kdf, password_iterations, password_salt, password_hash, email_verified) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING `+userCols,
+			u.ID, realm, u.Username, canonical, u.Email, u.DisplayName, lang, string(u.Status), kdf, it, salt, hash, u.EmailVerified))
 		if err != nil {
 			return mapErr(err, "user "+u.Username, false)
 		}
@@ -212,9 +212,9 @@ func (s *Store) UpdateUser(ctx context.Context, a storage.Actor, realm, id strin
 		}
 		kdf, it, salt, hash := passwordArgs(next)
 		out, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET username = $3, email = $4, display_name = $5, language = $6, status = $7,
-			password_kdf = $8, password_iterations = $9, password_salt = $10, password_hash = $11, username_canonical = $12, updated_at = now()
+			password_kdf = $8, password_iterations = $9, password_salt = $10, password_hash = $11, username_canonical = $12, email_verified = $13, updated_at = now()
 			WHERE realm_id = $1 AND id = $2 RETURNING `+userCols,
-			realm, id, next.Username, next.Email, next.DisplayName, lang, string(next.Status), kdf, it, salt, hash, canonical))
+			realm, id, next.Username, next.Email, next.DisplayName, lang, string(next.Status), kdf, it, salt, hash, canonical, next.EmailVerified))
 		if err != nil {
 			return mapErr(err, "user "+next.Username, false)
 		}

@@ -14,7 +14,7 @@ import (
 // descriptions, which the consent page shows.
 var builtIn = []string{
 	"admin-login", "audit-read", "clients-read", "clients-write", "groups-read", "groups-write",
-	"languages-read", "languages-write", "resources-read", "resources-write", "tokens-introspect",
+	"invites-read", "invites-write", "languages-read", "languages-write", "resources-read", "resources-write", "tokens-introspect",
 	"tokens-revoke", "users-read", "users-write",
 }
 
@@ -33,6 +33,8 @@ var builtInDescriptions = map[string]string{
 	"tokens-introspect": "Introspect any token of the realm",
 	"audit-read":        "Read the audit log",
 	"admin-login":       "Sign in to the admin console",
+	"invites-read":      "Read invitations",
+	"invites-write":     "Create and revoke invitations",
 }
 
 var (

@@ -1,7 +1,6 @@
 package apptest
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -11,8 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/html"
-
-	"github.com/gatehouse/gatehouse/clienthash"
 )
 
 // Browser is a web browser without a script engine for end-to-end tests of
@@ -63,13 +60,19 @@ func (b *Browser) Visit(rawURL string) *Page {
 	return b.page(res)
 }
 
-// Submit posts the page's form (the one whose fields hold name, or the
-// first) with its hidden fields and values.
+// Submit posts the page's first form with its hidden fields and values.
 func (b *Browser) Submit(p *Page, values url.Values) *Page {
+	b.s.T.Helper()
+	return b.SubmitForm(p, 0, values)
+}
+
+// SubmitForm posts the page's i-th form with its hidden fields and
+// values.
+func (b *Browser) SubmitForm(p *Page, i int, values url.Values) *Page {
 	t := b.s.T
 	t.Helper()
-	require.NotEmpty(t, p.forms, "no form on %s: %s", p.URL, p.Body)
-	f := p.forms[0]
+	require.Greater(t, len(p.forms), i, "no form #%d on %s: %s", i, p.URL, p.Body)
+	f := p.forms[i]
 	fields := url.Values{}
 	for k, v := range f.fields {
 		fields[k] = v
@@ -87,17 +90,8 @@ func (b *Browser) Submit(p *Page, values url.Values) *Page {
 // SignIn fills in the login page as its script would: prelogin, then
 // b64u(P) in the password field.
 func (b *Browser) SignIn(p *Page, username, password string) *Page {
-	t := b.s.T
-	t.Helper()
-	res, err := b.client.PostForm(b.s.URL+"/oauth2/prelogin", url.Values{"username": {username}})
-	require.NoError(t, err)
-	defer res.Body.Close()
-	var params clienthash.LoginParams
-	require.NoError(t, json.NewDecoder(res.Body).Decode(&params))
-	wire, err := clienthash.LoginPassword(password, params)
-	require.NoError(t, err)
-	b.s.Remember(wire)
-	return b.Submit(p, url.Values{"username": {username}, "password": {wire}})
+	b.s.T.Helper()
+	return b.SignInForm(p, 0, username, password)
 }
 
 // Consent answers the consent page with "allow" or "deny".

@@ -5,38 +5,23 @@
 // with a fresh salt. The typed passwords have no name, so they are never
 // submitted, and they are cleared before the form is sent.
 import { loginPassword, newPasswordSetting } from './gatehouse-clienthash.mjs';
+import { formState } from './formstate.mjs';
 
 const form = document.getElementById('password-form');
 const problem = document.getElementById('password-problem');
 const status = document.getElementById('password-status');
 
 if (form && problem && status) {
-  const button = form.querySelector('button[type="submit"]');
   const typedOld = document.getElementById('current-password');
   const typedNew = document.getElementById('new-password');
   const typedConfirm = document.getElementById('confirm-password');
   const derived = ['old_password', 'kdf', 'iterations', 'salt', 'hash', 'confirmation'].map((n) => form.elements.namedItem(n));
-  let sending = false;
-
-  const busy = (on) => {
-    sending = on;
-    button.disabled = on;
-    form.setAttribute('aria-busy', String(on));
-    status.classList.toggle('busy', on);
-    status.textContent = on ? status.dataset.busy : '';
-  };
-
-  const fail = (message, focus) => {
-    busy(false);
-    for (const field of derived) field.value = '';
-    problem.textContent = message;
-    problem.hidden = false;
-    (focus || problem).focus();
-  };
+  const state = formState(form, status, problem, derived);
+  const { busy, fail } = state;
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (sending) return;
+    if (state.sending) return;
     problem.hidden = true;
     if (typedNew.value !== typedConfirm.value) {
       fail(problem.dataset.mismatch, typedConfirm);
@@ -70,12 +55,5 @@ if (form && problem && status) {
     derived.forEach((field, i) => { field.value = values[i]; });
     typedOld.value = typedNew.value = typedConfirm.value = '';
     form.submit();
-  });
-
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted) {
-      busy(false);
-      for (const field of derived) field.value = '';
-    }
   });
 }

@@ -4,6 +4,7 @@
 // posts only b64u(P): the typed password has no name, so it is never
 // submitted, and it is cleared before the form is sent.
 import { loginPassword } from './gatehouse-clienthash.mjs';
+import { formState } from './formstate.mjs';
 
 const form = document.getElementById('login-form');
 const typed = document.getElementById('current-password');
@@ -11,30 +12,14 @@ const status = document.getElementById('login-status');
 const problem = document.getElementById('login-problem');
 
 if (form && typed && status && problem) {
-  const button = form.querySelector('button[type="submit"]');
   const wire = form.elements.namedItem('password');
   const username = form.elements.namedItem('username');
-  let sending = false;
-
-  const busy = (on) => {
-    sending = on;
-    button.disabled = on;
-    form.setAttribute('aria-busy', String(on));
-    status.classList.toggle('busy', on);
-    status.textContent = on ? status.dataset.busy : '';
-  };
-
-  const fail = (message) => {
-    busy(false);
-    wire.value = '';
-    problem.textContent = message;
-    problem.hidden = false;
-    problem.focus();
-  };
+  const state = formState(form, status, problem, [wire]);
+  const { busy, fail } = state;
 
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    if (sending) return;
+    if (state.sending) return;
     problem.hidden = true;
     // WebCrypto exists only in secure contexts (HTTPS or localhost).
     if (!globalThis.crypto || !globalThis.crypto.subtle) {
@@ -62,14 +47,5 @@ if (form && typed && status && problem) {
     typed.value = '';
     // submit() sends the form without firing this handler again.
     form.submit();
-  });
-
-  // A page restored from the back-forward cache must not stay disabled
-  // or keep the derived value.
-  window.addEventListener('pageshow', (event) => {
-    if (event.persisted) {
-      busy(false);
-      wire.value = '';
-    }
   });
 }
