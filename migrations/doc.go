@@ -16,8 +16,11 @@
 // nothing, and succeeds once they are renamed.
 //
 // Version 3 (00003_browser_signin.sql) adds the clients' redirect URIs,
-// PKCE and consent settings and the consents table. The next SQL file is
-// 00004_*.sql.
+// PKCE and consent settings and the consents table. Version 5
+// (00005_contexts.sql) adds contexts, memberships in a context, group
+// inclusion and managing resources, clients bound to a context, and the
+// built-in resources contexts-read and contexts-write
+// (docs/contexts.md).
 package migrations
 
 import "embed"

@@ -166,5 +166,5 @@ func TestStats(t *testing.T) {
 	}
 	require.Equal(t, CacheStats{Name: "user", Hits: 2, Misses: 1}, byName["user"])
 	require.Equal(t, CacheStats{Name: "client"}, byName["client"])
-	require.Len(t, st.Caches, 4)
+	require.Len(t, st.Caches, 6)
 }
