@@ -10,10 +10,10 @@ import (
 // an organisation, an account, a space, a project (docs/contexts.md). A
 // membership in a context applies there and in every context below it.
 type Context struct {
-	ID       string // chosen by its creator; ContextIDPattern
-	Name     string // display name
-	Kind     string // a free label: organisation, account, space…
-	ParentID string // "" for a root
+	ID        string // chosen by its creator; ContextIDPattern
+	Name      string // display name
+	Kind      string // a free label: organisation, account, space…
+	ParentID  string // "" for a root
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }

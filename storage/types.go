@@ -168,8 +168,8 @@ type Client struct {
 	// for a realm-wide client.
 	ContextID string
 	Status    Status
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Consent records what a user allowed a third-party client in the
