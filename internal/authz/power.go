@@ -29,6 +29,20 @@ func (w Powers) User(ctx context.Context, userID string) ([]string, error) {
 	return names, nil
 }
 
+// UserIn returns the resources the user holds in a context: through their
+// memberships there, in the contexts above it and realm-wide, and the
+// groups these include. contextID "" is User.
+func (w Powers) UserIn(ctx context.Context, userID, contextID string) ([]string, error) {
+	if contextID == "" {
+		return w.User(ctx, userID)
+	}
+	eff, err := w.Store.UserResourcesIn(ctx, w.Realm, userID, contextID)
+	if err != nil {
+		return nil, fmt.Errorf("load user resources in context: %w", err)
+	}
+	return storage.ResourceNamesOf(eff), nil
+}
+
 // Client returns what the client can obtain: the scopes it is allowed,
 // every resource of the realm for an all-scopes client. That is more than
 // its tokens carry today (allowed ∩ owner's resources, and for user

@@ -131,13 +131,20 @@ func (g *codeGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Ac
 	} else if err != nil {
 		return err
 	}
-	userRes, err := g.p.userResources(ctx, user.ID)
+	// The browser flow selects no context: a client bound to one gets
+	// tokens for it, any other client realm-wide ones (docs/contexts.md).
+	s.context = c.c.ContextID
+	userRes, err := g.p.resourcesIn(ctx, user.ID, s.context)
 	if err != nil {
 		return err
 	}
 	oidc, admin := splitScopes(rec.Scopes)
 	scopes := append(oidc, intersect(admin, clientAllowed(c.c, userRes))...)
 	slices.Sort(scopes)
+	if s.context != "" {
+		scopes = append(scopes, contextScopePrefix+s.context)
+		slices.Sort(scopes)
+	}
 	// The grant belongs to the browser session it came from: a logout
 	// in between leaves the code worthless, and a later one ends it.
 	if err := g.p.opts.State.AddLoginSessionFamily(ctx, rec.SessionID, rec.FamilyID); errors.Is(err, storage.ErrNotFound) {
