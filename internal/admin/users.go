@@ -35,7 +35,9 @@ func (a *API) registerUserRoutes(r *mux.Router) {
 	a.route(r, http.MethodGet, "/users/{id}", "users-read", a.handleUserGet)
 	a.route(r, http.MethodPatch, "/users/{id}", "users-write", a.handleUserPatch)
 	a.route(r, http.MethodDelete, "/users/{id}", "users-write", a.handleUserDelete)
-	a.route(r, http.MethodGet, "/users/{id}/resources", "users-read", a.handleUserResources)
+	// With ?context=, what the user holds in that context, read by a
+	// caller who may read users there.
+	a.routeIn(r, http.MethodGet, "/users/{id}/resources", "users-read", inQuery("context"), a.handleUserResources)
 	a.route(r, http.MethodGet, "/users/{id}/groups", "users-read", a.handleUserGroups)
 	a.route(r, http.MethodPut, "/users/{id}/password", "users-write", a.handleUserPassword)
 	a.route(r, http.MethodDelete, "/users/{id}/tokens", "tokens-revoke", a.handleUserTokensDelete)
@@ -197,9 +199,13 @@ func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p authz.P
 	return noContent(w)
 }
 
+// effectiveResourceJSON is a resource a user holds, the groups they are
+// a member of that grant it, and every path that does (the explanation
+// of docs/contexts.md).
 type effectiveResourceJSON struct {
-	Name   string   `json:"name"`
-	Groups []string `json:"groups"`
+	Name   string          `json:"name"`
+	Groups []string        `json:"groups"`
+	Paths  []grantPathJSON `json:"paths"`
 }
 
 func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
@@ -207,19 +213,19 @@ func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ auth
 	if err != nil {
 		return err
 	}
-	return a.writeUserResources(w, r.Context(), u.ID)
+	return a.writeUserResources(w, r.Context(), u.ID, r.URL.Query().Get("context"))
 }
 
-func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID string) error {
-	eff, err := a.opts.Store.UserResources(ctx, a.opts.Realm, userID)
+func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID, contextID string) error {
+	eff, err := a.opts.Store.UserResourcesIn(ctx, a.opts.Realm, userID, contextID)
+	if err != nil {
+		return asNotFound(err, "The user or context")
+	}
+	items, err := a.explain(ctx, groupNames{}, eff)
 	if err != nil {
 		return err
 	}
-	out := list[effectiveResourceJSON]{Items: make([]effectiveResourceJSON, len(eff))}
-	for i, e := range eff {
-		out.Items[i] = effectiveResourceJSON{e.Name, e.Groups}
-	}
-	return writeJSON(w, http.StatusOK, out)
+	return writeJSON(w, http.StatusOK, list[effectiveResourceJSON]{Items: items})
 }
 
 func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
