@@ -2,12 +2,14 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 
 	"github.com/gorilla/mux"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // Where a caller acts decides what it holds (docs/contexts.md): a
@@ -38,10 +40,15 @@ func (a *API) principalIn(ctx context.Context, p authz.Principal, contextID stri
 
 // unknownContext answers a request about a context that does not exist:
 // 404 to a caller who could read it were it there (the route's resource,
-// realm-wide), the refusal it would get otherwise to anyone else, so
-// that nobody learns which contexts exist in places they cannot see.
+// or contexts-read for routes that decide themselves, held realm-wide),
+// and to anyone else the refusal they would get for a context they do
+// not reach, so that nobody learns which contexts exist in places they
+// cannot see.
 func (a *API) unknownContext(p authz.Principal, need string, cause error) error {
-	if need == "" || (p.Context == "" && p.Has(need)) {
+	if need == "" {
+		need = "contexts-read"
+	}
+	if p.Context == "" && p.Has(need) {
 		return withCause(notFound("The context"), cause)
 	}
 	return withCause(forbidden(need), cause)
@@ -77,8 +84,10 @@ func callerOf(ctx context.Context) authz.Principal {
 // the realm): 403 missing-resource, as the guard answers.
 func (a *API) requireIn(ctx context.Context, contextID, resource string) error {
 	p, err := a.principalIn(ctx, callerOf(ctx), contextID)
-	if err != nil {
-		return asNotFound(err, "The context")
+	if errors.Is(err, storage.ErrNotFound) {
+		return a.unknownContext(callerOf(ctx), resource, err)
+	} else if err != nil {
+		return err
 	}
 	if !p.Has(resource) {
 		return forbidden(resource)
