@@ -408,7 +408,9 @@ var matrixActions = append(append([]action{
 	}},
 	// Groups that include others grant those others' power.
 	groupAction("group includes set", http.MethodPatch, func(a *authority, g storage.Group) string { return "/admin/groups/" + g.ID },
-		func(a *authority) any { return map[string]any{"includes": []string{a.Group(a.name("included"), "r-low").ID}} }),
+		func(a *authority) any {
+			return map[string]any{"includes": []string{a.Group(a.name("included"), "r-low").ID}}
+		}),
 	{name: "group create including", create: true, prepare: func(a *authority, _, power string) request {
 		return request{http.MethodPost, "/admin/groups", jsonBody(map[string]any{"name": a.name("new"), "includes": []string{a.groups[power].ID}}), "", ""}
 	}},
