@@ -248,46 +248,46 @@ func (a *API) mayManageMembersIn(ctx context.Context, p authz.Principal, g stora
 	return requireAll(p, power)
 }
 
-func (a *API) handleContextMemberPut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
+// contextMember loads what a membership route in a context addresses —
+// the context, the group and the user — and decides whether the caller
+// may manage the group's memberships there.
+func (a *API) contextMember(r *http.Request, p authz.Principal) (contextID string, g storage.Group, userID string, err error) {
 	v := pathVars(r)
-	g, err := a.group(r.Context(), v["group_id"])
+	if g, err = a.group(r.Context(), v["group_id"]); err != nil {
+		return "", g, "", err
+	}
+	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
+		return "", g, "", err
+	}
+	return v["id"], g, v["user_id"], a.mayManageMembersIn(r.Context(), p, g)
+}
+
+func (a *API) handleContextMemberPut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
+	contextID, g, userID, err := a.contextMember(r, p)
 	if err != nil {
 		return err
 	}
-	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
-		return err
-	}
-	if err := a.mayManageMembersIn(r.Context(), p, g); err != nil {
-		return err
-	}
-	if err := a.opts.Store.AddGroupMemberIn(r.Context(), p.Actor(), a.opts.Realm, v["id"], g.ID, v["user_id"]); err != nil {
+	if err := a.opts.Store.AddGroupMemberIn(r.Context(), p.Actor(), a.opts.Realm, contextID, g.ID, userID); err != nil {
 		return asNotFound(err, "The context, group or user")
 	}
 	return noContent(w)
 }
 
 func (a *API) handleContextMemberDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
-	v := pathVars(r)
-	g, err := a.group(r.Context(), v["group_id"])
+	contextID, g, userID, err := a.contextMember(r, p)
 	if err != nil {
-		return err
-	}
-	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
-		return err
-	}
-	if err := a.mayManageMembersIn(r.Context(), p, g); err != nil {
 		return err
 	}
 	// Taking a member out takes from them: the caller must hold, there,
 	// everything the member holds there.
-	power, err := a.powers.UserIn(r.Context(), v["user_id"], v["id"])
+	power, err := a.powers.UserIn(r.Context(), userID, contextID)
 	if err != nil {
 		return asNotFound(err, "The context or user")
 	}
 	if err := mayActOn(p, power); err != nil {
 		return err
 	}
-	if err := a.opts.Store.RemoveGroupMemberIn(r.Context(), p.Actor(), a.opts.Realm, v["id"], g.ID, v["user_id"]); err != nil {
+	if err := a.opts.Store.RemoveGroupMemberIn(r.Context(), p.Actor(), a.opts.Realm, contextID, g.ID, userID); err != nil {
 		return asNotFound(err, "The context, group or user")
 	}
 	return noContent(w)
