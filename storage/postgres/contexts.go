@@ -259,79 +259,81 @@ func (s *Store) UserMemberships(ctx context.Context, realm, userID string) ([]st
 	return out, nil
 }
 
-// UserResourcesIn implements storage.ContextStore. It reads what applies
-// — the memberships, the groups they reach through inclusion, and the
-// realm's resources only if an AllResources group is among them — and
-// leaves the computation to storage.Effective, as the memory store does.
+// UserResourcesIn implements storage.ContextStore. One round trip reads
+// everything that applies — the context's path, the memberships there,
+// above it and realm-wide, the groups they reach through inclusion with
+// their grants, and the realm's resources only if one of those groups
+// has AllResources — and storage.Effective computes the rest, as in the
+// memory store. A user without memberships costs a second query, to tell
+// them from a missing one.
 func (s *Store) UserResourcesIn(ctx context.Context, realm, userID, contextID string) ([]storage.EffectiveResource, error) {
 	if !validID(userID) {
 		return nil, errorf("user "+userID, storage.ErrNotFound)
 	}
-	path := []string{}
-	if contextID != "" {
-		var err error
-		if path, err = s.ContextPath(ctx, realm, contextID); err != nil {
-			return nil, err
+	rows, err := s.pool.Query(ctx, userResourcesSQL, realm, userID, contextID, storage.MaxContextDepth, storage.MaxInclusionDepth)
+	if err != nil {
+		return nil, mapErr(err, "resources of user "+userID, false)
+	}
+	var ms []storage.Membership
+	groups := map[string]storage.GroupGrants{}
+	var all []string
+	pathFound := false
+	var kind, id, other string
+	var g storage.GroupGrants
+	_, err = pgx.ForEachRow(rows, []any{&kind, &id, &other, &g.AllResources, &g.Resources, &g.Includes}, func() error {
+		switch kind {
+		case "p":
+			pathFound = true
+		case "m":
+			ms = append(ms, storage.Membership{GroupID: id, UserID: userID, ContextID: other})
+		case "g":
+			groups[id] = storage.GroupGrants{AllResources: g.AllResources, Resources: g.Resources, Includes: g.Includes}
+		case "a":
+			all = append(all, id)
 		}
-	}
-	rows, err := s.pool.Query(ctx, `SELECT group_id::text, user_id::text, coalesce(context_id, '') FROM group_members
-		WHERE realm_id = $1 AND user_id = $2 AND (context_id IS NULL OR context_id = ANY($3))`, realm, userID, path)
+		return nil
+	})
 	if err != nil {
 		return nil, mapErr(err, "resources of user "+userID, false)
 	}
-	ms, err := pgx.CollectRows(rows, pgx.RowToStructByPos[storage.Membership])
-	if err != nil {
-		return nil, mapErr(err, "resources of user "+userID, false)
+	if contextID != "" && !pathFound {
+		return nil, errorf("context "+contextID, storage.ErrNotFound)
 	}
 	if len(ms) == 0 {
-		// No memberships: tell a user without groups from a missing one.
 		return []storage.EffectiveResource{}, s.userExists(ctx, realm, userID)
-	}
-	ids := make([]string, len(ms))
-	for i, m := range ms {
-		ids[i] = m.GroupID
-	}
-	groups, anyAll, err := s.reachableGroups(ctx, realm, ids)
-	if err != nil {
-		return nil, err
-	}
-	var all []string
-	if anyAll {
-		if all, err = storage.ResourceNames(ctx, s, realm); err != nil {
-			return nil, err
-		}
 	}
 	return storage.Effective(ms, groups, all), nil
 }
 
-// reachableGroups loads the groups ids name and those they include, down
-// to MaxInclusionDepth, with their grants.
-func (s *Store) reachableGroups(ctx context.Context, realm string, ids []string) (map[string]storage.GroupGrants, bool, error) {
-	rows, err := s.pool.Query(ctx, `WITH RECURSIVE r(id, depth) AS (
-			SELECT unnest($2::uuid[]), 0
-			UNION
-			SELECT gi.included_id, r.depth + 1 FROM group_includes gi JOIN r ON gi.group_id = r.id WHERE r.depth < $3)
-		SELECT g.id::text, g.all_resources,
-			ARRAY(SELECT gr.resource FROM group_resources gr WHERE gr.group_id = g.id),
-			ARRAY(SELECT gi.included_id::text FROM group_includes gi WHERE gi.group_id = g.id)
-		FROM groups g WHERE g.realm_id = $1 AND g.id IN (SELECT id FROM r)`, realm, ids, storage.MaxInclusionDepth)
-	if err != nil {
-		return nil, false, mapErr(err, "groups", false)
-	}
-	groups := map[string]storage.GroupGrants{}
-	anyAll := false
-	var id string
-	var g storage.GroupGrants
-	_, err = pgx.ForEachRow(rows, []any{&id, &g.AllResources, &g.Resources, &g.Includes}, func() error {
-		groups[id] = g
-		anyAll = anyAll || g.AllResources
-		return nil
-	})
-	if err != nil {
-		return nil, false, mapErr(err, "groups", false)
-	}
-	return groups, anyAll, nil
-}
+// userResourcesSQL is the one query of UserResourcesIn: rows of kind p
+// (the context's path), m (a membership: group, context), g (a group
+// reached: id, AllResources, resources, includes) and a (a resource of
+// the realm, when a group reached has AllResources).
+const userResourcesSQL = `WITH RECURSIVE p(id, parent_id, depth) AS (
+		SELECT id, parent_id, 1 FROM contexts WHERE realm_id = $1 AND id = $3
+		UNION ALL
+		SELECT c.id, c.parent_id, p.depth + 1 FROM contexts c JOIN p ON c.realm_id = $1 AND c.id = p.parent_id WHERE p.depth < $4
+	), m AS (
+		SELECT group_id, coalesce(context_id, '') AS context_id FROM group_members
+		WHERE realm_id = $1 AND user_id = $2 AND (context_id IS NULL OR context_id IN (SELECT id FROM p))
+	), r(id, depth) AS (
+		SELECT group_id, 0 FROM m
+		UNION
+		SELECT gi.included_id, r.depth + 1 FROM group_includes gi JOIN r ON gi.group_id = r.id WHERE r.depth < $5
+	), reached AS (
+		SELECT g.id, g.all_resources FROM groups g WHERE g.realm_id = $1 AND g.id IN (SELECT id FROM r)
+	)
+	SELECT 'p', id, '', false, NULL::text[], NULL::text[] FROM p
+	UNION ALL
+	SELECT 'm', group_id::text, context_id, false, NULL, NULL FROM m
+	UNION ALL
+	SELECT 'g', g.id::text, '', g.all_resources,
+		ARRAY(SELECT gr.resource FROM group_resources gr WHERE gr.group_id = g.id),
+		ARRAY(SELECT gi.included_id::text FROM group_includes gi WHERE gi.group_id = g.id)
+	FROM reached g
+	UNION ALL
+	SELECT 'a', name, '', false, NULL, NULL FROM resources
+	WHERE realm_id = $1 AND EXISTS (SELECT 1 FROM reached WHERE all_resources)`
 
 // setGroupIncludes replaces a group's inclusions inside tx and checks the
 // realm's inclusion graph as it then is (storage.CheckInclusion), under
