@@ -559,3 +559,56 @@ func testMatrix(t *testing.T, a *authority) {
 		}
 	}
 }
+
+// A token for a context holds what its subject holds there and acts
+// there only: the same matrix, called by an administrator of the
+// matrix's context with a token for it, succeeds in the context and is
+// refused on every realm route, changing nothing (docs/contexts.md).
+func TestContextTokenMatrix(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
+			a := newAuthority(t, s)
+			admins, err := s.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)
+			require.NoError(t, err)
+			u := s.User("ctx-root", "ctx-root-password")
+			require.NoError(t, s.Store.AddGroupMemberIn(context.Background(), apptest.System, storage.DefaultRealm, matrixContext, admins.ID, u.ID))
+			r := s.Login(&a.adminClient, "ctx-root", "ctx-root-password", url.Values{"scope": {"context:" + matrixContext}})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			token := r.Str("access_token")
+
+			for _, act := range matrixActions {
+				if act.self {
+					continue
+				}
+				for _, power := range []string{low, high} {
+					req := act.prepare(a, weak, power)
+					cell := fmt.Sprintf("%s on %s", act.name, power)
+					inContext := strings.HasPrefix(req.path, "/admin/contexts")
+					// Moving a context to the top changes the realm's tree.
+					toTop := act.name == "context move"
+					before := ""
+					if req.id != "" {
+						before = a.snapshot(req.kind, req.id)
+					}
+					audit := storage.AuditFilter{TargetID: req.id}
+					if act.create {
+						audit = storage.AuditFilter{ActorID: u.ID}
+					}
+					denied := a.denials(audit)
+					res := a.Bearer(req.method, req.path, token, req.body)
+					if inContext && !toTop {
+						require.True(t, res.Status >= 200 && res.Status < 300, "%s: %s", cell, res.Raw)
+						continue
+					}
+					requireProblem(t, res, http.StatusForbidden, "missing-resource")
+					if req.id != "" {
+						require.Equal(t, before, a.snapshot(req.kind, req.id), "a refusal changed nothing: %s", cell)
+					}
+					require.Equal(t, denied+1, a.denials(audit), "the refusal is audited: %s", cell)
+				}
+			}
+		})
+	}
+}
