@@ -2,7 +2,10 @@ package storage
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // SubjectKind says whose tokens a "revoked before" mark applies to.
@@ -153,6 +156,45 @@ type LoginSession struct {
 	// Families are the refresh-token families (grants) started in this
 	// session: ending the session revokes them and their access tokens.
 	Families []string
+	// Device is a short description of the browser that signed in (from
+	// its User-Agent), for the user's list of their sessions. It is kept
+	// with that list: ListLoginSessions returns it, the other methods
+	// leave it empty.
+	Device string
+}
+
+// MaxListedSessions bounds the sessions ListLoginSessions keeps of one
+// user: a script signing in again and again must not grow the list
+// without end. Past it the oldest drop out of the list (they still end
+// by themselves, and with every mark on their user).
+const MaxListedSessions = 100
+
+// MaxDeviceLen bounds LoginSession.Device, in bytes.
+const MaxDeviceLen = 200
+
+// ListedSessions puts a user's sessions in ListLoginSessions' order,
+// newest first (ties by id), and keeps the MaxListedSessions first.
+func ListedSessions(list []LoginSession) []LoginSession {
+	slices.SortFunc(list, func(a, b LoginSession) int {
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return list[:min(len(list), MaxListedSessions)]
+}
+
+// DeviceText cuts a device description to MaxDeviceLen bytes, on a rune
+// boundary.
+func DeviceText(d string) string {
+	if len(d) <= MaxDeviceLen {
+		return d
+	}
+	d = d[:MaxDeviceLen]
+	for len(d) > 0 && !utf8.ValidString(d) {
+		d = d[:len(d)-1]
+	}
+	return d
 }
 
 // TokenState keeps the short-lived state of tokens, shared by every node.
@@ -233,9 +275,15 @@ type TokenState interface {
 	// there is no live entry.
 	TakeEntry(ctx context.Context, key string, spentUntil time.Time) (value []byte, first bool, err error)
 
-	// CreateLoginSession stores s until s.IdleExpiresAt. ErrAlreadyExists
-	// if s.ID is taken.
+	// CreateLoginSession stores s until s.IdleExpiresAt and adds it to its
+	// user's list (see ListLoginSessions). ErrAlreadyExists if s.ID is
+	// taken.
 	CreateLoginSession(ctx context.Context, s LoginSession) error
+	// ListLoginSessions returns the live sessions of user userID, newest
+	// first, with their Device and without their Families: at most
+	// MaxListedSessions, the most recently created. Sessions ended or
+	// expired are not listed.
+	ListLoginSessions(ctx context.Context, userID string) ([]LoginSession, error)
 	// GetLoginSession returns the live session id, ErrNotFound when it is
 	// unknown, ended or past either expiry. When idle is positive it also
 	// pushes IdleExpiresAt to min(now+idle, ExpiresAt) and returns the

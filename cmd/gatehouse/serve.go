@@ -262,6 +262,7 @@ func devBanner(issuer string, r bootstrap.Result) string {
   and sign in as %[2]s with the password above (the demo application "demo"
   asks for your consent, then shows the ID token's claims). Or from a terminal:
     go run ./cmd/gatehouse authorize --issuer %[1]s --client-id demo
+  Manage your account (password, sessions, applications): %[1]s/account
 
   Try the admin API, in another shell at the repository root:
     export GATEHOUSE_CLI_ISSUER=%[1]s GATEHOUSE_CLI_CLIENT_ID=%[5]s GATEHOUSE_CLI_CLIENT_SECRET=%[6]s

@@ -345,6 +345,27 @@ func TestSelfService(t *testing.T) {
 		require.Equal(t, http.StatusNoContent, r.Status, r.Raw)
 		f.Clock.Advance(1e9)
 		requireProblem(t, f.call(http.MethodGet, "/admin/me", tok, nil), 401, "unauthorized")
+		kc := f.Client("c-kim-2", f.admin.ID, nil, func(c *storage.Client) { c.AllScopes = true })
+		login := f.Login(&kc, "kim", "kim-new-password", nil)
+		require.Equal(t, http.StatusOK, login.Status, login.Raw)
+		tok = login.Str("access_token")
+
+		// A token is no oracle for its user's password: guesses of the
+		// old one are throttled like sign-ins, the right one waits too.
+		wrong := map[string]any{"old_password": f.LoginPassword("kim", "a guess"), "password": newPw}
+		for i := 0; ; i++ {
+			r = f.call(http.MethodPut, "/admin/me/password", tok, wrong)
+			if r.Status == http.StatusTooManyRequests {
+				break
+			}
+			requireProblem(t, r, 422, "old-password-mismatch")
+			require.Less(t, i, 20, "never throttled")
+		}
+		requireProblem(t, r, 429, "too-many-attempts")
+		require.NotEmpty(t, r.Header.Get("Retry-After"))
+		right := map[string]any{"old_password": f.LoginPassword("kim", "kim-new-password"), "password": newPw}
+		requireProblem(t, f.call(http.MethodPut, "/admin/me/password", tok, right), 429, "too-many-attempts")
+		f.Clock.Advance(1e9)
 	})
 }
 

@@ -21,6 +21,13 @@ type TokenVerifier interface {
 	VerifyAccessToken(ctx context.Context, token string) (context.Context, authz.Principal, error)
 }
 
+// PasswordChecker checks a user's own password, b64u(P), under the login
+// throttle: ok is false for a wrong one; wait, when positive, says that
+// attempts are throttled and for how long (nothing was checked).
+type PasswordChecker interface {
+	CheckOwnPassword(ctx context.Context, userID, source string, pw []byte) (ok bool, wait time.Duration, err error)
+}
+
 // Options configures the API. Every field without a documented default is
 // required.
 type Options struct {
@@ -29,6 +36,11 @@ type Options struct {
 	State  storage.TokenState
 	Tokens TokenVerifier
 	Hasher *credential.PasswordHasher
+	// Passwords, unless nil, checks a user's own password under the login
+	// throttle (the OAuth provider does); without it the old password of
+	// PUT /admin/me/password is checked unthrottled (tests of the API
+	// alone).
+	Passwords PasswordChecker
 	// PasswordIterations is the client-side PBKDF2 iteration count a
 	// password must be set with: exactly this one (see
 	// credential.ValidatePasswordSetting).

@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -20,7 +23,8 @@ type Problem struct {
 	Detail string `json:"detail,omitempty"`
 	Field  string `json:"field,omitempty"`
 
-	cause error
+	cause      error
+	retryAfter int // seconds, for a 429 (RFC 6585 §4): sent as Retry-After
 }
 
 func (p *Problem) Error() string {
@@ -102,6 +106,15 @@ func invalidUsername(cause error) *Problem {
 	return withCause(invalidField("username", "The username has no canonical form: see RFC 8265 (PRECIS UsernameCaseMapped)."), cause)
 }
 
+// tooManyAttempts refuses a password check while its throttle makes the
+// caller wait (docs/operations.md, "Login throttling").
+func tooManyAttempts(wait time.Duration) *Problem {
+	p := problem(http.StatusTooManyRequests, "too-many-attempts", "Too many attempts",
+		"Too many wrong passwords; retry after the number of seconds in Retry-After.")
+	p.retryAfter = max(1, int(math.Ceil(wait.Seconds())))
+	return p
+}
+
 func lastAdministrator() *Problem {
 	return problem(http.StatusConflict, "last-administrator", "Conflict",
 		"The realm must keep at least one active administrator; this change would leave none.")
@@ -163,6 +176,9 @@ func (a *API) writeProblem(ctx context.Context, w http.ResponseWriter, err error
 	h.Set("Cache-Control", "no-store")
 	if p.Status == http.StatusUnauthorized {
 		h.Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+	}
+	if p.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

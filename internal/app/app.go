@@ -168,14 +168,15 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}
 		lang = realm.DefaultLanguage
 	}
-	pages := signin.New(signin.Options{Flow: provider, Issuer: o.Issuer, DefaultLanguage: lang, Logger: o.Logger})
+	pages := signin.New(signin.Options{Flow: provider, Account: provider, Issuer: o.Issuer,
+		DefaultLanguage: lang, Logger: o.Logger})
 	provider.UsePages(pages)
 	api := admin.New(admin.Options{
 		Realm: o.Realm, Store: o.Store, State: o.State, Tokens: provider, Hasher: hasher,
 		// A client's own refresh lifetime may exceed the default: marks
 		// must outlast every refresh record they cover, or the grants of
 		// a revoked user would come back when the mark expired.
-		PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
+		Passwords: provider, PasswordIterations: o.PasswordIterations, MaxTokenLifetime: max(maxLifetime, storage.MaxRefreshTokenTTL),
 		RefusalAuditsPerMinute: o.RefusalAuditsPerMinute,
 		Logger:                 o.Logger, Now: o.Now,
 	})

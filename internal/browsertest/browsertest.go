@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -280,6 +282,47 @@ func (b *Tab) Screenshot(name string) string {
 		b.t.Fatal(err)
 	}
 	return file
+}
+
+// Screenshots saves the whole page, not only what the window shows, as
+// name-desktop.png and name-phone.png (390 CSS pixels wide, at twice the
+// density, like a current phone), when ScreenshotsVar names a directory:
+// for a person to look at the pages, in both sizes.
+func (b *Tab) Screenshots(name string) {
+	b.t.Helper()
+	dir := os.Getenv(ScreenshotsVar)
+	if dir == "" {
+		return
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	for _, size := range []struct {
+		name          string
+		width, height int64
+		scale         float64
+		mobile        bool
+	}{{"desktop", 1280, 800, 1, false}, {"phone", 390, 844, 2, true}} {
+		ctx, cancel := context.WithTimeout(b.ctx, timeout)
+		_, err := chromedp.Call(ctx, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+			Width: size.width, Height: size.height, DeviceScaleFactor: size.scale, Mobile: size.mobile})
+		var png []byte
+		if err == nil {
+			png, err = chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		}
+		if _, cerr := chromedp.Call(ctx, emulation.ClearDeviceMetricsOverride, cdp.Empty{}); err == nil {
+			err = cerr
+		}
+		cancel()
+		if err != nil {
+			b.t.Errorf("screenshot %s: %v", name, err)
+			return
+		}
+		file := filepath.Join(dir, strings.NewReplacer("/", "_", " ", "_").Replace(b.t.Name()+"-"+name+"-"+size.name)+".png")
+		if err := os.WriteFile(file, png, 0o644); err != nil {
+			b.t.Fatal(err)
+		}
+	}
 }
 
 func artifactDir(t testing.TB) string {

@@ -360,12 +360,21 @@ func parseOIDCParams(params url.Values, req *authRequest) error {
 	if len(req.LoginHint) > maxHintLen {
 		return newAuthError("invalid_request", "The login_hint parameter is too long.")
 	}
-	for _, tag := range strings.Fields(params.Get("ui_locales")) {
-		if len(req.UILocales) < 8 && len(tag) <= 35 {
-			req.UILocales = append(req.UILocales, tag)
+	req.UILocales = parseUILocales(params.Get("ui_locales"))
+	return nil
+}
+
+// parseUILocales reads ui_locales, keeping its first 8 tags of at most 35
+// bytes (a BCP 47 tag's practical length): a pending request is stored
+// for half an hour, and whoever starts one need not be anyone.
+func parseUILocales(v string) []string {
+	var out []string
+	for _, tag := range strings.Fields(v) {
+		if len(out) < 8 && len(tag) <= 35 {
+			out = append(out, tag)
 		}
 	}
-	return nil
+	return out
 }
 
 func isB64URL(s string) bool {

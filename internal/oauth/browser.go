@@ -66,6 +66,9 @@ type Pending struct {
 	UserLanguage string
 	// CSRF is the token every form of the pages must send back.
 	CSRF string
+	// Account is set for a sign-in to the account page: there is no
+	// client.
+	Account bool
 }
 
 // ScopeInfo is one scope a consent page lists.

@@ -92,7 +92,19 @@ func (p *Provider) currentSession(ctx context.Context, r *http.Request) (*storag
 	} else if err != nil {
 		return nil, err
 	}
+	if ok, err := p.sessionUnrevoked(ctx, &s); err != nil || !ok {
+		return nil, err
+	}
 	return &s, nil
+}
+
+// sessionUnrevoked reports whether no mark on the session's user covers
+// it: a new password, a disabled user, "revoke every token" end the
+// user's sessions as they end their tokens, on every node and without a
+// list of the sessions to find.
+func (p *Provider) sessionUnrevoked(ctx context.Context, s *storage.LoginSession) (bool, error) {
+	revoked, _, err := p.opts.State.IsRevoked(ctx, storage.TokenRef{UserID: s.UserID, IssuedAt: s.CreatedAt})
+	return !revoked, err
 }
 
 // startSession signs the browser in as user: a new session under a new
@@ -100,16 +112,38 @@ func (p *Provider) currentSession(ctx context.Context, r *http.Request) (*storag
 // fixation). A session the browser had is ended with its grants, as a
 // logout would: on a shared computer the next person must not inherit the
 // previous one's tokens.
-func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User) (storage.LoginSession, error) {
+//
+// The session counts as begun at proved, taken before the password check
+// read the user's password: a "revoked before" mark set after that read
+// (a new password saved while the old one was being hashed) covers it,
+// as it covers every session that old password opened (docs/operations.md,
+// "Revocation").
+func (p *Provider) startSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, proved time.Time) (storage.LoginSession, error) {
+	return p.beginSession(ctx, w, r, user, proved.Truncate(storage.TimeResolution))
+}
+
+// startSessionAfter is startSession for a session that must begin after
+// mark, a "revoked before" mark just set on the user, which would
+// otherwise cover a session begun within the same microsecond.
+func (p *Provider) startSessionAfter(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, mark time.Time) (storage.LoginSession, error) {
+	now := p.now().Truncate(storage.TimeResolution)
+	if after := mark.Truncate(storage.TimeResolution).Add(storage.TimeResolution); now.Before(after) {
+		now = after
+	}
+	return p.beginSession(ctx, w, r, user, now)
+}
+
+// beginSession is startSession for a session begun at now.
+func (p *Provider) beginSession(ctx context.Context, w http.ResponseWriter, r *http.Request, user storage.User, now time.Time) (storage.LoginSession, error) {
 	if err := p.endSession(ctx, w, r); err != nil {
 		return storage.LoginSession{}, err
 	}
 	secret, value := newSecret()
-	now := p.now().Truncate(storage.TimeResolution)
 	s := storage.LoginSession{
 		ID: sessionID(secret), UserID: user.ID, AuthTime: now, AMR: []string{"pwd"},
 		CreatedAt: now, ExpiresAt: now.Add(p.opts.SessionMaxTTL),
 		IdleExpiresAt: now.Add(min(p.opts.SessionIdleTTL, p.opts.SessionMaxTTL)),
+		Device:        describeDevice(r.UserAgent()),
 	}
 	if err := p.opts.State.CreateLoginSession(ctx, s); err != nil {
 		return storage.LoginSession{}, err

@@ -33,6 +33,9 @@ type pendingRecord struct {
 	SessionID string   `json:"sid,omitempty"`
 	UserID    string   `json:"u,omitempty"`
 	Scopes    []string `json:"g,omitempty"`
+	// Account marks a sign-in for the account page (BeginAccountSignIn):
+	// no client, and the account page is where the browser goes next.
+	Account bool `json:"acct,omitempty"`
 }
 
 func pendingKey(id string) string { return "ar:" + id }
@@ -216,6 +219,9 @@ func (p *Provider) PendingAuthorization(r *http.Request, id string) (Pending, er
 	if err != nil {
 		return Pending{}, err
 	}
+	if rec.Account {
+		return Pending{ID: id, Stage: StageLogin, Account: true, UILocales: rec.Req.UILocales, CSRF: rec.CSRF}, nil
+	}
 	c, err := p.opts.Store.GetClient(ctx, p.opts.Realm, rec.Req.ClientID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return Pending{}, ErrPendingGone
@@ -277,15 +283,19 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 	if username == "" || len(username) > maxUsernameLen {
 		return "", ErrBadCredentials
 	}
+	if rec.Account {
+		return p.signInAccount(ctx, w, r, id, username, pw)
+	}
 	c, err := p.pendingClient(ctx, &rec)
 	if err != nil {
 		return "", err
 	}
+	proved := p.now()
 	user, err := p.authenticateUser(ctx, c.ClientID, username, sourceAddress(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}
-	sess, err := p.startSession(ctx, w, r, user)
+	sess, err := p.startSession(ctx, w, r, user, proved)
 	if err != nil {
 		return "", err
 	}

@@ -62,7 +62,8 @@ var sharedAssets = map[string][]byte{
 // are assets, values the assets they reference; referenced files are
 // loaded first.
 var importRewrites = map[string][]string{
-	"login.mjs": {"gatehouse-clienthash.mjs"},
+	"login.mjs":   {"gatehouse-clienthash.mjs"},
+	"account.mjs": {"gatehouse-clienthash.mjs"},
 }
 
 // loadAssets reads the embedded assets, rewriting each reference listed

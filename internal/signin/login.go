@@ -14,6 +14,7 @@ type loginView struct {
 	Auth     string
 	CSRF     string
 	Client   string
+	Account  bool // a sign-in to the account page: there is no client
 	Username string
 	// FocusPassword puts the cursor in the password field when the
 	// username is already filled in (login_hint); an Alert takes focus
@@ -54,6 +55,7 @@ func (p *Pages) renderLogin(w http.ResponseWriter, status int, c *catalogue, pen
 		Auth:          pend.ID,
 		CSRF:          pend.CSRF,
 		Client:        client,
+		Account:       pend.Account,
 		Username:      username,
 		FocusPassword: username != "" && alert == "",
 	}})

@@ -21,7 +21,7 @@ import (
 var templateFS embed.FS
 
 // pageNames are the templates, each rendered inside layout.html.
-var pageNames = []string{"login", "consent", "message", "logout"}
+var pageNames = []string{"login", "consent", "message", "logout", "account"}
 
 // templates holds one parsed template set per page.
 type templates struct {
@@ -55,6 +55,7 @@ type view struct {
 	Login   *loginView
 	Consent *consentView
 	Logout  *logoutView
+	Account *accountView
 }
 
 // logoutView is the logout confirmation's form.

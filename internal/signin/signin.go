@@ -46,6 +46,8 @@ type Options struct {
 	DefaultLanguage string
 	// Logger receives internal errors, once each; nil means slog.Default.
 	Logger *slog.Logger
+	// Account, unless nil, serves the account page (oauth.PathAccount).
+	Account AccountFlow
 }
 
 // Pages serves the hosted sign-in pages. It implements oauth.Pages.
@@ -93,6 +95,9 @@ func (p *Pages) Register(r *mux.Router) {
 	r.Handle(oauth.PathLogin, p.methods(p.handleLoginPage, p.handleLoginPost))
 	r.Handle(oauth.PathConsent, p.methods(p.handleConsentPage, p.handleConsentPost))
 	r.HandleFunc(assetsPath+"{name}", p.handleAsset)
+	if p.opts.Account != nil {
+		p.registerAccount(r)
+	}
 }
 
 // methods dispatches GET and HEAD to show, POST to submit, and answers

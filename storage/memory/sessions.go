@@ -99,10 +99,12 @@ func sessionLive(now time.Time, ls storage.LoginSession) bool {
 }
 
 // copySession returns ls sharing no slice with the stored one, with
-// non-nil slices as Redis returns them.
+// non-nil slices as Redis returns them, and without the Device that only
+// ListLoginSessions returns.
 func copySession(ls storage.LoginSession) storage.LoginSession {
 	ls.AMR = append([]string{}, ls.AMR...)
 	ls.Families = append([]string{}, ls.Families...)
+	ls.Device = ""
 	return ls
 }
 
@@ -119,7 +121,9 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	if cur, ok := s.sessions[ls.ID]; ok && sessionLive(now, cur) {
 		return fmt.Errorf("login session: %w", storage.ErrAlreadyExists)
 	}
+	device := storage.DeviceText(ls.Device)
 	ls = copySession(ls)
+	ls.Device = device
 	slices.Sort(ls.Families)
 	ls.Families = slices.Compact(ls.Families)
 	for _, t := range []*time.Time{&ls.AuthTime, &ls.CreatedAt, &ls.ExpiresAt, &ls.IdleExpiresAt} {
@@ -127,6 +131,24 @@ func (s *TokenState) CreateLoginSession(_ context.Context, ls storage.LoginSessi
 	}
 	s.sessions[ls.ID] = ls
 	return nil
+}
+
+// ListLoginSessions implements storage.TokenState. It looks at every
+// session: the memory store serves one developer's browser.
+func (s *TokenState) ListLoginSessions(_ context.Context, userID string) ([]storage.LoginSession, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	var out []storage.LoginSession
+	for _, ls := range s.sessions {
+		if ls.UserID == userID && sessionLive(now, ls) {
+			device := ls.Device
+			ls = copySession(ls)
+			ls.Device, ls.Families = device, []string{}
+			out = append(out, ls)
+		}
+	}
+	return storage.ListedSessions(out), nil
 }
 
 // GetLoginSession implements storage.TokenState.

@@ -138,6 +138,9 @@ func (s *TokenState) CreateLoginSession(ctx context.Context, ls storage.LoginSes
 	if err != nil {
 		return err
 	}
+	if err := s.indexSession(ctx, ls); err != nil {
+		return err
+	}
 	created, err := createSessionScript.Run(ctx, s.rdb, s.sessionKey(ls.ID), v, pxat(minTime(ls.IdleExpiresAt, ls.ExpiresAt))).Int()
 	if err != nil {
 		return unavailable("create login session", err)
@@ -195,4 +198,99 @@ func sessionReply(id, op, v string, err error) (storage.LoginSession, error) {
 		return storage.LoginSession{}, unavailable(op, err)
 	}
 	return ls, nil
+}
+
+// A user's list of sessions is one hash, su:<user id>: for each session
+// id, its creation and absolute expiry in Unix µs and its device, joined
+// by sep. It is kept beside the sessions rather than in them because a
+// session is found by its id alone, and each sits in a hash slot of its
+// own. An entry is written before its session, so that no session is
+// missing from its list; entries of sessions that ended are dropped when
+// the list is read, and those past their absolute expiry, or beyond
+// storage.MaxListedSessions, when a session is added.
+func (s *TokenState) userSessionsKey(userID string) []string {
+	return []string{s.prefix + "su:" + userID}
+}
+
+// indexSessionScript adds a session to its user's list. KEYS: the list.
+// ARGV: the session id, its entry, and the most entries to keep. The
+// list lives as long as its longest-lived session.
+var indexSessionScript = goredis.NewScript(luaNow + `
+local all = redis.call('HGETALL', KEYS[1])
+local keep, maxExp = {}, tonumber(string.match(ARGV[2], '^%d+\31(%d+)'))
+for i = 1, #all, 2 do
+  local created, exp = string.match(all[i + 1], '^(%d+)\31(%d+)')
+  created, exp = tonumber(created), tonumber(exp)
+  if not exp or exp <= now then
+    redis.call('HDEL', KEYS[1], all[i])
+  else
+    keep[#keep + 1] = {all[i], created}
+    maxExp = math.max(maxExp, exp)
+  end
+end
+table.sort(keep, function(a, b) return a[2] > b[2] end)
+for i = tonumber(ARGV[3]), #keep do redis.call('HDEL', KEYS[1], keep[i][1]) end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.ceil(maxExp / 1000)))
+return 1`)
+
+func (s *TokenState) indexSession(ctx context.Context, ls storage.LoginSession) error {
+	entry := micros(ls.CreatedAt) + sep + micros(ls.ExpiresAt) + sep + storage.DeviceText(strings.ReplaceAll(ls.Device, sep, " "))
+	err := s.durableScript(ctx, indexSessionScript, s.userSessionsKey(ls.UserID), ls.ID, entry, storage.MaxListedSessions).Err()
+	if err != nil {
+		return unavailable("list login session", err)
+	}
+	return nil
+}
+
+// ListLoginSessions implements storage.TokenState: the list, then every
+// session on it in one pipeline (one round trip per node on a cluster).
+func (s *TokenState) ListLoginSessions(ctx context.Context, userID string) ([]storage.LoginSession, error) {
+	key := s.userSessionsKey(userID)
+	all, err := s.rdb.HGetAll(ctx, key[0]).Result()
+	if err != nil {
+		return nil, unavailable("list login sessions", err)
+	}
+	ids := make([]string, 0, len(all))
+	for id := range all {
+		ids = append(ids, id)
+	}
+	cmds := make([]*goredis.StringCmd, len(ids))
+	if _, err := s.rdb.Pipelined(ctx, func(p goredis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.Get(ctx, s.sessionKey(id)[0])
+		}
+		return nil
+	}); err != nil && !isNil(err) {
+		return nil, unavailable("list login sessions", err)
+	}
+	now := time.Now()
+	var out []storage.LoginSession
+	var gone []string
+	for i, id := range ids {
+		v, err := cmds[i].Result()
+		if isNil(err) {
+			gone = append(gone, id)
+			continue
+		} else if err != nil {
+			return nil, unavailable("list login sessions", err)
+		}
+		ls, err := decodeSession(id, v)
+		if err != nil {
+			return nil, unavailable("list login sessions", err)
+		}
+		if ls.UserID != userID || !now.Before(ls.ExpiresAt) || !now.Before(ls.IdleExpiresAt) {
+			continue
+		}
+		if f := strings.SplitN(all[id], sep, 3); len(f) == 3 {
+			ls.Device = f[2]
+		}
+		ls.Families = []string{}
+		out = append(out, ls)
+	}
+	if len(gone) > 0 {
+		// Only tidying: an entry left behind is dropped at the next read.
+		_ = s.rdb.HDel(ctx, key[0], gone...).Err()
+	}
+	return storage.ListedSessions(out), nil
 }

@@ -38,17 +38,19 @@ func TestMemoryPerSession(t *testing.T) {
 		require.NoError(t, err, key)
 		return n
 	}
-	session := size(prefix + "s:" + sid)
+	session, list := size(prefix+"s:"+sid), size(prefix+"su:0b6b6c36-7d7f-4d77-9d0e-5b1f2c3d4e5f")
 	entry, index := size(prefix+"e:"+code), size(prefix+"g:Zm9vYmFyYmF6cXV4cXV1eA")
-	t.Logf("Redis memory: login session with two families %d bytes, entry of 200 bytes %d, family index %d (prefix %d bytes)",
-		session, entry, index, len(prefix))
+	t.Logf("Redis memory: login session with two families %d bytes, its user's list of one %d, entry of 200 bytes %d, family index %d (prefix %d bytes)",
+		session, list, entry, index, len(prefix))
 	require.Less(t, session, int64(300))
+	require.Less(t, list, int64(250))
 	require.Less(t, entry, int64(350))
 	require.Less(t, index, int64(150))
 }
 
 // A session is one key (one hash slot for Redis Cluster), expiring at its
-// idle expiry as it is used.
+// idle expiry as it is used; its user's list is another, living as long
+// as the longest-lived session on it.
 func TestSessionIsOneKey(t *testing.T) {
 	ctx := context.Background()
 	s, prefix := open(t)
@@ -61,11 +63,14 @@ func TestSessionIsOneKey(t *testing.T) {
 	c := direct(t)
 	keys, err := c.Keys(ctx, prefix+"*").Result()
 	require.NoError(t, err)
-	require.Equal(t, []string{prefix + "s:sid"}, keys)
-	exp, err := c.PExpireTime(ctx, keys[0]).Result()
+	require.ElementsMatch(t, []string{prefix + "s:sid", prefix + "su:u"}, keys)
+	exp, err := c.PExpireTime(ctx, prefix+"s:sid").Result()
 	require.NoError(t, err)
 	require.Equal(t, got.IdleExpiresAt.Add(999*time.Microsecond).UnixMilli(), exp.Milliseconds(), "the idle expiry, rounded up")
 	require.InDelta(t, now.Add(10*time.Minute).UnixMilli(), exp.Milliseconds(), 5000)
+	exp, err = c.PExpireTime(ctx, prefix+"su:u").Result()
+	require.NoError(t, err)
+	require.Equal(t, now.Add(time.Hour).Add(999*time.Microsecond).UnixMilli(), exp.Milliseconds(), "the list: the absolute expiry")
 }
 
 // RevokeFamily deletes the family's record, also after rotations extended

@@ -3,9 +3,11 @@ package storagetest
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -116,7 +118,10 @@ func testLoginSessionIdle(t *testing.T, h TokenStateHarness) {
 	require.Equal(t, ls.ExpiresAt.Truncate(storage.TimeResolution).UnixMicro(), got.ExpiresAt.UnixMicro())
 	extended := got.IdleExpiresAt
 
-	h.Advance(t, 2*short/3) // past the first idle expiry, before the extended one
+	// Past the first idle expiry (2/3 + 1/2 of short after the start),
+	// before the extended one (1/2 of short after the extension): a slow
+	// machine only moves this later, so the second margin is the wide one.
+	h.Advance(t, short/2)
 	got, err = s.GetLoginSession(ctx, "sid", 0)
 	require.NoError(t, err, "the extension was kept")
 	require.Equal(t, extended.UnixMicro(), got.IdleExpiresAt.UnixMicro())
@@ -187,4 +192,88 @@ func testLoginSessionConcurrentFamilies(t *testing.T, h TokenStateHarness) {
 	ended, err := s.EndLoginSession(ctx, "sid")
 	require.NoError(t, err)
 	require.ElementsMatch(t, want, ended.Families, "no family lost")
+}
+
+// A user's list holds their live sessions, newest first, with the device
+// cut to storage.MaxDeviceLen; ended and expired sessions drop out, and
+// another user's never appear.
+func testLoginSessionList(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	const alice, bob = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+	list := func(user string) []storage.LoginSession {
+		t.Helper()
+		got, err := s.ListLoginSessions(ctx, user)
+		require.NoError(t, err)
+		return got
+	}
+	require.Empty(t, list(alice))
+
+	long := strings.Repeat("é", storage.MaxDeviceLen) // two bytes each: cut on a rune boundary
+	sessions := []struct {
+		id, user, device string
+		created          time.Duration
+		idle             time.Duration
+	}{
+		{"a-old", alice, "Firefox on Linux", -3 * time.Minute, time.Hour},
+		{"a-mid", alice, long, -2 * time.Minute, time.Hour},
+		{"a-new", alice, "Chrome\x1fon\x1fAndroid", -time.Minute, time.Hour},
+		{"a-short", alice, "Safari", -time.Minute, short},
+		{"a-ended", alice, "Edge", 0, time.Hour},
+		{"b-only", bob, "curl", 0, time.Hour},
+	}
+	for _, c := range sessions {
+		ls := loginSession(c.id, now.Add(c.created), c.idle-c.created, 8*time.Hour)
+		ls.UserID, ls.Device = c.user, c.device
+		require.NoError(t, s.CreateLoginSession(ctx, ls))
+		require.NoError(t, s.AddLoginSessionFamily(ctx, c.id, "f-"+c.id))
+	}
+	_, err := s.EndLoginSession(ctx, "a-ended")
+	require.NoError(t, err)
+	h.Advance(t, short+100*time.Millisecond)
+
+	got := list(alice)
+	require.Len(t, got, 3)
+	var ids []string
+	for _, ls := range got {
+		ids = append(ids, ls.ID)
+		require.Equal(t, alice, ls.UserID)
+		require.Empty(t, ls.Families, "a list shows no grants")
+		require.Equal(t, []string{"pwd"}, ls.AMR)
+	}
+	require.Equal(t, []string{"a-new", "a-mid", "a-old"}, ids, "newest first")
+	require.Equal(t, now.Add(-time.Minute).Truncate(storage.TimeResolution).UnixMicro(), got[0].CreatedAt.UnixMicro())
+	require.Equal(t, "Firefox on Linux", got[2].Device)
+	require.LessOrEqual(t, len(got[1].Device), storage.MaxDeviceLen)
+	require.True(t, utf8.ValidString(got[1].Device))
+	require.True(t, strings.HasPrefix(long, got[1].Device) && len(got[1].Device) >= storage.MaxDeviceLen-1)
+	require.Contains(t, got[0].Device, "Chrome")
+	require.Contains(t, got[0].Device, "Android")
+
+	only := list(bob)
+	require.Len(t, only, 1)
+	require.Equal(t, "b-only", only[0].ID)
+	require.Equal(t, "curl", only[0].Device)
+
+	one, err := s.GetLoginSession(ctx, "a-new", 0)
+	require.NoError(t, err)
+	require.Equal(t, []string{"f-a-new"}, one.Families, "listing changes no session")
+}
+
+// A user's list keeps the storage.MaxListedSessions newest sessions.
+func testLoginSessionListBounded(t *testing.T, h TokenStateHarness) {
+	ctx := context.Background()
+	s := h.New(t)
+	now := h.Now()
+	n := storage.MaxListedSessions + 5
+	for i := range n {
+		ls := loginSession(fmt.Sprintf("s%03d", i), now.Add(time.Duration(i-n)*time.Second), time.Hour, 8*time.Hour)
+		require.NoError(t, s.CreateLoginSession(ctx, ls))
+	}
+	got, err := s.ListLoginSessions(ctx, loginSession("", now, 0, 0).UserID)
+	require.NoError(t, err)
+	require.Len(t, got, storage.MaxListedSessions)
+	require.Equal(t, fmt.Sprintf("s%03d", n-1), got[0].ID)
+	require.Equal(t, fmt.Sprintf("s%03d", n-storage.MaxListedSessions), got[len(got)-1].ID)
 }

@@ -49,6 +49,8 @@ func RunTokenStateTests(t *testing.T, h TokenStateHarness) {
 		{"LoginSessionIdle", testLoginSessionIdle},
 		{"LoginSessionExpiry", testLoginSessionExpiry},
 		{"LoginSessionConcurrentFamilies", testLoginSessionConcurrentFamilies},
+		{"LoginSessionList", testLoginSessionList},
+		{"LoginSessionListBounded", testLoginSessionListBounded},
 		{"MarkOnce", testMarkOnce},
 		{"Failures", testFailures},
 		{"TryAttempt", testTryAttempt},

@@ -160,3 +160,36 @@ func attr(n *html.Node, name string) string {
 	}
 	return ""
 }
+
+// PostForm posts values to the issuer's path as a form would, with the
+// browser's cookies: for forms a test fills in by hand, tampered ones
+// included.
+func (b *Browser) PostForm(path string, values url.Values) *Page {
+	b.s.T.Helper()
+	res, err := b.client.PostForm(b.s.URL+path, values)
+	require.NoError(b.s.T, err)
+	return b.page(res)
+}
+
+// Hidden returns the value of the first hidden field called name in the
+// page's forms, and whether there is one.
+func (p *Page) Hidden(name string) (string, bool) {
+	for _, f := range p.forms {
+		if v, ok := f.fields[name]; ok {
+			return v[0], true
+		}
+	}
+	return "", false
+}
+
+// HiddenValues returns the values of every hidden field called name, in
+// the order of the page's forms.
+func (p *Page) HiddenValues(name string) []string {
+	var out []string
+	for _, f := range p.forms {
+		if v, ok := f.fields[name]; ok {
+			out = append(out, v[0])
+		}
+	}
+	return out
+}
