@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -213,7 +214,36 @@ func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ auth
 	if err != nil {
 		return err
 	}
-	return a.writeUserResources(w, r.Context(), u.ID, r.URL.Query().Get("context"))
+	contextID := r.URL.Query().Get("context")
+	if err := a.mayReadUserIn(r.Context(), u.ID, contextID); err != nil {
+		return err
+	}
+	return a.writeUserResources(w, r.Context(), u.ID, contextID)
+}
+
+// mayReadUserIn keeps a caller who reads users in a context only (not
+// realm-wide) to the users who are members there: a tenant's
+// administrator does not learn what another tenant's users hold. Anyone
+// else is not found, as a user who does not exist.
+func (a *API) mayReadUserIn(ctx context.Context, userID, contextID string) error {
+	caller := callerOf(ctx)
+	if contextID == "" || (caller.Context == "" && caller.Has("users-read")) {
+		return nil
+	}
+	path, err := a.opts.Store.ContextPath(ctx, a.opts.Realm, contextID)
+	if err != nil {
+		return err
+	}
+	ms, err := a.opts.Store.UserMemberships(ctx, a.opts.Realm, userID)
+	if err != nil {
+		return asNotFound(err, "The user")
+	}
+	for _, m := range ms {
+		if m.ContextID != "" && slices.Contains(path, m.ContextID) {
+			return nil
+		}
+	}
+	return notFound("The user")
 }
 
 func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID, contextID string) error {

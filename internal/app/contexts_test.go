@@ -396,6 +396,12 @@ func TestContextScenarioTenants(t *testing.T) {
 		w.call(aliceToken, http.MethodPatch, "/admin/contexts/tenant-a.team", map[string]any{"parent": "tenant-b"}, http.StatusForbidden)
 		w.call(aliceToken, http.MethodGet, "/admin/users", nil, http.StatusForbidden)
 		w.call(aliceToken, http.MethodGet, "/admin/contexts", nil, http.StatusForbidden)
+		// She explains her tenant's members only: another tenant's user is
+		// not found there, as one who does not exist.
+		w.call(aliceToken, http.MethodGet, "/admin/users/"+alice.ID+"/resources?context=tenant-a", nil, http.StatusOK)
+		w.call(aliceToken, http.MethodGet, "/admin/users/"+bob.ID+"/resources?context=tenant-a", nil, http.StatusNotFound)
+		w.call(aliceToken, http.MethodGet, "/admin/users/00000000-0000-4000-8000-000000000000/resources?context=tenant-a", nil, http.StatusNotFound)
+		w.call(w.admin, http.MethodGet, "/admin/users/"+bob.ID+"/resources?context=tenant-a", nil, http.StatusOK)
 		r := w.call(aliceToken, http.MethodGet, "/admin/contexts/tenant-a/members", nil, http.StatusOK)
 		members := r.Body["items"].([]any)
 		require.Len(t, members, 1)
