@@ -296,6 +296,19 @@ func (a *API) handleContextMemberDelete(w http.ResponseWriter, r *http.Request, 
 // groupNames caches the names of groups an explanation mentions.
 type groupNames map[string]string
 
+// groupName returns the name of group id, "" for one deleted meanwhile.
+func (a *API) groupName(ctx context.Context, names groupNames, id string) (string, error) {
+	if name, ok := names[id]; ok {
+		return name, nil
+	}
+	g, err := a.opts.Store.GetGroup(ctx, a.opts.Realm, id)
+	if err != nil && !isNotFound(err) {
+		return "", err
+	}
+	names[id] = g.Name
+	return g.Name, nil
+}
+
 type groupRefJSON struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
@@ -322,13 +335,9 @@ func (a *API) explain(ctx context.Context, names groupNames, eff []storage.Effec
 			}
 			refs := make([]groupRefJSON, len(gp.Chain))
 			for k, id := range gp.Chain {
-				name, ok := names[id]
-				if !ok {
-					g, err := a.opts.Store.GetGroup(ctx, a.opts.Realm, id)
-					if err != nil && !isNotFound(err) {
-						return nil, err
-					}
-					name, names[id] = g.Name, g.Name
+				name, err := a.groupName(ctx, names, id)
+				if err != nil {
+					return nil, err
 				}
 				refs[k] = groupRefJSON{id, name}
 			}

@@ -40,6 +40,7 @@ func (a *API) registerUserRoutes(r *mux.Router) {
 	// caller who may read users there.
 	a.routeIn(r, http.MethodGet, "/users/{id}/resources", "users-read", inQuery("context"), a.handleUserResources)
 	a.route(r, http.MethodGet, "/users/{id}/groups", "users-read", a.handleUserGroups)
+	a.route(r, http.MethodGet, "/users/{id}/memberships", "users-read", a.handleUserMemberships)
 	a.route(r, http.MethodPut, "/users/{id}/password", "users-write", a.handleUserPassword)
 	a.route(r, http.MethodDelete, "/users/{id}/tokens", "tokens-revoke", a.handleUserTokensDelete)
 }
@@ -402,4 +403,36 @@ func (a *API) revokeUser(ctx context.Context, userID string) error {
 func isProblemStatus(err error, status int) bool {
 	p, ok := err.(*Problem)
 	return ok && p.Status == status
+}
+
+// membershipJSON is one membership: of a group, realm-wide (context null)
+// or in a context.
+type membershipJSON struct {
+	Group   groupRefJSON `json:"group"`
+	Context *string      `json:"context"`
+}
+
+func (a *API) handleUserMemberships(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	ms, err := a.opts.Store.UserMemberships(r.Context(), a.opts.Realm, u.ID)
+	if err != nil {
+		return asNotFound(err, "The user")
+	}
+	names := groupNames{}
+	out := list[membershipJSON]{Items: make([]membershipJSON, len(ms))}
+	for i, m := range ms {
+		name, err := a.groupName(r.Context(), names, m.GroupID)
+		if err != nil {
+			return err
+		}
+		var c *string
+		if m.ContextID != "" {
+			c = &m.ContextID
+		}
+		out.Items[i] = membershipJSON{groupRefJSON{m.GroupID, name}, c}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

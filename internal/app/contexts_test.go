@@ -239,6 +239,13 @@ func TestContextScenarioAccountAndSpaces(t *testing.T) {
 		require.Equal(t, "reader", path["groups"].([]any)[0].(map[string]any)["name"])
 		write := items[1].(map[string]any)
 		require.Equal(t, "acct.s1", write["paths"].([]any)[0].(map[string]any)["context"])
+		// Her memberships, realm-wide first, then by context.
+		r = w.call(w.admin, http.MethodGet, "/admin/users/"+ann.ID+"/memberships", nil, http.StatusOK)
+		ms := r.Body["items"].([]any)
+		require.Len(t, ms, 2)
+		require.Equal(t, "acct", ms[0].(map[string]any)["context"])
+		require.Equal(t, "reader", ms[0].(map[string]any)["group"].(map[string]any)["name"])
+		require.Equal(t, "acct.s1", ms[1].(map[string]any)["context"])
 		// Realm-wide, ann holds nothing.
 		r = w.call(w.admin, http.MethodGet, "/admin/users/"+ann.ID+"/resources", nil, http.StatusOK)
 		require.Empty(t, r.Body["items"])
