@@ -36,7 +36,7 @@ lint:
 bench:
 	@envs=$$(scripts/test-env.sh --bench); eval "$$envs"; scripts/test-env.sh --drop "$$GATEHOUSE_TEST_SCRATCH_DB"; \
 	set -x; $(GO) run ./bench $(BENCHFLAGS) && \
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/oauth/ ./internal/keys/ ./internal/server/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/app/ ./internal/oauth/ ./internal/keys/ ./internal/server/ ./internal/credential/ ./internal/clientauth/ ./storage/redis/ ./storage/memory/
 
 clean:
 	rm -rf bin

@@ -53,6 +53,7 @@ type findings struct {
 	PasswordOfArgon2     float64  `json:"password_fraction_of_argon2id_alone,omitempty"`
 	LoginPostOfArgon2    float64  `json:"login_post_fraction_of_argon2id_alone,omitempty"`
 	CodeExchangeOfCC     float64  `json:"code_exchange_fraction_of_cc_secret,omitempty"`
+	CCContextOfCC        float64  `json:"cc_context_fraction_of_cc_secret,omitempty"`
 	RedisLiveAccessToken *float64 `json:"redis_bytes_per_live_access_token,omitempty"`
 	RedisRevokedToken    *float64 `json:"redis_bytes_per_revoked_access_token,omitempty"`
 	RedisRefreshGrant    *float64 `json:"redis_bytes_per_refresh_grant,omitempty"`
@@ -155,6 +156,7 @@ func run(cfg config) error {
 	ratios(rows, rates)
 	if rates["cc-secret"] > 0 {
 		found.CodeExchangeOfCC = rates["code-exchange"] / rates["cc-secret"]
+		found.CCContextOfCC = rates["cc-context"] / rates["cc-secret"]
 	}
 	printTable(rows, cfg)
 	printFindings(found, rows)
@@ -231,6 +233,11 @@ func printFindings(f findings, rows []row) {
 		ce, cc := byName["code-exchange"], byName["cc-secret"]
 		fmt.Printf("code exchange / cc-secret: %.2f (%.0f against %.0f req/s; goal ≥ 0.80); server CPU per request %.0f against %.0f µs\n",
 			f.CodeExchangeOfCC, ce.RPS, cc.RPS, ce.CPUPerReqUs, cc.CPUPerReqUs)
+	}
+	if f.CCContextOfCC > 0 {
+		cx, cc := byName["cc-context"], byName["cc-secret"]
+		fmt.Printf("cc-context / cc-secret: %.2f (%.0f against %.0f req/s; goal ≥ 0.90); server CPU per request %.0f against %.0f µs\n",
+			f.CCContextOfCC, cx.RPS, cc.RPS, cx.CPUPerReqUs, cc.CPUPerReqUs)
 	}
 	if f.PasswordOfArgon2 > 0 {
 		fmt.Printf("password grant: %.0f %% of argon2id alone; server CPU per login %.1f ms\n", 100*f.PasswordOfArgon2, byName["password"].CPUPerReqUs/1000)

@@ -20,6 +20,10 @@
 // (00004_accounts.sql) adds users.email_verified, invitations, link
 // tokens, the mail outbox and the invites-read and invites-write
 // resources (docs/accounts.md).
+// Version 5 (00005_contexts.sql) adds contexts, memberships in a
+// context, group inclusion and managing resources, clients bound to a
+// context, and the built-in resources contexts-read and contexts-write
+// (docs/contexts.md).
 package migrations
 
 import "embed"

@@ -38,6 +38,10 @@ const (
 	ActionConsentGrant  = "consent.grant"
 	ActionConsentRevoke = "consent.revoke"
 
+	ActionContextCreate = "context.create"
+	ActionContextUpdate = "context.update"
+	ActionContextDelete = "context.delete"
+
 	ActionKeyCreate = "key.create"
 	ActionKeyState  = "key.state"
 	ActionKeyDelete = "key.delete"
@@ -55,6 +59,7 @@ const (
 	TargetResource   = "resource"
 	TargetGroup      = "group"
 	TargetClient     = "client"
+	TargetContext    = "context"
 	TargetSigningKey = "signing_key"
 	TargetRealm      = "realm"
 )
@@ -100,6 +105,8 @@ func GroupChanges(a, b Group) []string {
 	c.add("name", a.Name != b.Name)
 	c.add("description", a.Description != b.Description)
 	c.add("resources", !slices.Equal(a.Resources, b.Resources))
+	c.add("includes", !slices.Equal(a.Includes, b.Includes))
+	c.add("managed_by", a.ManagedBy != b.ManagedBy)
 	return c
 }
 
@@ -120,6 +127,17 @@ func ClientChanges(a, b Client) []string {
 	c.add("post_logout_redirect_uris", !slices.Equal(a.PostLogoutRedirectURIs, b.PostLogoutRedirectURIs))
 	c.add("require_pkce", a.PKCEOptional != b.PKCEOptional)
 	c.add("skip_consent", a.SkipConsent != b.SkipConsent)
+	c.add("context", a.ContextID != b.ContextID)
 	c.add("status", a.Status != b.Status)
+	return c
+}
+
+// ContextChanges names the fields of a context that UpdateContext may
+// change and that differ between a and b.
+func ContextChanges(a, b Context) []string {
+	var c changes
+	c.add("name", a.Name != b.Name)
+	c.add("kind", a.Kind != b.Kind)
+	c.add("parent", a.ParentID != b.ParentID)
 	return c
 }

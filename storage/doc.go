@@ -9,8 +9,10 @@
 // Two kinds of state are kept apart on purpose:
 //
 //   - Store holds identities and permissions (users, groups, resources,
-//     clients, signing keys, audit): durable, relational, PostgreSQL in
-//     production.
+//     contexts and the memberships held in them, clients, signing keys,
+//     audit): durable, relational, PostgreSQL in production. What a user
+//     holds, realm-wide or in a context, is computed by Effective for
+//     every backend alike (docs/contexts.md).
 //   - TokenState holds what changes with every token (revocations, refresh
 //     tokens, replay markers, rate limits): short-lived, expiring, Redis in
 //     production.

@@ -34,4 +34,8 @@ var (
 	// an active member of the administrators group: nobody could manage
 	// it any more. Backends decide it inside the changing transaction.
 	ErrLastAdministrator = errors.New("last active administrator")
+	// ErrHierarchy means the change would make a cycle, or go past the
+	// bounded depth, of the context tree (MaxContextDepth) or of group
+	// inclusion (MaxInclusionDepth).
+	ErrHierarchy = errors.New("cycle or too deep")
 )

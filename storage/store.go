@@ -23,6 +23,7 @@ type Store interface {
 	UserStore
 	ResourceStore
 	GroupStore
+	ContextStore
 	ClientStore
 	ConsentStore
 	KeyStore
@@ -85,10 +86,11 @@ type UserStore interface {
 	// ErrLastAdministrator.
 	DeleteUser(ctx context.Context, actor Actor, realm, id string) error
 
-	// UserGroups lists the groups the user belongs to, by name.
+	// UserGroups lists the groups the user belongs to realm-wide, by name.
 	UserGroups(ctx context.Context, realm, userID string) ([]Group, error)
-	// UserResources returns the union of the resources of all the user's
-	// groups, sorted by name, each with the groups it comes from. A group
+	// UserResources returns the union of the resources of the user's
+	// realm-wide groups and the groups they include, sorted by name, each
+	// with the groups and paths it comes from (see Effective). A group
 	// with AllResources contributes every resource of the realm.
 	UserResources(ctx context.Context, realm, userID string) ([]EffectiveResource, error)
 }
@@ -100,21 +102,26 @@ type ResourceStore interface {
 	ListResources(ctx context.Context, realm string, opts ListOptions) (Page[Resource], error)
 	// UpdateResource may change the description only.
 	UpdateResource(ctx context.Context, actor Actor, realm, name string, fn func(*Resource) error) (Resource, error)
-	// DeleteResource removes the resource from every group and client.
+	// DeleteResource removes the resource from every group and client (a
+	// group managed by it is then managed by groups-write only).
 	// Returns ErrInUse for a built-in resource.
 	DeleteResource(ctx context.Context, actor Actor, realm, name string) error
 }
 
 // GroupStore manages groups, their members and their resource grants.
 type GroupStore interface {
-	// CreateGroup returns ErrAlreadyExists for a taken name and
-	// ErrMissingReference for an unknown resource in g.Resources.
+	// CreateGroup returns ErrAlreadyExists for a taken name,
+	// ErrMissingReference for an unknown resource in g.Resources or
+	// g.ManagedBy or an unknown group in g.Includes, and ErrHierarchy when
+	// inclusion would chain deeper than MaxInclusionDepth.
 	CreateGroup(ctx context.Context, actor Actor, realm string, g Group) (Group, error)
 	GetGroup(ctx context.Context, realm, id string) (Group, error)
 	GetGroupByName(ctx context.Context, realm, name string) (Group, error)
 	ListGroups(ctx context.Context, realm string, opts ListOptions) (Page[Group], error)
-	// UpdateGroup may change Name, Description and Resources (replacing the
-	// grants). AllResources and BuiltIn cannot be changed.
+	// UpdateGroup may change Name, Description, Resources (replacing the
+	// grants), Includes and ManagedBy (errors as for CreateGroup, and
+	// ErrHierarchy for a cycle). AllResources and BuiltIn cannot be
+	// changed.
 	UpdateGroup(ctx context.Context, actor Actor, realm, id string, fn func(*Group) error) (Group, error)
 	// DeleteGroup removes the group with its memberships and grants.
 	// Returns ErrInUse for a built-in group.
@@ -127,7 +134,8 @@ type GroupStore interface {
 	// UserStore).
 	AddGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
 	RemoveGroupMember(ctx context.Context, actor Actor, realm, groupID, userID string) error
-	// ListGroupMembers lists the members ordered by canonical username.
+	// ListGroupMembers lists the realm-wide members ordered by canonical
+	// username.
 	ListGroupMembers(ctx context.Context, realm, groupID string, opts ListOptions) (Page[User], error)
 
 	// GrantGroupResource and RevokeGroupResource are idempotent. They return
@@ -140,7 +148,7 @@ type GroupStore interface {
 type ClientStore interface {
 	// CreateClient creates c with the given initial secret verifiers (may
 	// be empty). Returns ErrAlreadyExists for a taken client_id and
-	// ErrMissingReference for an unknown owner or scope.
+	// ErrMissingReference for an unknown owner, scope or context.
 	CreateClient(ctx context.Context, actor Actor, realm string, c Client, verifiers [][]byte) (Client, error)
 	GetClient(ctx context.Context, realm, clientID string) (Client, error)
 	// ListClients lists clients ordered by client_id; ownerID filters when

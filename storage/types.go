@@ -84,8 +84,18 @@ type Group struct {
 	AllResources bool
 	BuiltIn      bool
 	Resources    []string // explicitly granted resource names, sorted
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// Includes are the ids of the groups whose resources this group's
+	// members hold as well, sorted (owner includes maintainer includes
+	// user). Inclusion has no cycles and chains at most
+	// MaxInclusionDepth groups below any group.
+	Includes []string
+	// ManagedBy names the resource that lets its holder add and remove
+	// members of this group, in the contexts where they hold it, without
+	// groups-write: "owners appoint maintainers" (docs/contexts.md).
+	// Empty when only groups-write manages the group.
+	ManagedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // AdministratorsGroup is the name of the built-in group that migrations
@@ -95,8 +105,21 @@ const AdministratorsGroup = "administrators"
 // EffectiveResource is one resource a user holds, with the ids of the groups
 // it comes from.
 type EffectiveResource struct {
-	Name   string
-	Groups []string // group ids, sorted
+	Name string
+	// Groups are the ids of the groups the user is a member of that grant
+	// the resource, directly or through inclusion, sorted.
+	Groups []string
+	// Paths are every way the user holds the resource, sorted by
+	// context, then chain.
+	Paths []GrantPath
+}
+
+// GrantPath is one way a user holds a resource: a membership, in Context
+// ("" for realm-wide), of Chain[0], which includes Chain[1], and so on to
+// the last group, which grants the resource.
+type GrantPath struct {
+	Context string
+	Chain   []string // group ids
 }
 
 // Token endpoint authentication methods (RFC 7591 names).
@@ -143,9 +166,13 @@ type Client struct {
 	// SkipConsent marks a first-party client: its users are not asked to
 	// consent. The zero value is a third-party client.
 	SkipConsent bool
-	Status      Status
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// ContextID binds the client to a context: its tokens are always for
+	// that context, and its owner's resources are counted there. Empty
+	// for a realm-wide client.
+	ContextID string
+	Status    Status
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Consent records what a user allowed a third-party client in the

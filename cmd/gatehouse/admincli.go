@@ -192,11 +192,13 @@ func eachPage(a *api, path, query string, fn func(map[string]any)) error {
 	}
 }
 
-// printTable prints every item of a list as a row of the given fields.
+// printTable prints every item of a list as a row of the given fields;
+// path may carry a query.
 func printTable(cmd *cobra.Command, a *api, path string, fields []string) error {
 	tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.ToUpper(strings.Join(fields, "\t")))
-	err := eachPage(a, path, "", func(it map[string]any) {
+	path, query, _ := strings.Cut(path, "?")
+	err := eachPage(a, path, query, func(it map[string]any) {
 		cells := make([]string, len(fields))
 		for i, f := range fields {
 			cells[i] = cell(it[f])

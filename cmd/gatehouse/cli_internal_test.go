@@ -284,3 +284,45 @@ func decodeJSON(t *testing.T, out string) map[string]any {
 	require.NoError(t, json.Unmarshal([]byte(out), &m), out)
 	return m
 }
+
+// contexts round trip through the management API: the tree, memberships
+// in a context by group and user names, group inclusion, and the
+// explanation of what a user holds there.
+func TestContexts(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		f := newCLIFixture(t, s)
+		c := decodeJSON(t, f.mustAdmin(t, "contexts", "create", "--id", "acct", "--name", "Account", "--kind", "account"))
+		require.Equal(t, "account", c["kind"])
+		f.mustAdmin(t, "contexts", "create", "--id", "acct.s1", "--name", "Space one", "--kind", "space", "--parent", "acct")
+		f.mustAdmin(t, "contexts", "create", "--id", "other", "--name", "Other")
+		require.Regexp(t, `(?m)^acct\.s1\s+Space one\s+space\s+acct`, f.mustAdmin(t, "contexts", "list", "--parent", "acct"))
+		c = decodeJSON(t, f.mustAdmin(t, "contexts", "update", "acct.s1", "--name", "Space 1"))
+		require.Equal(t, "Space 1", c["name"])
+
+		f.mustAdmin(t, "groups", "create", "--name", "viewer", "--resource", "users-read", "--managed-by", "groups-write")
+		g := decodeJSON(t, f.mustAdmin(t, "groups", "create", "--name", "editor", "--resource", "users-write", "--include", "viewer"))
+		require.Len(t, g["includes"], 1)
+		require.Equal(t, "groups-write", decodeJSON(t, f.mustAdmin(t, "groups", "get", "viewer"))["managed_by"])
+		f.mustAdmin(t, "users", "create", "--username", "ann")
+		f.mustAdmin(t, "contexts", "join", "acct", "editor", "ann")
+
+		members := f.mustAdmin(t, "contexts", "members", "acct.s1")
+		require.Contains(t, members, `"username": "ann"`)
+		explained := decodeJSON(t, f.mustAdmin(t, "contexts", "explain", "acct.s1", "ann"))
+		items := explained["items"].([]any)
+		require.Len(t, items, 2)
+		read := items[0].(map[string]any)
+		require.Equal(t, "users-read", read["name"])
+		chain := read["paths"].([]any)[0].(map[string]any)["groups"].([]any)
+		require.Equal(t, "viewer", chain[1].(map[string]any)["name"], "through editor, which includes viewer")
+
+		_, err := f.admin(t, "contexts", "delete", "acct")
+		require.ErrorContains(t, err, "409")
+		f.mustAdmin(t, "contexts", "leave", "acct", "editor", "ann")
+		require.NotContains(t, f.mustAdmin(t, "contexts", "members", "acct"), "ann")
+		f.mustAdmin(t, "contexts", "delete", "acct.s1")
+		f.mustAdmin(t, "contexts", "delete", "acct")
+		_, err = f.admin(t, "contexts", "get", "acct")
+		require.ErrorContains(t, err, "404")
+	})
+}

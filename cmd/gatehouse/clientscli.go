@@ -114,6 +114,7 @@ func clientFieldFlags(f *pflag.FlagSet) {
 	f.StringArray("post-logout-redirect-uri", nil, "a URI to return to after logout, matched exactly (repeat for more)")
 	f.Bool("require-pkce", true, "require PKCE (RFC 7636); public clients always need it")
 	f.Bool("skip-consent", false, "first-party client: its users are not asked for consent")
+	f.String("context", "", `bind the client to a context: its tokens are for it ("" unbinds)`)
 }
 
 // clientFields returns the fields whose flags were given, under their JSON
@@ -135,6 +136,8 @@ func clientFields(cmd *cobra.Command, create bool) map[string]any {
 	logouts, _ := f.GetStringArray("post-logout-redirect-uri")
 	pkce, _ := f.GetBool("require-pkce")
 	skip, _ := f.GetBool("skip-consent")
+	contextID, _ := f.GetString("context")
+	set("context", "context_id", contextID)
 	set("scope", "scopes", scopes)
 	set("grant-type", "grant_types", grants)
 	set("redirect-uri", "redirect_uris", redirects)

@@ -37,7 +37,10 @@ func newGroupsCmd() *cobra.Command {
 		Short: "Create a group",
 		Args:  cobra.NoArgs,
 		RunE: adminRunE(func(cmd *cobra.Command, a *api, _ []string) error {
-			body := groupFields(cmd)
+			body, err := groupFields(cmd, a)
+			if err != nil {
+				return err
+			}
 			var g map[string]any
 			if err := a.call(http.MethodPost, "/admin/groups", body, &g); err != nil {
 				return err
@@ -50,7 +53,10 @@ func newGroupsCmd() *cobra.Command {
 		Short: "Change the fields given as flags; --resource replaces the whole set",
 		Args:  cobra.ExactArgs(1),
 		RunE: adminRunE(func(cmd *cobra.Command, a *api, args []string) error {
-			body := groupFields(cmd)
+			body, err := groupFields(cmd, a)
+			if err != nil {
+				return err
+			}
 			if len(body) == 0 {
 				return errNoChange
 			}
@@ -69,6 +75,8 @@ func newGroupsCmd() *cobra.Command {
 		c.Flags().String("name", "", "group name")
 		c.Flags().String("description", "", "description")
 		c.Flags().StringSlice("resource", nil, "admin resources the group grants (repeat or comma-separate)")
+		c.Flags().StringSlice("include", nil, "groups (names or ids) whose resources members hold as well; replaces the whole set")
+		c.Flags().String("managed-by", "", `the resource whose holders manage the group's memberships in a context ("" for none)`)
 	}
 	_ = create.MarkFlagRequired("name")
 	cmd.AddCommand(list, get, create, update, del, newGroupMembersCmd(), newGroupResourcesCmd())
@@ -144,8 +152,9 @@ func newGroupResourcesCmd() *cobra.Command {
 	return cmd
 }
 
-// groupFields returns the group fields whose flags were given.
-func groupFields(cmd *cobra.Command) map[string]any {
+// groupFields returns the group fields whose flags were given, with
+// included groups resolved to ids.
+func groupFields(cmd *cobra.Command, a *api) (map[string]any, error) {
 	f := cmd.Flags()
 	body := map[string]any{}
 	for _, flag := range []string{"name", "description"} {
@@ -156,7 +165,18 @@ func groupFields(cmd *cobra.Command) map[string]any {
 	if f.Changed("resource") {
 		body["resources"], _ = f.GetStringSlice("resource")
 	}
-	return body
+	if f.Changed("include") {
+		refs, _ := f.GetStringSlice("include")
+		ids, err := a.groupIDs(refs)
+		if err != nil {
+			return nil, err
+		}
+		body["includes"] = ids
+	}
+	if f.Changed("managed-by") {
+		body["managed_by"], _ = f.GetString("managed-by")
+	}
+	return body, nil
 }
 
 // groupCall resolves ref and sends method to the group, printing the

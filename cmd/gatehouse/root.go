@@ -22,7 +22,7 @@ func newRootCmd() *cobra.Command {
 	}
 	root.PersistentFlags().String("config", "", "YAML configuration file (see docs/configuration.md)")
 	root.AddCommand(newServeCmd(), newMigrateCmd(), newBootstrapCmd(), newKeysCmd(), newTokenCmd(), newSecretCmd(),
-		newAuthorizeCmd(), newClientsCmd(), newUsersCmd(), newGroupsCmd(), newResourcesCmd(), newConsentsCmd(), newVersionCmd())
+		newAuthorizeCmd(), newClientsCmd(), newUsersCmd(), newGroupsCmd(), newContextsCmd(), newResourcesCmd(), newConsentsCmd(), newVersionCmd())
 	return root
 }
 

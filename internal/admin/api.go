@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -98,15 +99,39 @@ func (a *API) route(r *mux.Router, method, path, need string, h handler) {
 // (403), the delegation ceiling (422), the last administrator (409) — is
 // written to the audit log: refused attempts are what an auditor looks
 // for first.
+//
+// where, when not nil, names the context the request acts in ("" for
+// the realm): the caller's power is then what it holds there
+// (principalIn). On a realm route, a token for a context holds nothing.
 func (a *API) guard(route, need string, h handler) http.Handler {
+	return a.guardIn(route, need, nil, h)
+}
+
+func (a *API) guardIn(route, need string, where func(*http.Request) string, h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, p, err := a.authenticate(r)
 		authenticated := err == nil
-		if err == nil && need != "" && !p.Has(need) {
-			err = a.missingResource(ctx, p, need)
+		contextID := ""
+		if err == nil && where != nil {
+			contextID = where(r)
+		}
+		scoped := p
+		if err == nil {
+			ctx = withCaller(ctx, p)
+			scoped, err = a.principalIn(ctx, p, contextID)
+			if errors.Is(err, storage.ErrNotFound) {
+				err = a.unknownContext(p, need, err)
+			}
+		}
+		if err == nil && need != "" && !scoped.Has(need) {
+			if contextID == "" && p.Context == "" {
+				err = a.missingResource(ctx, p, need)
+			} else {
+				err = forbidden(need)
+			}
 		}
 		if err == nil {
-			err = h(w, r.WithContext(ctx), p)
+			err = h(w, r.WithContext(ctx), scoped)
 		}
 		if err != nil {
 			if authenticated {
@@ -126,6 +151,7 @@ func (a *API) Register(r *mux.Router) {
 	a.registerResourceRoutes(sub)
 	a.registerLanguageRoutes(sub)
 	a.registerGroupRoutes(sub)
+	a.registerContextRoutes(sub)
 	a.registerUserRoutes(sub)
 	a.registerClientRoutes(sub)
 	a.registerMeRoutes(sub)

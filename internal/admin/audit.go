@@ -119,6 +119,10 @@ func refusalTarget(route string, vars map[string]string, p authz.Principal) (str
 		return storage.TargetUser, p.UserID
 	case vars["client_id"] != "":
 		return storage.TargetClient, vars["client_id"]
+	case vars["group_id"] != "":
+		return storage.TargetGroup, vars["group_id"]
+	case strings.Contains(route, " /admin/contexts/"):
+		return storage.TargetContext, vars["id"]
 	case strings.Contains(route, " /admin/groups/"):
 		return storage.TargetGroup, vars["id"]
 	case strings.Contains(route, " /admin/resources/"):

@@ -29,6 +29,7 @@ type clientJSON struct {
 	PostLogoutRedirectURIs  []string        `json:"post_logout_redirect_uris"`
 	RequirePKCE             bool            `json:"require_pkce"`
 	SkipConsent             bool            `json:"skip_consent"`
+	ContextID               string          `json:"context_id,omitempty"`
 	Status                  string          `json:"status"`
 	CreatedAt               time.Time       `json:"created_at"`
 	UpdatedAt               time.Time       `json:"updated_at"`
@@ -40,7 +41,7 @@ func toClientJSON(c storage.Client) clientJSON {
 		GrantTypes: nonNil(c.GrantTypes), TokenEndpointAuthMethod: c.TokenEndpointAuthMethod, JWKS: c.JWKS,
 		AccessTokenTTL: int(c.AccessTokenTTL / time.Second), RefreshTokenTTL: int(c.RefreshTokenTTL / time.Second),
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
-		RequirePKCE: !c.PKCEOptional, SkipConsent: c.SkipConsent,
+		RequirePKCE: !c.PKCEOptional, SkipConsent: c.SkipConsent, ContextID: c.ContextID,
 		Status: string(c.Status), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC(),
 	}
 }

@@ -47,7 +47,9 @@ type clientInput struct {
 	PostLogoutRedirectURIs  *[]string        `json:"post_logout_redirect_uris"`
 	RequirePKCE             *bool            `json:"require_pkce"`
 	SkipConsent             *bool            `json:"skip_consent"`
-	Status                  *string          `json:"status"`
+	// ContextID binds the client to a context ("" unbinds it).
+	ContextID *string `json:"context_id"`
+	Status    *string `json:"status"`
 }
 
 // clientChange is validated client input.
@@ -120,6 +122,9 @@ func (a *API) prepareClientChange(ctx context.Context, p authz.Principal, in cli
 			return c, err
 		}
 	}
+	if in.ContextID != nil && *in.ContextID != "" && !storage.ContextIDPattern.MatchString(*in.ContextID) {
+		return c, invalidField("context_id", "A context id is 1 to 64 lowercase letters, digits, '.', '_' or '-'.")
+	}
 	if in.Status != nil && !storage.Status(*in.Status).Valid() {
 		return c, invalidField("status", "status is active or disabled.")
 	}
@@ -163,6 +168,9 @@ func (c clientChange) apply(cl *storage.Client) {
 	}
 	if in.SkipConsent != nil {
 		cl.SkipConsent = *in.SkipConsent
+	}
+	if in.ContextID != nil {
+		cl.ContextID = *in.ContextID
 	}
 	if in.Status != nil {
 		cl.Status = storage.Status(*in.Status)

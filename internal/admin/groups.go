@@ -18,6 +18,8 @@ type groupJSON struct {
 	AllResources bool      `json:"all_resources"`
 	BuiltIn      bool      `json:"built_in"`
 	Resources    []string  `json:"resources"`
+	Includes     []string  `json:"includes"`
+	ManagedBy    string    `json:"managed_by,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at"`
 }
@@ -27,7 +29,7 @@ func toGroupJSON(g storage.Group) groupJSON {
 	if res == nil {
 		res = []string{}
 	}
-	return groupJSON{g.ID, g.Name, g.Description, g.AllResources, g.BuiltIn, res, g.CreatedAt.UTC(), g.UpdatedAt.UTC()}
+	return groupJSON{g.ID, g.Name, g.Description, g.AllResources, g.BuiltIn, res, nonNil(g.Includes), g.ManagedBy, g.CreatedAt.UTC(), g.UpdatedAt.UTC()}
 }
 
 func (a *API) registerGroupRoutes(r *mux.Router) {
@@ -48,6 +50,11 @@ type groupInput struct {
 	Name        *string   `json:"name"`
 	Description *string   `json:"description"`
 	Resources   *[]string `json:"resources"`
+	// Includes are the ids of the groups whose resources members hold as
+	// well; ManagedBy the resource that lets its holders manage the
+	// group's memberships in a context ("" for none).
+	Includes  *[]string `json:"includes"`
+	ManagedBy *string   `json:"managed_by"`
 }
 
 func (in groupInput) validate(create bool) error {
@@ -67,10 +74,62 @@ func (in groupInput) validate(create bool) error {
 			return err
 		}
 	}
+	if in.Includes != nil {
+		for _, id := range *in.Includes {
+			if !isID(id) {
+				return invalidField("includes", "includes lists group ids.")
+			}
+		}
+	}
+	if in.ManagedBy != nil && *in.ManagedBy != "" {
+		if err := validateResourceNames("managed_by", []string{*in.ManagedBy}); err != nil {
+			return err
+		}
+	}
 	if in.Resources != nil {
 		return validateResourceNames("resources", *in.Resources)
 	}
 	return nil
+}
+
+// checkGroupLinks checks what a group change links to: the included
+// groups grant their resources to the group's members, so the caller
+// must hold them (the delegation ceiling); the managing resource hands
+// the group's memberships to its holders, so the caller must hold it.
+func (a *API) checkGroupLinks(ctx context.Context, p authz.Principal, in groupInput) error {
+	if in.Includes != nil {
+		for _, id := range *in.Includes {
+			if _, err := a.opts.Store.GetGroup(ctx, a.opts.Realm, id); isNotFound(err) {
+				return withCause(semantic("missing-reference", "includes", "The group "+id+" does not exist."), err)
+			} else if err != nil {
+				return err
+			}
+		}
+		power, err := a.powers.Groups(ctx, *in.Includes)
+		if err != nil {
+			return err
+		}
+		if err := requireAll(p, power); err != nil {
+			return err
+		}
+	}
+	if in.ManagedBy != nil && *in.ManagedBy != "" {
+		if err := a.resourcesExist(ctx, "managed_by", []string{*in.ManagedBy}); err != nil {
+			return err
+		}
+		return requireAll(p, []string{*in.ManagedBy})
+	}
+	return nil
+}
+
+// applyLinks sets what in says of inclusion and management on g.
+func (in groupInput) applyLinks(g *storage.Group) {
+	if in.Includes != nil {
+		g.Includes = *in.Includes
+	}
+	if in.ManagedBy != nil {
+		g.ManagedBy = *in.ManagedBy
+	}
 }
 
 func (a *API) handleGroupList(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
@@ -106,9 +165,13 @@ func (a *API) handleGroupCreate(w http.ResponseWriter, r *http.Request, p authz.
 			return err
 		}
 	}
+	if err := a.checkGroupLinks(r.Context(), p, in); err != nil {
+		return err
+	}
+	in.applyLinks(&g)
 	g, err := a.opts.Store.CreateGroup(r.Context(), p.Actor(), a.opts.Realm, g)
 	if err != nil {
-		return asConflict(err, "name", "A group with that name already exists.")
+		return asHierarchy(asConflict(err, "name", "A group with that name already exists."), "includes")
 	}
 	return created(w, "/admin/groups/"+g.ID, toGroupJSON(g))
 }
@@ -142,6 +205,9 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p authz.P
 			return err
 		}
 	}
+	if err := a.checkGroupLinks(r.Context(), p, in); err != nil {
+		return err
+	}
 	g, err := a.opts.Store.UpdateGroup(r.Context(), p.Actor(), a.opts.Realm, id, func(g *storage.Group) error {
 		// Checked again against the group as it is inside the update, in
 		// case it gained a grant since it was loaded above.
@@ -160,10 +226,11 @@ func (a *API) handleGroupPatch(w http.ResponseWriter, r *http.Request, p authz.P
 			}
 			g.Resources = *in.Resources
 		}
+		in.applyLinks(g)
 		return nil
 	})
 	if err != nil {
-		return asConflict(asNotFound(err, "The group"), "name", "A group with that name already exists.")
+		return asHierarchy(asConflict(asNotFound(err, "The group"), "name", "A group with that name already exists."), "includes")
 	}
 	return writeJSON(w, http.StatusOK, toGroupJSON(g))
 }

@@ -61,7 +61,12 @@ func holdsLowOnly(caller string) bool {
 var writeResources = []string{
 	"users-read", "users-write", "groups-read", "groups-write", "clients-read", "clients-write",
 	"resources-read", "resources-write", "languages-read", "languages-write", "tokens-revoke", "audit-read",
+	"contexts-read", "contexts-write",
 }
+
+// matrixContext is the context the matrix's memberships in a context are
+// made in.
+const matrixContext = "matrix-ctx"
 
 // Resources deletable in the matrix, one per cell: a deleted resource is
 // gone, and tokens carry only resources that existed when issued.
@@ -95,6 +100,8 @@ func newAuthority(t *testing.T, s *apptest.Server) *authority {
 			high: s.Group("power-high", "r-low", "r-high"),
 		}}
 	admins, err := s.Store.GetGroupByName(ctx, storage.DefaultRealm, storage.AdministratorsGroup)
+	require.NoError(t, err)
+	_, err = s.Store.CreateContext(ctx, apptest.System, storage.DefaultRealm, storage.Context{ID: matrixContext, Name: "Matrix"})
 	require.NoError(t, err)
 	weakRes := append(append([]string{"r-low"}, writeResources...), deletable[low]...)
 	weakGroup := s.Group("caller-weak", weakRes...)
@@ -148,6 +155,14 @@ func (a *authority) client(owner, power string, mutate ...func(*storage.Client))
 	return id
 }
 
+// context creates a context below the matrix's context.
+func (a *authority) context() string {
+	id := a.name("ctx")
+	_, err := a.Store.CreateContext(context.Background(), apptest.System, storage.DefaultRealm, storage.Context{ID: id, Name: id, ParentID: matrixContext})
+	require.NoError(a.T, err)
+	return id
+}
+
 // snapshot reads everything a change to the target could touch, so that
 // a refusal can be shown to have changed nothing.
 func (a *authority) snapshot(kind, id string) string {
@@ -162,7 +177,11 @@ func (a *authority) snapshot(kind, id string) string {
 	case "group":
 		g, err := a.Store.GetGroup(ctx, storage.DefaultRealm, id)
 		members, _ := a.Store.ListGroupMembers(ctx, storage.DefaultRealm, id, storage.ListOptions{})
-		parts = append(parts, g, err, members)
+		inContext, _ := a.Store.ListContextMembers(ctx, storage.DefaultRealm, matrixContext, storage.ListOptions{Limit: storage.MaxListLimit})
+		parts = append(parts, g, err, members, inContext)
+	case "context":
+		c, err := a.Store.GetContext(ctx, storage.DefaultRealm, id)
+		parts = append(parts, c, err)
 	case "client":
 		c, err := a.Store.GetClient(ctx, storage.DefaultRealm, id)
 		secrets, _ := a.Store.ListClientSecrets(ctx, storage.DefaultRealm, id)
@@ -387,6 +406,50 @@ var matrixActions = append(append([]action{
 		u := a.User(a.name("member"), "", g.ID, a.groups[power].ID)
 		return request{http.MethodDelete, "/admin/groups/" + g.ID + "/members/" + u.ID, "", "group", g.ID}
 	}},
+	// Groups that include others grant those others' power.
+	groupAction("group includes set", http.MethodPatch, func(a *authority, g storage.Group) string { return "/admin/groups/" + g.ID },
+		func(a *authority) any {
+			return map[string]any{"includes": []string{a.Group(a.name("included"), "r-low").ID}}
+		}),
+	{name: "group create including", create: true, prepare: func(a *authority, _, power string) request {
+		return request{http.MethodPost, "/admin/groups", jsonBody(map[string]any{"name": a.name("new"), "includes": []string{a.groups[power].ID}}), "", ""}
+	}},
+	groupAction("group managed_by set", http.MethodPatch, func(a *authority, g storage.Group) string { return "/admin/groups/" + g.ID },
+		fixed(map[string]any{"managed_by": "r-low"})),
+
+	// Memberships in a context follow the same rule, in the context.
+	groupAction("context member add", http.MethodPut, func(a *authority, g storage.Group) string {
+		return "/admin/contexts/" + matrixContext + "/groups/" + g.ID + "/members/" + a.User(a.name("plain"), "").ID
+	}, nil),
+	groupAction("context member remove", http.MethodDelete, func(a *authority, g storage.Group) string {
+		u := a.User(a.name("member"), "")
+		require.NoError(a.T, a.Store.AddGroupMemberIn(context.Background(), apptest.System, storage.DefaultRealm, matrixContext, g.ID, u.ID))
+		return "/admin/contexts/" + matrixContext + "/groups/" + g.ID + "/members/" + u.ID
+	}, nil),
+	{name: "context member above caller remove", prepare: func(a *authority, _, power string) request {
+		g := a.Group(a.name("group"), "r-low")
+		u := a.User(a.name("member"), "", a.groups[power].ID)
+		require.NoError(a.T, a.Store.AddGroupMemberIn(context.Background(), apptest.System, storage.DefaultRealm, matrixContext, g.ID, u.ID))
+		return request{http.MethodDelete, "/admin/contexts/" + matrixContext + "/groups/" + g.ID + "/members/" + u.ID, "", "group", g.ID}
+	}},
+
+	// Contexts have no power of their own: the route's resource decides.
+	{name: "context create", create: true, powerless: true, prepare: func(a *authority, _, _ string) request {
+		return request{http.MethodPost, "/admin/contexts", jsonBody(map[string]any{"id": a.name("ctx"), "name": "C", "parent": matrixContext}), "", ""}
+	}},
+	{name: "context rename", powerless: true, prepare: func(a *authority, _, _ string) request {
+		id := a.context()
+		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"name": "renamed"}), "context", id}
+	}},
+	{name: "context move", powerless: true, prepare: func(a *authority, _, _ string) request {
+		id := a.context()
+		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"parent": ""}), "context", id}
+	}},
+	{name: "context delete", powerless: true, prepare: func(a *authority, _, _ string) request {
+		id := a.context()
+		return request{http.MethodDelete, "/admin/contexts/" + id, "", "context", id}
+	}},
+
 	{name: "group create with resources", create: true, prepare: func(a *authority, _, power string) request {
 		return request{http.MethodPost, "/admin/groups", jsonBody(map[string]any{"name": a.name("new"), "resources": a.groups[power].Resources}), "", ""}
 	}},
@@ -494,5 +557,58 @@ func testMatrix(t *testing.T, a *authority) {
 				require.Equal(t, denied+1, a.denials(audit), "the refusal is audited: %s", cell)
 			}
 		}
+	}
+}
+
+// A token for a context holds what its subject holds there and acts
+// there only: the same matrix, called by an administrator of the
+// matrix's context with a token for it, succeeds in the context and is
+// refused on every realm route, changing nothing (docs/contexts.md).
+func TestContextTokenMatrix(t *testing.T) {
+	for _, b := range apptest.Backends {
+		t.Run(b.Name, func(t *testing.T) {
+			t.Parallel()
+			s := apptest.Start(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
+			a := newAuthority(t, s)
+			admins, err := s.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)
+			require.NoError(t, err)
+			u := s.User("ctx-root", "ctx-root-password")
+			require.NoError(t, s.Store.AddGroupMemberIn(context.Background(), apptest.System, storage.DefaultRealm, matrixContext, admins.ID, u.ID))
+			r := s.Login(&a.adminClient, "ctx-root", "ctx-root-password", url.Values{"scope": {"context:" + matrixContext}})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			token := r.Str("access_token")
+
+			for _, act := range matrixActions {
+				if act.self {
+					continue
+				}
+				for _, power := range []string{low, high} {
+					req := act.prepare(a, weak, power)
+					cell := fmt.Sprintf("%s on %s", act.name, power)
+					inContext := strings.HasPrefix(req.path, "/admin/contexts")
+					// Moving a context to the top changes the realm's tree.
+					toTop := act.name == "context move"
+					before := ""
+					if req.id != "" {
+						before = a.snapshot(req.kind, req.id)
+					}
+					audit := storage.AuditFilter{TargetID: req.id}
+					if act.create {
+						audit = storage.AuditFilter{ActorID: u.ID}
+					}
+					denied := a.denials(audit)
+					res := a.Bearer(req.method, req.path, token, req.body)
+					if inContext && !toTop {
+						require.True(t, res.Status >= 200 && res.Status < 300, "%s: %s", cell, res.Raw)
+						continue
+					}
+					requireProblem(t, res, http.StatusForbidden, "missing-resource")
+					if req.id != "" {
+						require.Equal(t, before, a.snapshot(req.kind, req.id), "a refusal changed nothing: %s", cell)
+					}
+					require.Equal(t, denied+1, a.denials(audit), "the refusal is audited: %s", cell)
+				}
+			}
+		})
 	}
 }

@@ -52,7 +52,7 @@ func (a *API) handleMePatch(w http.ResponseWriter, r *http.Request, p authz.Prin
 }
 
 func (a *API) handleMeResources(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
-	return a.writeUserResources(w, r.Context(), p.UserID)
+	return a.writeUserResources(w, r.Context(), p.UserID, p.Context)
 }
 
 // handleMePassword changes the caller's own password. It requires the old

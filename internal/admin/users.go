@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -36,8 +37,11 @@ func (a *API) registerUserRoutes(r *mux.Router) {
 	a.route(r, http.MethodGet, "/users/{id}", "users-read", a.handleUserGet)
 	a.route(r, http.MethodPatch, "/users/{id}", "users-write", a.handleUserPatch)
 	a.route(r, http.MethodDelete, "/users/{id}", "users-write", a.handleUserDelete)
-	a.route(r, http.MethodGet, "/users/{id}/resources", "users-read", a.handleUserResources)
+	// With ?context=, what the user holds in that context, read by a
+	// caller who may read users there.
+	a.routeIn(r, http.MethodGet, "/users/{id}/resources", "users-read", inQuery("context"), a.handleUserResources)
 	a.route(r, http.MethodGet, "/users/{id}/groups", "users-read", a.handleUserGroups)
+	a.route(r, http.MethodGet, "/users/{id}/memberships", "users-read", a.handleUserMemberships)
 	a.route(r, http.MethodPut, "/users/{id}/password", "users-write", a.handleUserPassword)
 	a.route(r, http.MethodDelete, "/users/{id}/tokens", "tokens-revoke", a.handleUserTokensDelete)
 }
@@ -199,9 +203,13 @@ func (a *API) handleUserDelete(w http.ResponseWriter, r *http.Request, p authz.P
 	return noContent(w)
 }
 
+// effectiveResourceJSON is a resource a user holds, the groups they are
+// a member of that grant it, and every path that does (the explanation
+// of docs/contexts.md).
 type effectiveResourceJSON struct {
-	Name   string   `json:"name"`
-	Groups []string `json:"groups"`
+	Name   string          `json:"name"`
+	Groups []string        `json:"groups"`
+	Paths  []grantPathJSON `json:"paths"`
 }
 
 func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
@@ -209,19 +217,48 @@ func (a *API) handleUserResources(w http.ResponseWriter, r *http.Request, _ auth
 	if err != nil {
 		return err
 	}
-	return a.writeUserResources(w, r.Context(), u.ID)
+	contextID := r.URL.Query().Get("context")
+	if err := a.mayReadUserIn(r.Context(), u.ID, contextID); err != nil {
+		return err
+	}
+	return a.writeUserResources(w, r.Context(), u.ID, contextID)
 }
 
-func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID string) error {
-	eff, err := a.opts.Store.UserResources(ctx, a.opts.Realm, userID)
+// mayReadUserIn keeps a caller who reads users in a context only (not
+// realm-wide) to the users who are members there: a tenant's
+// administrator does not learn what another tenant's users hold. Anyone
+// else is not found, as a user who does not exist.
+func (a *API) mayReadUserIn(ctx context.Context, userID, contextID string) error {
+	caller := callerOf(ctx)
+	if contextID == "" || (caller.Context == "" && caller.Has("users-read")) {
+		return nil
+	}
+	path, err := a.opts.Store.ContextPath(ctx, a.opts.Realm, contextID)
 	if err != nil {
 		return err
 	}
-	out := list[effectiveResourceJSON]{Items: make([]effectiveResourceJSON, len(eff))}
-	for i, e := range eff {
-		out.Items[i] = effectiveResourceJSON{e.Name, e.Groups}
+	ms, err := a.opts.Store.UserMemberships(ctx, a.opts.Realm, userID)
+	if err != nil {
+		return asNotFound(err, "The user")
 	}
-	return writeJSON(w, http.StatusOK, out)
+	for _, m := range ms {
+		if m.ContextID != "" && slices.Contains(path, m.ContextID) {
+			return nil
+		}
+	}
+	return notFound("The user")
+}
+
+func (a *API) writeUserResources(w http.ResponseWriter, ctx context.Context, userID, contextID string) error {
+	eff, err := a.opts.Store.UserResourcesIn(ctx, a.opts.Realm, userID, contextID)
+	if err != nil {
+		return asNotFound(err, "The user or context")
+	}
+	items, err := a.explain(ctx, groupNames{}, eff)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list[effectiveResourceJSON]{Items: items})
 }
 
 func (a *API) handleUserGroups(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
@@ -368,4 +405,36 @@ func (a *API) revokeUser(ctx context.Context, userID string) error {
 func isProblemStatus(err error, status int) bool {
 	p, ok := err.(*Problem)
 	return ok && p.Status == status
+}
+
+// membershipJSON is one membership: of a group, realm-wide (context null)
+// or in a context.
+type membershipJSON struct {
+	Group   groupRefJSON `json:"group"`
+	Context *string      `json:"context"`
+}
+
+func (a *API) handleUserMemberships(w http.ResponseWriter, r *http.Request, _ authz.Principal) error {
+	u, err := a.user(r.Context(), pathVars(r)["id"])
+	if err != nil {
+		return err
+	}
+	ms, err := a.opts.Store.UserMemberships(r.Context(), a.opts.Realm, u.ID)
+	if err != nil {
+		return asNotFound(err, "The user")
+	}
+	names := groupNames{}
+	out := list[membershipJSON]{Items: make([]membershipJSON, len(ms))}
+	for i, m := range ms {
+		name, err := a.groupName(r.Context(), names, m.GroupID)
+		if err != nil {
+			return err
+		}
+		var c *string
+		if m.ContextID != "" {
+			c = &m.ContextID
+		}
+		out.Items[i] = membershipJSON{groupRefJSON{m.GroupID, name}, c}
+	}
+	return writeJSON(w, http.StatusOK, out)
 }

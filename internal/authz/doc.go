@@ -8,5 +8,6 @@
 // types. What a principal holds is computed from current permissions (the
 // token's scope cut down to what its user, client and client owner hold
 // now), never from the token alone: see docs/operations.md, "Permissions
-// now and in tokens".
+// now and in tokens". A principal of a token for a context holds what its
+// subject holds there (docs/contexts.md).
 package authz

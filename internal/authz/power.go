@@ -2,7 +2,9 @@ package authz
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/gatehouse/gatehouse/storage"
 )
@@ -29,6 +31,20 @@ func (w Powers) User(ctx context.Context, userID string) ([]string, error) {
 	return names, nil
 }
 
+// UserIn returns the resources the user holds in a context: through their
+// memberships there, in the contexts above it and realm-wide, and the
+// groups these include. contextID "" is User.
+func (w Powers) UserIn(ctx context.Context, userID, contextID string) ([]string, error) {
+	if contextID == "" {
+		return w.User(ctx, userID)
+	}
+	eff, err := w.Store.UserResourcesIn(ctx, w.Realm, userID, contextID)
+	if err != nil {
+		return nil, fmt.Errorf("load user resources in context: %w", err)
+	}
+	return storage.ResourceNamesOf(eff), nil
+}
+
 // Client returns what the client can obtain: the scopes it is allowed,
 // every resource of the realm for an all-scopes client. That is more than
 // its tokens carry today (allowed ∩ owner's resources, and for user
@@ -44,13 +60,68 @@ func (w Powers) Client(ctx context.Context, c storage.Client) ([]string, error) 
 	return c.Scopes, nil
 }
 
-// Group returns what the group grants: every resource of the realm for
-// a group with AllResources (administrators).
+// Group returns what the group grants: its resources and those of the
+// groups it includes, every resource of the realm if any of them has
+// AllResources (administrators).
 func (w Powers) Group(ctx context.Context, g storage.Group) ([]string, error) {
-	if g.AllResources {
+	if len(g.Includes) == 0 {
+		if g.AllResources {
+			return w.All(ctx)
+		}
+		return g.Resources, nil
+	}
+	return w.Groups(ctx, g.Includes, g)
+}
+
+// Groups returns what the groups ids grant, with extra (already loaded),
+// through inclusion down to storage.MaxInclusionDepth.
+func (w Powers) Groups(ctx context.Context, ids []string, extra ...storage.Group) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	all := false
+	var visit func(g storage.Group, depth int) error
+	visit = func(g storage.Group, depth int) error {
+		if seen[g.ID] || depth > storage.MaxInclusionDepth {
+			return nil
+		}
+		seen[g.ID] = true
+		all = all || g.AllResources
+		out = append(out, g.Resources...)
+		for _, id := range g.Includes {
+			inc, err := w.Store.GetGroup(ctx, w.Realm, id)
+			if errors.Is(err, storage.ErrNotFound) {
+				continue // deleted meanwhile: it grants nothing
+			} else if err != nil {
+				return fmt.Errorf("load included group: %w", err)
+			}
+			if err := visit(inc, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, g := range extra {
+		if err := visit(g, 0); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		g, err := w.Store.GetGroup(ctx, w.Realm, id)
+		if err != nil {
+			return nil, fmt.Errorf("load group: %w", err)
+		}
+		if err := visit(g, 1); err != nil {
+			return nil, err
+		}
+	}
+	if all {
 		return w.All(ctx)
 	}
-	return g.Resources, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }
 
 // All returns every resource of the realm.

@@ -31,6 +31,11 @@ type Principal struct {
 	// the scope as issued is deliberately not kept here, so that nothing
 	// can decide with it.
 	Held []string
+	// Context is the context the token is for, "" for realm-wide: Held
+	// is then what the principal holds there (realm-wide resources
+	// included), and it acts in that context and those below it only
+	// (docs/contexts.md).
+	Context string
 	// TokenID is the token's jti.
 	TokenID string
 	// ThirdParty is true for a user token issued to a third-party

@@ -50,7 +50,7 @@ func testRun(t *testing.T, store storage.Store) {
 	require.Equal(t, storage.AdministratorsGroup, groups[0].Name)
 	eff, err := store.UserResources(ctx, storage.DefaultRealm, u.ID)
 	require.NoError(t, err)
-	require.Len(t, eff, 14, "the administrator holds every built-in resource")
+	require.Len(t, eff, 16, "the administrator holds every built-in resource")
 
 	// The printed password logs in: the stored verifier matches P.
 	wire, err := clienthash.LoginPassword(res.AdminPassword, clienthash.LoginParams{

@@ -50,6 +50,10 @@ type accessClaims struct {
 	// (OIDC's sid): revoking the refresh token revokes the access tokens
 	// of its grant too.
 	SessionID string `json:"sid,omitempty"`
+	// Context is the context the token is for (docs/contexts.md): its
+	// scope holds the resources its subject holds there. Absent in a
+	// realm-wide token.
+	Context string `json:"context,omitempty"`
 }
 
 // isUserToken reports whether the token was issued to a user (password or
@@ -113,6 +117,7 @@ func (p *Provider) issueAccessToken(c storage.Client, s *session) (string, time.
 		ClientID:       c.ClientID,
 		Scope:          strings.Join(s.scopes, " "),
 		Grant:          s.grant,
+		Context:        s.context,
 	}
 	if s.user != nil {
 		claims.Subject = s.user.ID

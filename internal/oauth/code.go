@@ -131,13 +131,20 @@ func (g *codeGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite.Ac
 	} else if err != nil {
 		return err
 	}
-	userRes, err := g.p.userResources(ctx, user.ID)
+	// The browser flow selects no context: a client bound to one gets
+	// tokens for it, any other client realm-wide ones (docs/contexts.md).
+	s.context = c.c.ContextID
+	userRes, err := g.p.resourcesIn(ctx, user.ID, s.context)
 	if err != nil {
 		return err
 	}
 	oidc, admin := splitScopes(rec.Scopes)
 	scopes := append(oidc, intersect(admin, clientAllowed(c.c, userRes))...)
 	slices.Sort(scopes)
+	if s.context != "" {
+		scopes = append(scopes, contextScopePrefix+s.context)
+		slices.Sort(scopes)
+	}
 	s.user = &user
 	s.family = rec.FamilyID
 	s.id = &idTokenFacts{nonce: rec.Nonce, authTime: rec.AuthTime, amr: rec.AMR, sid: rec.SessionID}

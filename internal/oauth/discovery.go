@@ -115,9 +115,10 @@ func (d *discoveryDoc) render(ctx context.Context) ([]byte, error) {
 		PromptValuesSupported:    []string{"none", "login", "consent", "select_account"},
 		AuthorizationResponseIss: true,
 		SubjectTypesSupported:    []string{"public"},
-		ScopesSupported:          append(slices.Clone(oidcScopes), scopes...),
+		// context:* stands for the selector context:<id> (docs/contexts.md).
+		ScopesSupported: append(append(slices.Clone(oidcScopes), scopes...), contextScopePrefix+"*"),
 		ClaimsSupported: []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr", "sid", "at_hash",
-			"jti", "client_id", "scope", "preferred_username", "name", "locale", "email", "email_verified"},
+			"jti", "client_id", "scope", "preferred_username", "name", "locale", "email", "email_verified", "context"},
 		IDTokenSigningAlgs:       algs,
 		AccessTokenSigningAlgs:   algs,
 		TokenAuthMethods:         tokenAuth,

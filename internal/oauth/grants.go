@@ -93,13 +93,23 @@ func (g *clientCredentialsGrant) HandleTokenEndpointRequest(ctx context.Context,
 	if err != nil {
 		return err
 	}
-	// start has checked that the owner is active.
-	ownerRes, err := g.p.userResources(ctx, c.c.OwnerID)
+	selected, requested, err := contextSelector(ar.GetRequestedScopes())
 	if err != nil {
 		return err
 	}
-	scopes, err := grantScopes(clientAllowed(c.c, ownerRes), ar.GetRequestedScopes())
+	if s.context, err = tokenContext(c.c, selected); err != nil {
+		return err
+	}
+	// start has checked that the owner is active.
+	ownerRes, err := g.p.resourcesIn(ctx, c.c.OwnerID, s.context)
 	if err != nil {
+		return err
+	}
+	scopes, err := grantScopes(clientAllowed(c.c, ownerRes), requested)
+	if err != nil {
+		return err
+	}
+	if scopes, err = withSelector(s.context, scopes); err != nil {
 		return err
 	}
 	grant(ar, s, scopes)
@@ -146,19 +156,29 @@ func (g *passwordGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosit
 	if username == "" {
 		return invalidRequest("The username parameter is missing.")
 	}
+	selected, requested, err := contextSelector(ar.GetRequestedScopes())
+	if err != nil {
+		return err
+	}
+	if s.context, err = tokenContext(c.c, selected); err != nil {
+		return err
+	}
 	user, err := g.p.authenticateUser(ctx, c.c.ClientID, username, s.source, p)
 	if err != nil {
 		return err
 	}
-	userRes, err := g.p.userResources(ctx, user.ID)
+	userRes, err := g.p.resourcesIn(ctx, user.ID, s.context)
 	if err != nil {
 		return err
 	}
 	// OIDC scopes are the client's to ask for (they select userinfo
 	// claims); they are granted only when asked for.
-	oidc, _ := splitScopes(ar.GetRequestedScopes())
-	scopes, err := grantScopes(slices.Concat(clientAllowed(c.c, userRes), oidc), ar.GetRequestedScopes())
+	oidc, _ := splitScopes(requested)
+	scopes, err := grantScopes(slices.Concat(clientAllowed(c.c, userRes), oidc), requested)
 	if err != nil {
+		return err
+	}
+	if scopes, err = withSelector(s.context, scopes); err != nil {
 		return err
 	}
 	s.user = &user
@@ -278,19 +298,33 @@ func (g *refreshGrant) HandleTokenEndpointRequest(ctx context.Context, ar fosite
 	} else if err != nil {
 		return err
 	}
-	userRes, err := g.p.userResources(ctx, user.ID)
-	if err != nil {
+	// The grant stays in the context it was made for; a client bound to
+	// another context since then refreshes nothing.
+	s.context = scopeContext(old.Scopes)
+	if c.c.ContextID != "" && c.c.ContextID != s.context {
+		return errInvalidGrant.withCause(errors.New("client bound to another context"))
+	}
+	userRes, err := g.p.resourcesIn(ctx, user.ID, s.context)
+	if errors.Is(err, errScopeNotPermitted) {
+		return errInvalidGrant.withCause(errors.New("context gone"))
+	} else if err != nil {
 		return err
 	}
-	requested := ar.GetRequestedScopes()
-	for _, sc := range requested {
+	for _, sc := range ar.GetRequestedScopes() {
 		if !contains(old.Scopes, sc) {
 			return errScopeNotPermitted
 		}
 	}
+	_, requested, err := contextSelector(ar.GetRequestedScopes())
+	if err != nil {
+		return err
+	}
 	oidc, admin := splitScopes(old.Scopes)
 	scopes, err := grantScopes(append(oidc, intersect(admin, clientAllowed(c.c, userRes))...), requested)
 	if err != nil {
+		return err
+	}
+	if scopes, err = withSelector(s.context, scopes); err != nil {
 		return err
 	}
 	next, err := presented.next()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/internal/authz"
@@ -29,6 +30,7 @@ type introspection struct {
 	Iss       string `json:"iss,omitempty"`
 	JTI       string `json:"jti,omitempty"`
 	Locale    string `json:"locale,omitempty"`
+	Context   string `json:"context,omitempty"`
 }
 
 var inactive = introspection{Active: false}
@@ -99,9 +101,9 @@ func (p *Provider) introspectAccess(ctx context.Context, r *http.Request, form u
 		return inactive, err
 	}
 	return introspection{
-		Active: true, Scope: strings.Join(pr.Held, " "), ClientID: c.ClientID, TokenType: "Bearer",
+		Active: true, Scope: strings.Join(selectorAnd(pr.Context, pr.Held), " "), ClientID: c.ClientID, TokenType: "Bearer",
 		Exp: c.Expiry, Iat: c.IssuedAt, Sub: c.Subject, Aud: strings.Join(c.Audience, " "),
-		Iss: c.Issuer, JTI: c.JTI, Locale: c.Locale,
+		Iss: c.Issuer, JTI: c.JTI, Locale: c.Locale, Context: pr.Context,
 	}, nil
 }
 
@@ -131,19 +133,24 @@ func (p *Provider) introspectRefresh(ctx context.Context, r *http.Request, form 
 	// cannot be refreshed: it is not active either. Its scope is what the
 	// next refresh could carry now.
 	var allowed []string
+	contextID := scopeContext(rec.Scopes)
 	cl, err := p.activeClient(ctx, rec.ClientID)
-	if err == nil {
-		allowed, err = p.userAllowed(ctx, cl, rec.UserID)
+	if err == nil && cl.ContextID != "" && cl.ContextID != contextID {
+		err = authz.ErrInvalidToken // bound to another context since
 	}
-	if errors.Is(err, authz.ErrInvalidToken) || errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {
+	if err == nil {
+		allowed, err = p.userAllowed(ctx, cl, rec.UserID, contextID)
+	}
+	if errors.Is(err, authz.ErrInvalidToken) || errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) ||
+		(contextID != "" && errors.Is(err, storage.ErrNotFound)) {
 		return inactive, nil
 	} else if err != nil {
 		return inactive, err
 	}
 	return introspection{
-		Active: true, Scope: strings.Join(authz.Intersect(rec.Scopes, allowed), " "), ClientID: rec.ClientID,
+		Active: true, Scope: strings.Join(selectorAnd(contextID, authz.Intersect(rec.Scopes, allowed)), " "), ClientID: rec.ClientID,
 		TokenType: "refresh_token", Exp: rec.ExpiresAt.Unix(), Iat: rec.IssuedAt.Unix(),
-		Sub: rec.UserID, Iss: p.opts.Issuer,
+		Sub: rec.UserID, Iss: p.opts.Issuer, Context: contextID,
 	}, nil
 }
 
@@ -154,7 +161,13 @@ func (p *Provider) mayInspect(ctx context.Context, caller storage.Client, owner 
 	if caller.ClientID == owner {
 		return true, nil
 	}
-	ceiling, err := p.clientCeiling(ctx, caller)
+	// tokens-introspect is a realm-wide power: a client bound to a
+	// context, which holds only what its owner holds there, inspects its
+	// own tokens only.
+	if caller.ContextID != "" {
+		return false, nil
+	}
+	ceiling, err := p.clientCeiling(ctx, caller, "")
 	if errors.Is(err, errOwnerInactive) {
 		return false, nil
 	} else if err != nil {
@@ -187,4 +200,15 @@ func (p *Provider) authenticateCaller(ctx context.Context, r *http.Request, form
 		return storage.Client{}, errInvalidClient.withCause(errors.New("public client at introspection or revocation"))
 	}
 	return res.Client, nil
+}
+
+// selectorAnd returns a context token's scope as introspection shows it:
+// the selector, then what the token may do now.
+func selectorAnd(contextID string, held []string) []string {
+	if contextID == "" {
+		return held
+	}
+	out := append([]string{contextScopePrefix + contextID}, held...)
+	slices.Sort(out)
+	return out
 }

@@ -73,6 +73,10 @@ func (c *accessClaims) appendJSON(b []byte) []byte {
 		b = append(b, `,"sid":`...)
 		b = appendJSONString(b, c.SessionID)
 	}
+	if c.Context != "" {
+		b = append(b, `,"context":`...)
+		b = appendJSONString(b, c.Context)
+	}
 	return append(b, '}')
 }
 

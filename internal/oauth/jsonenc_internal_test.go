@@ -21,7 +21,7 @@ func TestAppendJSONStringMatchesEncodingJSON(t *testing.T) {
 func TestAccessClaimsAppendJSONMatchesEncodingJSON(t *testing.T) {
 	full := accessClaims{Issuer: "https://id.example", Subject: "u-1", Audience: audience{"https://id.example"},
 		Expiry: 1_900_000_900, IssuedAt: 1_900_000_000, IssuedAtMicros: 123_456, JTI: "j", ClientID: "c",
-		Scope: "users-read openid", Grant: grantPassword, Locale: "en", SessionID: "f"}
+		Scope: "users-read openid", Grant: grantPassword, Locale: "en", SessionID: "f", Context: "acme.app-1"}
 	// Every field set: a claim added to the struct but not to appendJSON
 	// makes this case fail.
 	v := reflect.ValueOf(full)
@@ -33,7 +33,7 @@ func TestAccessClaimsAppendJSONMatchesEncodingJSON(t *testing.T) {
 	cases := []accessClaims{full, {}, {Audience: audience{}}, {Audience: audience{"a", "b"}, Grant: grantClientCredentials}}
 	for _, s := range awkward {
 		c := full
-		c.Issuer, c.Subject, c.Audience, c.ClientID, c.Scope, c.Locale, c.SessionID = s, s, audience{s, s}, s, s, s, s
+		c.Issuer, c.Subject, c.Audience, c.ClientID, c.Scope, c.Locale, c.SessionID, c.Context = s, s, audience{s, s}, s, s, s, s, s
 		cases = append(cases, c)
 	}
 	for _, c := range cases {

@@ -109,7 +109,7 @@ func (p *Provider) afterLogin(ctx context.Context, w http.ResponseWriter, r *htt
 // and the user holds (all of them when no scope was requested, as for the
 // password grant).
 func (p *Provider) grantableScopes(ctx context.Context, c storage.Client, req *authRequest, userID string) ([]string, error) {
-	userRes, err := p.userResources(ctx, userID)
+	userRes, err := p.userResources(ctx, userID, c.ContextID)
 	if err != nil {
 		return nil, err
 	}

@@ -63,7 +63,12 @@ func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Princi
 	if err != nil {
 		return authz.Principal{}, err
 	}
-	pr := authz.Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken()}
+	// A token stays in the context it was issued for; a client bound to
+	// another context since then holds nothing through it.
+	if cl.ContextID != "" && cl.ContextID != c.Context {
+		return authz.Principal{}, fmt.Errorf("%w: client bound to another context", authz.ErrInvalidToken)
+	}
+	pr := authz.Principal{ClientID: c.ClientID, TokenID: c.JTI, ClientToken: !c.isUserToken(), Context: c.Context}
 	var scopes []string
 	if c.Scope != "" {
 		scopes = strings.Split(c.Scope, " ")
@@ -71,13 +76,13 @@ func (p *Provider) principal(ctx context.Context, c *accessClaims) (authz.Princi
 	var allowed []string
 	if pr.ClientToken {
 		pr.UserID = cl.OwnerID
-		allowed, err = p.clientCeiling(ctx, cl)
+		allowed, err = p.clientCeiling(ctx, cl, c.Context)
 	} else {
 		pr.UserID = c.Subject
 		pr.ThirdParty = !cl.SkipConsent && slices.Contains(cl.GrantTypes, grantAuthorizationCode)
-		allowed, err = p.userAllowed(ctx, cl, c.Subject)
+		allowed, err = p.userAllowed(ctx, cl, c.Subject, c.Context)
 	}
-	if errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) {
+	if errors.Is(err, errOwnerInactive) || errors.Is(err, errUserInactive) || (c.Context != "" && errors.Is(err, storage.ErrNotFound)) {
 		return authz.Principal{}, fmt.Errorf("%w: %w", authz.ErrInvalidToken, err)
 	} else if err != nil {
 		return authz.Principal{}, err
@@ -100,11 +105,12 @@ func (p *Provider) activeClient(ctx context.Context, clientID string) (storage.C
 }
 
 // userAllowed returns what a user token issued through client c may hold
-// now: the user's current resources ∩ what the client may request. The
+// now in a context ("" for realm-wide): the user's current resources
+// there ∩ what the client may request. The
 // user and the client's owner must both be active: a client of a disabled
 // owner serves nobody (errOwnerInactive), a disabled user has no tokens
 // (errUserInactive).
-func (p *Provider) userAllowed(ctx context.Context, c storage.Client, userID string) ([]string, error) {
+func (p *Provider) userAllowed(ctx context.Context, c storage.Client, userID, contextID string) ([]string, error) {
 	if err := p.ownerActive(ctx, c); err != nil {
 		return nil, err
 	}
@@ -114,7 +120,7 @@ func (p *Provider) userAllowed(ctx context.Context, c storage.Client, userID str
 	} else if err != nil {
 		return nil, fmt.Errorf("load user: %w", err)
 	}
-	res, err := p.userResources(ctx, userID)
+	res, err := p.userResources(ctx, userID, contextID)
 	if err != nil {
 		return nil, err
 	}

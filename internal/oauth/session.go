@@ -37,10 +37,12 @@ type session struct {
 	issuedAt time.Time
 	// source is the address the request came from, as the login
 	// throttle counts it (see sourceAddress).
-	source    string
-	grant     string // client_credentials, password, refresh_token or authorization_code
-	user      *storage.User
-	scopes    []string
+	source string
+	grant  string // client_credentials, password, refresh_token or authorization_code
+	user   *storage.User
+	scopes []string
+	// context is the context the tokens are for, "" for realm-wide.
+	context   string
 	expiresAt map[fosite.TokenType]time.Time
 	// refresh is the refresh token to hand out, if any, and family its
 	// family.

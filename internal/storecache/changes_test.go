@@ -69,6 +69,17 @@ func TestEveryChangeRaisesTheStamp(t *testing.T) {
 		}},
 		{"AddGroupMember", true, func() error { return s.AddGroupMember(ctx, a, realm, group.ID, user.ID) }},
 		{"RemoveGroupMember", true, func() error { return s.RemoveGroupMember(ctx, a, realm, group.ID, user.ID) }},
+		{"CreateContext", true, func() error {
+			_, err := s.CreateContext(ctx, a, realm, storage.Context{ID: "org", Name: "Org"})
+			return err
+		}},
+		{"UpdateContext", true, func() error {
+			_, err := s.UpdateContext(ctx, a, realm, "org", func(c *storage.Context) error { c.Name = "Acme"; return nil })
+			return err
+		}},
+		{"AddGroupMemberIn", true, func() error { return s.AddGroupMemberIn(ctx, a, realm, "org", group.ID, user.ID) }},
+		{"RemoveGroupMemberIn", true, func() error { return s.RemoveGroupMemberIn(ctx, a, realm, "org", group.ID, user.ID) }},
+		{"DeleteContext", true, func() error { return s.DeleteContext(ctx, a, realm, "org") }},
 		{"GrantGroupResource", true, func() error { return s.GrantGroupResource(ctx, a, realm, group.ID, "reports-read") }},
 		{"RevokeGroupResource", true, func() error { return s.RevokeGroupResource(ctx, a, realm, group.ID, "reports-read") }},
 		{"CreateClient", true, func() error {

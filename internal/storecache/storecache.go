@@ -70,11 +70,13 @@ const (
 	kindSecrets
 	kindUser
 	kindResources
+	kindContextPath
+	kindResourcesIn
 	numKinds
 )
 
 // kindNames name the caches in Stats, and so in metrics.
-var kindNames = [numKinds]string{"client", "client_secrets", "user", "user_resources"}
+var kindNames = [numKinds]string{"client", "client_secrets", "user", "user_resources", "context_path", "user_resources_in_context"}
 
 type entry struct {
 	stamp int64
@@ -157,7 +159,7 @@ type Stats struct {
 
 // CacheStats counts one cache's reads.
 type CacheStats struct {
-	Name         string // client, client_secrets, user or user_resources
+	Name         string // one of kindNames
 	Hits, Misses uint64
 }
 

@@ -166,5 +166,45 @@ func TestStats(t *testing.T) {
 	}
 	require.Equal(t, CacheStats{Name: "user", Hits: 2, Misses: 1}, byName["user"])
 	require.Equal(t, CacheStats{Name: "client"}, byName["client"])
-	require.Len(t, st.Caches, 4)
+	require.Len(t, st.Caches, 6)
+}
+
+// A token for a context stays on the cached path: the context's path and
+// what the user holds there are read once per change stamp, and a change
+// of a membership in the context is seen by the next request.
+func TestContextReadsAreCached(t *testing.T) {
+	ctx0 := context.Background()
+	r := storage.DefaultRealm
+	s := New(memory.New(), memory.NewTokenState(nil))
+	u := newUser(t, s)
+	g, err := s.CreateGroup(ctx0, system, r, storage.Group{Name: "g", Resources: []string{"users-read"}})
+	require.NoError(t, err)
+	for _, c := range []storage.Context{{ID: "org", Name: "Org"}, {ID: "app", Name: "App", ParentID: "org"}} {
+		_, err := s.CreateContext(ctx0, system, r, c)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.AddGroupMemberIn(ctx0, system, r, "org", g.ID, u.ID))
+
+	read := func() []storage.EffectiveResource {
+		ctx, err := s.Begin(ctx0)
+		require.NoError(t, err)
+		path, err := s.ContextPath(ctx, r, "app")
+		require.NoError(t, err)
+		require.Equal(t, []string{"app", "org"}, path)
+		eff, err := s.UserResourcesIn(ctx, r, u.ID, "app")
+		require.NoError(t, err)
+		return eff
+	}
+	for range 3 {
+		require.Equal(t, []string{"users-read"}, storage.ResourceNamesOf(read()))
+	}
+	byName := map[string]CacheStats{}
+	for _, c := range s.Stats().Caches {
+		byName[c.Name] = c
+	}
+	require.Equal(t, CacheStats{Name: "context_path", Hits: 2, Misses: 1}, byName["context_path"])
+	require.Equal(t, CacheStats{Name: "user_resources_in_context", Hits: 2, Misses: 1}, byName["user_resources_in_context"])
+
+	require.NoError(t, s.RemoveGroupMemberIn(ctx0, system, r, "org", g.ID, u.ID))
+	require.Empty(t, read(), "the change raised the stamp")
 }

@@ -25,6 +25,9 @@ func (s *Store) checkClient(realm string, c storage.Client) error {
 	if _, ok := s.users[key{realm, c.OwnerID}]; !ok {
 		return fmt.Errorf("owner %s: %w", c.OwnerID, storage.ErrMissingReference)
 	}
+	if _, ok := s.contexts[key{realm, c.ContextID}]; c.ContextID != "" && !ok {
+		return fmt.Errorf("context %s: %w", c.ContextID, storage.ErrMissingReference)
+	}
 	return s.missingResource(realm, c.Scopes)
 }
 

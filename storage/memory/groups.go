@@ -13,7 +13,34 @@ import (
 
 func copyGroup(g storage.Group) storage.Group {
 	g.Resources = normalize(g.Resources)
+	g.Includes = normalize(g.Includes)
 	return g
+}
+
+// checkGroupRefs checks what g refers to — resources, the managing
+// resource, included groups — and that inclusion stays acyclic and
+// bounded with g as given; callers hold the lock.
+func (s *Store) checkGroupRefs(realm string, g storage.Group) error {
+	if err := s.missingResource(realm, g.Resources); err != nil {
+		return err
+	}
+	if g.ManagedBy != "" {
+		if err := s.missingResource(realm, []string{g.ManagedBy}); err != nil {
+			return err
+		}
+	}
+	includes := map[string][]string{g.ID: g.Includes}
+	for k, other := range s.groups {
+		if k.realm == realm && other.ID != g.ID {
+			includes[other.ID] = other.Includes
+		}
+	}
+	for _, inc := range g.Includes {
+		if _, ok := s.groups[key{realm, inc}]; !ok && inc != g.ID {
+			return fmt.Errorf("group %s: %w", inc, storage.ErrMissingReference)
+		}
+	}
+	return storage.CheckInclusion(includes)
 }
 
 // checkGroupName fails if another group of the realm has the name;
@@ -43,10 +70,10 @@ func (s *Store) CreateGroup(_ context.Context, a storage.Actor, realm string, g 
 	if err := s.checkGroupName(realm, g.ID, g.Name); err != nil {
 		return storage.Group{}, err
 	}
-	if err := s.missingResource(realm, g.Resources); err != nil {
+	g = copyGroup(g)
+	if err := s.checkGroupRefs(realm, g); err != nil {
 		return storage.Group{}, err
 	}
-	g = copyGroup(g)
 	g.AllResources, g.BuiltIn = false, false
 	g.CreatedAt, g.UpdatedAt = s.stamp(), s.stamp()
 	s.groups[key{realm, g.ID}] = g
@@ -111,10 +138,10 @@ func (s *Store) UpdateGroup(_ context.Context, a storage.Actor, realm, id string
 	if err := s.checkGroupName(realm, id, next.Name); err != nil {
 		return storage.Group{}, err
 	}
-	if err := s.missingResource(realm, next.Resources); err != nil {
+	next = copyGroup(next)
+	if err := s.checkGroupRefs(realm, next); err != nil {
 		return storage.Group{}, err
 	}
-	next = copyGroup(next)
 	s.groups[k] = next
 	s.record(realm, a, storage.ActionGroupUpdate, storage.TargetGroup, id, storage.ChangeDetails(storage.GroupChanges(g, next)))
 	return copyGroup(next), nil
@@ -134,21 +161,42 @@ func (s *Store) DeleteGroup(_ context.Context, a storage.Actor, realm, id string
 	}
 	delete(s.groups, k)
 	delete(s.members, k)
+	for gk, other := range s.groups {
+		if gk.realm == realm && slices.Contains(other.Includes, id) {
+			other.Includes = slices.DeleteFunc(slices.Clone(other.Includes), func(x string) bool { return x == id })
+			s.groups[gk] = other
+		}
+	}
+	for m := range s.inMembers {
+		if m.realm == realm && m.group == id {
+			delete(s.inMembers, m)
+		}
+	}
 	s.record(realm, a, storage.ActionGroupDelete, storage.TargetGroup, id, map[string]string{"name": g.Name})
 	return nil
 }
 
 // AddGroupMember implements storage.GroupStore.
 func (s *Store) AddGroupMember(_ context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.setMember(a, realm, groupID, userID, true)
+	return s.setMember(a, realm, "", groupID, userID, true)
 }
 
 // RemoveGroupMember implements storage.GroupStore.
 func (s *Store) RemoveGroupMember(_ context.Context, a storage.Actor, realm, groupID, userID string) error {
-	return s.setMember(a, realm, groupID, userID, false)
+	return s.setMember(a, realm, "", groupID, userID, false)
 }
 
-func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member bool) error {
+// AddGroupMemberIn implements storage.ContextStore.
+func (s *Store) AddGroupMemberIn(_ context.Context, a storage.Actor, realm, contextID, groupID, userID string) error {
+	return s.setMember(a, realm, contextID, groupID, userID, true)
+}
+
+// RemoveGroupMemberIn implements storage.ContextStore.
+func (s *Store) RemoveGroupMemberIn(_ context.Context, a storage.Actor, realm, contextID, groupID, userID string) error {
+	return s.setMember(a, realm, contextID, groupID, userID, false)
+}
+
+func (s *Store) setMember(a storage.Actor, realm, contextID, groupID, userID string, member bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := key{realm, groupID}
@@ -159,20 +207,39 @@ func (s *Store) setMember(a storage.Actor, realm, groupID, userID string, member
 	if _, ok := s.users[key{realm, userID}]; !ok {
 		return fmt.Errorf("user %s: %w", userID, storage.ErrNotFound)
 	}
-	if s.members[k][userID] == member {
-		return nil
-	}
-	if !member && g.AllResources && s.lastActiveAdmin(realm, userID) {
-		return lastAdminError(userID)
+	details := map[string]string{"user": userID}
+	if contextID != "" {
+		if _, ok := s.contexts[key{realm, contextID}]; !ok {
+			return fmt.Errorf("context %s: %w", contextID, storage.ErrNotFound)
+		}
+		details["context"] = contextID
+		m := inMember{realm, contextID, groupID, userID}
+		if s.inMembers[m] == member {
+			return nil
+		}
+		if member {
+			s.inMembers[m] = true
+		} else {
+			delete(s.inMembers, m)
+		}
+	} else {
+		if s.members[k][userID] == member {
+			return nil
+		}
+		if !member && g.AllResources && s.lastActiveAdmin(realm, userID) {
+			return lastAdminError(userID)
+		}
+		if member {
+			s.members[k][userID] = true
+		} else {
+			delete(s.members[k], userID)
+		}
 	}
 	action := storage.ActionGroupMemberAdd
-	if member {
-		s.members[k][userID] = true
-	} else {
-		delete(s.members[k], userID)
+	if !member {
 		action = storage.ActionGroupMemberRemove
 	}
-	s.record(realm, a, action, storage.TargetGroup, groupID, map[string]string{"user": userID})
+	s.record(realm, a, action, storage.TargetGroup, groupID, details)
 	return nil
 }
 

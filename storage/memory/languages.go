@@ -3,8 +3,6 @@ package memory
 import (
 	"context"
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -92,9 +90,4 @@ func (s *Store) DeleteLanguage(_ context.Context, a storage.Actor, realm, code s
 	delete(s.languages, k)
 	s.record(realm, a, storage.ActionLanguageDelete, storage.TargetLanguage, l.Code, nil)
 	return nil
-}
-
-// sortedKeys returns the set's members, sorted.
-func sortedKeys(m map[string]bool) []string {
-	return slices.Sorted(maps.Keys(m))
 }

@@ -87,6 +87,10 @@ func (s *Store) DeleteResource(_ context.Context, a storage.Actor, realm, name s
 			g.Resources = slices.DeleteFunc(slices.Clone(g.Resources), func(x string) bool { return x == name })
 			s.groups[gk] = g
 		}
+		if gk.realm == realm && g.ManagedBy == name {
+			g.ManagedBy = ""
+			s.groups[gk] = g
+		}
 	}
 	for ck, c := range s.clients {
 		if ck.realm == realm && slices.Contains(c.Scopes, name) {

@@ -37,6 +37,9 @@ var builtInResources = []struct{ name, description string }{
 	// migrations/00004_accounts.sql
 	{"invites-read", "Read invitations"},
 	{"invites-write", "Create and revoke invitations"},
+	// migrations/00005_contexts.sql
+	{"contexts-read", "Read contexts"},
+	{"contexts-write", "Create, change and delete contexts"},
 }
 
 // Store is an in-memory storage.Store. One mutex guards everything: every
@@ -52,7 +55,9 @@ type Store struct {
 	usernames map[key]string           // key: realm, id → canonical username
 	resources map[key]storage.Resource // key: realm, name
 	groups    map[key]storage.Group    // key: realm, id
-	members   map[key]map[string]bool  // key: realm, group id → user ids
+	members   map[key]map[string]bool  // key: realm, group id → user ids (realm-wide)
+	contexts  map[key]storage.Context  // key: realm, id
+	inMembers map[inMember]bool        // memberships in a context
 	clients   map[key]storage.Client   // key: realm, client_id
 	secrets   map[key][]storage.ClientSecret
 	consents  map[consentKey]storage.Consent
@@ -66,6 +71,8 @@ type Store struct {
 }
 
 type key struct{ realm, id string }
+
+type inMember struct{ realm, context, group, user string }
 
 var _ storage.Store = (*Store)(nil)
 
@@ -83,6 +90,8 @@ func NewWithClock(now func() time.Time) *Store {
 		resources: map[key]storage.Resource{},
 		groups:    map[key]storage.Group{},
 		members:   map[key]map[string]bool{},
+		contexts:  map[key]storage.Context{},
+		inMembers: map[inMember]bool{},
 		clients:   map[key]storage.Client{},
 		secrets:   map[key][]storage.ClientSecret{},
 		consents:  map[consentKey]storage.Consent{},
@@ -101,7 +110,7 @@ func NewWithClock(now func() time.Time) *Store {
 	}
 	id := uuid.NewString()
 	s.groups[key{r, id}] = storage.Group{ID: id, Name: storage.AdministratorsGroup, Description: "Every admin resource of the realm",
-		AllResources: true, BuiltIn: true, Resources: []string{}, CreatedAt: t, UpdatedAt: t}
+		AllResources: true, BuiltIn: true, Resources: []string{}, Includes: []string{}, CreatedAt: t, UpdatedAt: t}
 	s.members[key{r, id}] = map[string]bool{}
 	return s
 }

@@ -186,6 +186,11 @@ func (s *Store) DeleteUser(_ context.Context, a storage.Actor, realm, id string)
 			delete(m, id)
 		}
 	}
+	for m := range s.inMembers {
+		if m.realm == realm && m.user == id {
+			delete(s.inMembers, m)
+		}
+	}
 	for ck, c := range s.clients {
 		if ck.realm == realm && c.OwnerID == id {
 			delete(s.clients, ck)
@@ -216,39 +221,6 @@ func (s *Store) UserGroups(_ context.Context, realm, userID string) ([]storage.G
 }
 
 // UserResources implements storage.UserStore.
-func (s *Store) UserResources(_ context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if _, ok := s.users[key{realm, userID}]; !ok {
-		return nil, fmt.Errorf("user %s: %w", userID, storage.ErrNotFound)
-	}
-	from := map[string]map[string]bool{}
-	grant := func(res, group string) {
-		if from[res] == nil {
-			from[res] = map[string]bool{}
-		}
-		from[res][group] = true
-	}
-	for gk, m := range s.members {
-		if gk.realm != realm || !m[userID] {
-			continue
-		}
-		g := s.groups[gk]
-		if g.AllResources {
-			for rk := range s.resources {
-				if rk.realm == realm {
-					grant(rk.id, g.ID)
-				}
-			}
-		}
-		for _, r := range g.Resources {
-			grant(r, g.ID)
-		}
-	}
-	out := make([]storage.EffectiveResource, 0, len(from))
-	for name, groups := range from {
-		out = append(out, storage.EffectiveResource{Name: name, Groups: sortedKeys(groups)})
-	}
-	slices.SortFunc(out, func(a, b storage.EffectiveResource) int { return strings.Compare(a.Name, b.Name) })
-	return out, nil
+func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
+	return s.UserResourcesIn(ctx, realm, userID, "")
 }

@@ -43,7 +43,7 @@ func lastActiveAdmin(ctx context.Context, tx pgx.Tx, realm, adminID, userID stri
 	var others int
 	err := tx.QueryRow(ctx, `SELECT coalesce(bool_or(u.id = $3), false), count(*) FILTER (WHERE u.id <> $3)
 		FROM group_members m JOIN users u ON u.id = m.user_id
-		WHERE m.group_id = $2 AND u.realm_id = $1 AND u.status = 'active'`, realm, adminID, userID).Scan(&self, &others)
+		WHERE m.group_id = $2 AND m.context_id IS NULL AND u.realm_id = $1 AND u.status = 'active'`, realm, adminID, userID).Scan(&self, &others)
 	if err != nil {
 		return false, mapErr(err, "administrators", false)
 	}

@@ -14,14 +14,14 @@ import (
 const clientCols = `c.client_id, c.owner_id::text, c.name,
 	ARRAY(SELECT cr.resource FROM client_resources cr WHERE cr.realm_id = c.realm_id AND cr.client_id = c.client_id ORDER BY cr.resource COLLATE "C"),
 	c.all_scopes, c.grant_types, c.token_endpoint_auth_method, c.jwks, c.access_token_ttl, c.refresh_token_ttl,
-	c.redirect_uris, c.post_logout_redirect_uris, c.pkce_optional, c.skip_consent, c.status, c.created_at, c.updated_at`
+	c.redirect_uris, c.post_logout_redirect_uris, c.pkce_optional, c.skip_consent, coalesce(c.context_id, ''), c.status, c.created_at, c.updated_at`
 
 func scanClient(row pgx.Row) (storage.Client, error) {
 	var c storage.Client
 	var jwks []byte
 	var at, rt *int64
 	err := row.Scan(&c.ClientID, &c.OwnerID, &c.Name, &c.Scopes, &c.AllScopes, &c.GrantTypes, &c.TokenEndpointAuthMethod,
-		&jwks, &at, &rt, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.PKCEOptional, &c.SkipConsent, &c.Status, &c.CreatedAt, &c.UpdatedAt)
+		&jwks, &at, &rt, &c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.PKCEOptional, &c.SkipConsent, &c.ContextID, &c.Status, &c.CreatedAt, &c.UpdatedAt)
 	if len(jwks) > 0 {
 		c.JWKS = jwks
 	}
@@ -86,11 +86,11 @@ func (s *Store) CreateClient(ctx context.Context, a storage.Actor, realm string,
 	var out storage.Client
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO clients (realm_id, client_id, owner_id, name, all_scopes, grant_types, token_endpoint_auth_method,
-			jwks, access_token_ttl, refresh_token_ttl, redirect_uris, post_logout_redirect_uris, pkce_optional, skip_consent, status)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+			jwks, access_token_ttl, refresh_token_ttl, redirect_uris, post_logout_redirect_uris, pkce_optional, skip_consent, status, context_id)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 			realm, c.ClientID, c.OwnerID, c.Name, c.AllScopes, nonNil(c.GrantTypes), c.TokenEndpointAuthMethod,
 			jwksArg(c.JWKS), ttlArg(c.AccessTokenTTL), ttlArg(c.RefreshTokenTTL),
-			sortedSet(c.RedirectURIs), sortedSet(c.PostLogoutRedirectURIs), c.PKCEOptional, c.SkipConsent, string(c.Status))
+			sortedSet(c.RedirectURIs), sortedSet(c.PostLogoutRedirectURIs), c.PKCEOptional, c.SkipConsent, string(c.Status), nullIfEmpty(c.ContextID))
 		if err != nil {
 			return mapErr(err, "client "+c.ClientID, false)
 		}
@@ -158,11 +158,11 @@ func (s *Store) UpdateClient(ctx context.Context, a storage.Actor, realm, client
 		}
 		_, err = tx.Exec(ctx, `UPDATE clients SET name = $3, all_scopes = $4, grant_types = $5, token_endpoint_auth_method = $6,
 			jwks = $7, access_token_ttl = $8, refresh_token_ttl = $9, redirect_uris = $10, post_logout_redirect_uris = $11,
-			pkce_optional = $12, skip_consent = $13, status = $14, updated_at = now()
+			pkce_optional = $12, skip_consent = $13, status = $14, context_id = $15, updated_at = now()
 			WHERE realm_id = $1 AND client_id = $2`,
 			realm, clientID, next.Name, next.AllScopes, nonNil(next.GrantTypes), next.TokenEndpointAuthMethod,
 			jwksArg(next.JWKS), ttlArg(next.AccessTokenTTL), ttlArg(next.RefreshTokenTTL),
-			sortedSet(next.RedirectURIs), sortedSet(next.PostLogoutRedirectURIs), next.PKCEOptional, next.SkipConsent, string(next.Status))
+			sortedSet(next.RedirectURIs), sortedSet(next.PostLogoutRedirectURIs), next.PKCEOptional, next.SkipConsent, string(next.Status), nullIfEmpty(next.ContextID))
 		if err != nil {
 			return mapErr(err, "client "+clientID, false)
 		}

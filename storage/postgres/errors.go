@@ -53,7 +53,7 @@ func mapErr(err error, what string, onDelete bool) error {
 // and carries no storage sentinel yet. Errors of a caller's update
 // function pass through as they are.
 func needsMapping(err error) bool {
-	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists, storage.ErrMissingReference, storage.ErrInUse, storage.ErrUnavailable} {
+	for _, sentinel := range []error{storage.ErrNotFound, storage.ErrAlreadyExists, storage.ErrMissingReference, storage.ErrInUse, storage.ErrUnavailable, storage.ErrHierarchy} {
 		if errors.Is(err, sentinel) {
 			return false
 		}

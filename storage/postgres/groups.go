@@ -13,14 +13,13 @@ import (
 
 const groupCols = `g.id::text, g.name, g.description, g.all_resources, g.built_in,
 	ARRAY(SELECT gr.resource FROM group_resources gr WHERE gr.group_id = g.id ORDER BY gr.resource COLLATE "C"),
-	g.created_at, g.updated_at`
+	ARRAY(SELECT gi.included_id::text FROM group_includes gi WHERE gi.group_id = g.id ORDER BY gi.included_id::text COLLATE "C"),
+	coalesce(g.managed_by, ''), g.created_at, g.updated_at`
 
 func scanGroup(row pgx.Row) (storage.Group, error) {
 	var g storage.Group
-	err := row.Scan(&g.ID, &g.Name, &g.Description, &g.AllResources, &g.BuiltIn, &g.Resources, &g.CreatedAt, &g.UpdatedAt)
-	if g.Resources == nil {
-		g.Resources = []string{}
-	}
+	err := row.Scan(&g.ID, &g.Name, &g.Description, &g.AllResources, &g.BuiltIn, &g.Resources, &g.Includes, &g.ManagedBy, &g.CreatedAt, &g.UpdatedAt)
+	g.Resources, g.Includes = nonNil(g.Resources), nonNil(g.Includes)
 	return g, err
 }
 
@@ -65,10 +64,14 @@ func (s *Store) CreateGroup(ctx context.Context, a storage.Actor, realm string, 
 	}
 	var out storage.Group
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO groups (id, realm_id, name, description) VALUES ($1, $2, $3, $4)`, g.ID, realm, g.Name, g.Description); err != nil {
+		if _, err := tx.Exec(ctx, `INSERT INTO groups (id, realm_id, name, description, managed_by) VALUES ($1, $2, $3, $4, $5)`,
+			g.ID, realm, g.Name, g.Description, nullIfEmpty(g.ManagedBy)); err != nil {
 			return mapErr(err, "group "+g.Name, false)
 		}
 		if err := setGroupResources(ctx, tx, realm, g.ID, g.Resources); err != nil {
+			return err
+		}
+		if err := setGroupIncludes(ctx, tx, realm, g.ID, g.Includes); err != nil {
 			return err
 		}
 		var err error
@@ -119,19 +122,24 @@ func (s *Store) UpdateGroup(ctx context.Context, a storage.Actor, realm, id stri
 			return err
 		}
 		next := cur
-		next.Resources = slices.Clone(cur.Resources)
+		next.Resources, next.Includes = slices.Clone(cur.Resources), slices.Clone(cur.Includes)
 		if err := fn(&next); err != nil {
 			return err
 		}
 		if cur.BuiltIn && !strings.EqualFold(cur.Name, next.Name) {
 			return errorf("group "+cur.Name+" is built in and cannot be renamed", storage.ErrInUse)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE groups SET name = $3, description = $4, updated_at = now() WHERE realm_id = $1 AND id = $2`,
-			realm, id, next.Name, next.Description); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE groups SET name = $3, description = $4, managed_by = $5, updated_at = now() WHERE realm_id = $1 AND id = $2`,
+			realm, id, next.Name, next.Description, nullIfEmpty(next.ManagedBy)); err != nil {
 			return mapErr(err, "group "+next.Name, false)
 		}
 		if err := setGroupResources(ctx, tx, realm, id, next.Resources); err != nil {
 			return err
+		}
+		if !slices.Equal(sortedSet(next.Includes), cur.Includes) {
+			if err := setGroupIncludes(ctx, tx, realm, id, next.Includes); err != nil {
+				return err
+			}
 		}
 		if out, err = s.getGroup(ctx, tx, realm, id, false); err != nil {
 			return err
@@ -167,7 +175,7 @@ func (s *Store) AddGroupMember(ctx context.Context, a storage.Actor, realm, grou
 // RemoveGroupMember implements storage.GroupStore.
 func (s *Store) RemoveGroupMember(ctx context.Context, a storage.Actor, realm, groupID, userID string) error {
 	return s.link(ctx, a, realm, groupID, "user", userID, storage.ActionGroupMemberRemove,
-		`DELETE FROM group_members WHERE realm_id = $1 AND group_id = $2 AND user_id = $3`)
+		`DELETE FROM group_members WHERE realm_id = $1 AND group_id = $2 AND user_id = $3 AND context_id IS NULL`)
 }
 
 // GrantGroupResource implements storage.GroupStore.
@@ -243,7 +251,7 @@ func (s *Store) ListGroupMembers(ctx context.Context, realm, groupID string, opt
 	}
 	limit := opts.EffectiveLimit()
 	rows, err := s.pool.Query(ctx, `SELECT `+userListCols+` FROM users JOIN group_members m ON m.user_id = users.id
-		WHERE users.realm_id = $1 AND m.group_id = $2 AND username_canonical COLLATE "C" > $3
+		WHERE users.realm_id = $1 AND m.group_id = $2 AND m.context_id IS NULL AND username_canonical COLLATE "C" > $3
 		ORDER BY username_canonical COLLATE "C" LIMIT $4`, realm, groupID, after, limit+1)
 	return collectUsers(rows, err, limit)
 }

@@ -65,7 +65,7 @@ func TestCanonicalUsernameMigrationReportsCollisions(t *testing.T) {
 	applied, err := postgres.Migrate(ctx, dsn)
 	require.NoError(t, err)
 	require.Contains(t, applied, int64(2))
-	requireVersion(t, dsn, 4)
+	requireVersion(t, dsn, 5)
 
 	s, err := postgres.Open(ctx, dsn)
 	require.NoError(t, err)

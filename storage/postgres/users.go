@@ -140,7 +140,7 @@ func (s *Store) ListUsers(ctx context.Context, realm string, f storage.UserFilte
 	limit := opts.EffectiveLimit()
 	rows, err := s.pool.Query(ctx, `SELECT `+userListCols+` FROM users WHERE realm_id = $1
 		AND ($2 = '' OR username_canonical = $2) AND ($3 = '' OR lower(email) = lower($3)) AND ($4 = '' OR status = $4)
-		AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = $5 AND m.user_id = users.id))
+		AND ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = $5 AND m.user_id = users.id AND m.context_id IS NULL))
 		AND username_canonical COLLATE "C" > $6
 		ORDER BY username_canonical COLLATE "C" LIMIT $7`,
 		realm, username, f.Email, string(f.Status), group, after, limit+1)
@@ -266,7 +266,7 @@ func (s *Store) UserGroups(ctx context.Context, realm, userID string) ([]storage
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT `+groupCols+` FROM groups g JOIN group_members m ON m.group_id = g.id
-		WHERE g.realm_id = $1 AND m.user_id = $2 ORDER BY lower(g.name) COLLATE "C"`, realm, userID)
+		WHERE g.realm_id = $1 AND m.user_id = $2 AND m.context_id IS NULL ORDER BY lower(g.name) COLLATE "C"`, realm, userID)
 	if err != nil {
 		return nil, mapErr(err, "groups of user "+userID, false)
 	}
@@ -275,34 +275,7 @@ func (s *Store) UserGroups(ctx context.Context, realm, userID string) ([]storage
 
 // UserResources implements storage.UserStore.
 func (s *Store) UserResources(ctx context.Context, realm, userID string) ([]storage.EffectiveResource, error) {
-	if !validID(userID) {
-		return nil, errorf("user "+userID, storage.ErrNotFound)
-	}
-	rows, err := s.pool.Query(ctx, `SELECT r.name, array_agg(DISTINCT g.id::text ORDER BY g.id::text)
-		FROM group_members m
-		JOIN groups g ON g.id = m.group_id AND g.realm_id = $1
-		JOIN resources r ON r.realm_id = $1 AND (g.all_resources OR EXISTS (
-			SELECT 1 FROM group_resources gr WHERE gr.group_id = g.id AND gr.resource = r.name))
-		WHERE m.user_id = $2
-		GROUP BY r.name ORDER BY r.name COLLATE "C"`, realm, userID)
-	if err != nil {
-		return nil, mapErr(err, "resources of user "+userID, false)
-	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.EffectiveResource, error) {
-		var e storage.EffectiveResource
-		err := r.Scan(&e.Name, &e.Groups)
-		return e, err
-	})
-	if err != nil {
-		return nil, mapErr(err, "resources of user "+userID, false)
-	}
-	if len(out) == 0 {
-		// No resources: tell a user without groups from a missing one.
-		if err := s.userExists(ctx, realm, userID); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return s.UserResourcesIn(ctx, realm, userID, "")
 }
 
 func (s *Store) userExists(ctx context.Context, realm, id string) error {

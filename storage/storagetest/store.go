@@ -13,7 +13,7 @@ import (
 // builtIn are the resources every realm starts with, sorted, and their
 // descriptions, which the consent page shows.
 var builtIn = []string{
-	"admin-login", "audit-read", "clients-read", "clients-write", "groups-read", "groups-write",
+	"admin-login", "audit-read", "clients-read", "clients-write", "contexts-read", "contexts-write", "groups-read", "groups-write",
 	"invites-read", "invites-write", "languages-read", "languages-write", "resources-read", "resources-write", "tokens-introspect",
 	"tokens-revoke", "users-read", "users-write",
 }
@@ -35,6 +35,8 @@ var builtInDescriptions = map[string]string{
 	"admin-login":       "Sign in to the admin console",
 	"invites-read":      "Read invitations",
 	"invites-write":     "Create and revoke invitations",
+	"contexts-read":     "Read contexts",
+	"contexts-write":    "Create, change and delete contexts",
 }
 
 var (
@@ -73,6 +75,14 @@ func RunStoreTests(t *testing.T, newStore func(t *testing.T) storage.Store) {
 		{"Audit", testAudit},
 		{"AppendAudit", testAppendAudit},
 		{"OtherRealm", testOtherRealm},
+		{"ContextTree", testContextTree},
+		{"ContextDepth", testContextDepth},
+		{"ContextDelete", testContextDelete},
+		{"ContextMemberships", testContextMemberships},
+		{"EffectiveInContext", testEffectiveInContext},
+		{"GroupInclusion", testGroupInclusion},
+		{"GroupManagedBy", testGroupManagedBy},
+		{"ClientContext", testClientContext},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
