@@ -38,6 +38,11 @@ const (
 	ActionConsentGrant  = "consent.grant"
 	ActionConsentRevoke = "consent.revoke"
 
+	// ActionSessionEnd records a user signing one of their browser
+	// sessions out from the account page (AuditStore.AppendAudit): the
+	// session itself lives in token state.
+	ActionSessionEnd = "session.end"
+
 	ActionContextCreate = "context.create"
 	ActionContextUpdate = "context.update"
 	ActionContextDelete = "context.delete"

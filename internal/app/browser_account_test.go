@@ -80,6 +80,16 @@ func TestBrowserAccount(t *testing.T) {
 		other.refused(none, "login_required")
 		_, err = e.rp.config.TokenSource(ctx, expired(tok)).Token()
 		requireInvalidGrant(t, err)
+		audit, err := s.Store.ListAudit(ctx, storage.DefaultRealm, storage.AuditFilter{ActorID: e.user.ID}, storage.ListOptions{Limit: 50})
+		require.NoError(t, err)
+		var ended int
+		for _, a := range audit.Items {
+			if a.Action == storage.ActionSessionEnd {
+				ended++
+				require.Equal(t, e.user.ID, a.TargetID)
+			}
+		}
+		require.Equal(t, 1, ended, "the sign-out is in the audit log")
 
 		// Revoke the consent: the relying party must ask again.
 		e.tab.Click(`section[aria-labelledby=apps-heading] li button`)

@@ -351,6 +351,14 @@ func (p *Provider) EndAccountSession(w http.ResponseWriter, r *http.Request, s A
 			return err
 		}
 	}
+	// Signing another browser out is what a user does who suspects a
+	// stolen session: the audit log keeps it (the session's id is the
+	// sid of its ID tokens, which names it to relying parties too).
+	e := storage.AuditEntry{Actor: storage.Actor{Type: storage.ActorUser, ID: s.UserID}, Action: storage.ActionSessionEnd,
+		TargetType: storage.TargetUser, TargetID: s.UserID, Details: map[string]string{"sid": sessionID}}
+	if err := p.opts.Store.AppendAudit(ctx, p.opts.Realm, e); err != nil {
+		p.opts.Logger.WarnContext(ctx, "cannot record a session sign-out in the audit log", "err", err)
+	}
 	return nil
 }
 
