@@ -12,6 +12,7 @@ import (
 	"github.com/gatehouse/gatehouse/clienthash"
 	"github.com/gatehouse/gatehouse/internal/app/apptest"
 	"github.com/gatehouse/gatehouse/internal/mail/mailtest"
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // adminPasswordBody is a PUT /admin/users/{id}/password body.
@@ -62,5 +63,113 @@ func TestReviewMailResetLinkDiesWithPasswordChange(t *testing.T) {
 		fresh := s.Link(smtp.Wait("vic@example.com", 1, mailWait))
 		p = s.Browser().Visit(fresh.String())
 		require.Equal(t, http.StatusOK, p.Status, p.Body)
+	})
+}
+
+// TestReviewMailInvitationCeilingAtAcceptance: the power an invitation
+// carries is decided again when it is accepted, on the inviter's current
+// permissions and the group's current grants. A group that came to
+// include another group since (contexts' group inclusion) grants more
+// than the inviter holds; a disabled inviter holds nothing. Neither
+// invitation can be accepted, by a new account or an existing one.
+func TestReviewMailInvitationCeilingAtAcceptance(t *testing.T) {
+	forEachBackendWithMail(t, func(t *testing.T, s *apptest.Server, smtp *mailtest.Server) {
+		_, _, adminToken := administrator(t, s)
+		readers := s.Group("readers", "users-read")
+		writers := s.Group("writers", "users-write")
+		inviters := s.Group("inviters", "invites-write", "invites-read", "users-read")
+		del := s.User("delegate", "", inviters.ID)
+		dc := s.Client("delegate-cli", del.ID, []string{"invites-write", "invites-read", "users-read"})
+		dt := s.Token(&dc, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
+		groups := `,"groups":["` + readers.ID + `"]`
+		_, grown := invite(t, s, smtp, dt, "ann@example.com", 0, groups)
+		_, other := invite(t, s, smtp, dt, "bob@example.com", 0, groups)
+		bob := s.User("bob", "bobs-password")
+		withEmail(t, s, bob.ID, "bob@example.com")
+
+		// readers now includes writers: users-write, which the delegate lacks.
+		_, err := s.Store.UpdateGroup(t.Context(), apptest.System, "default", readers.ID, func(g *storage.Group) error {
+			g.Includes = []string{writers.ID}
+			return nil
+		})
+		require.NoError(t, err)
+		b := s.Browser()
+		p := b.Visit(grown.String())
+		require.Equal(t, http.StatusOK, p.Status)
+		res := b.SetPassword(p, 0, "anns-password", "anns-password", url.Values{"username": {"ann"}})
+		require.Equal(t, http.StatusGone, res.Status, res.Body)
+		_, err = s.Store.GetUserByUsername(t.Context(), "default", "ann")
+		require.ErrorIs(t, err, storage.ErrNotFound)
+		p = b.Visit(other.String())
+		require.Equal(t, http.StatusGone, b.SignInForm(p, 1, "bob", "bobs-password").Status)
+		require.False(t, memberOf(t, s, bob.ID, readers.ID))
+
+		// Back as it was, then the delegate is disabled.
+		_, err = s.Store.UpdateGroup(t.Context(), apptest.System, "default", readers.ID, func(g *storage.Group) error {
+			g.Includes = nil
+			return nil
+		})
+		require.NoError(t, err)
+		r := s.Bearer(http.MethodPatch, "/admin/users/"+del.ID, adminToken, `{"status":"disabled"}`)
+		require.Equal(t, http.StatusOK, r.Status, r.Raw)
+		p = b.Visit(other.String())
+		res = b.SignInForm(p, 1, "bob", "bobs-password")
+		require.Equal(t, http.StatusGone, res.Status, res.Body)
+		require.False(t, memberOf(t, s, bob.ID, readers.ID))
+	})
+}
+
+// TestReviewMailInvitationAcceptedOnce: racing acceptances — two new
+// accounts and a sign-in — accept the invitation exactly once: one
+// membership, and no account left behind by the losers.
+func TestReviewMailInvitationAcceptedOnce(t *testing.T) {
+	forEachBackendWithMail(t, func(t *testing.T, s *apptest.Server, smtp *mailtest.Server) {
+		_, _, adminToken := administrator(t, s)
+		team := s.Group("team", "groups-read")
+		cat := s.User("cat", "cats-password")
+		withEmail(t, s, cat.ID, "cat@example.com")
+		_, link := invite(t, s, smtp, adminToken, "cat@example.com", 0, `,"groups":["`+team.ID+`"]`)
+
+		type try struct {
+			b *apptest.Browser
+			p *apptest.Page
+		}
+		tries := make([]try, 3)
+		for i := range tries {
+			b := s.Browser()
+			tries[i] = try{b, b.Visit(link.String())}
+			require.Equal(t, http.StatusOK, tries[i].p.Status)
+		}
+		statuses := make([]int, 3)
+		done := make(chan struct{})
+		for i := range tries {
+			go func() {
+				defer func() { done <- struct{}{} }()
+				if i == 2 {
+					statuses[i] = tries[i].b.SignInForm(tries[i].p, 1, "cat", "cats-password").Status
+					return
+				}
+				name := []string{"cat-new-1", "cat-new-2"}[i]
+				statuses[i] = tries[i].b.SetPassword(tries[i].p, 0, "a-password", "a-password", url.Values{"username": {name}}).Status
+			}()
+		}
+		for range tries {
+			<-done
+		}
+		ok := 0
+		for _, st := range statuses {
+			if st == http.StatusOK {
+				ok++
+			} else {
+				require.Equal(t, http.StatusGone, st)
+			}
+		}
+		require.Equal(t, 1, ok, "%v", statuses)
+		members, err := s.Store.ListUsers(t.Context(), "default", storage.UserFilter{GroupID: team.ID}, storage.ListOptions{})
+		require.NoError(t, err)
+		require.Len(t, members.Items, 1)
+		all, err := s.Store.ListUsers(t.Context(), "default", storage.UserFilter{Email: "cat@example.com"}, storage.ListOptions{})
+		require.NoError(t, err)
+		require.Len(t, all.Items, 1, "the losing new accounts are deleted")
 	})
 }
