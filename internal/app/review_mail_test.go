@@ -203,3 +203,38 @@ func TestReviewMailInvitationTakenNameHashesNothing(t *testing.T) {
 		require.NotZero(t, hashes.Load())
 	})
 }
+
+// TestReviewMailActivationCeilingCountsContexts: a user's power is also
+// what they hold in contexts. A caller with users-write alone, realm-wide,
+// must not mail an activation link (nor set a password) for a user who
+// administers a context: whoever reads the mail, or sets the password,
+// holds that context's power, which the caller holds nowhere.
+func TestReviewMailActivationCeilingCountsContexts(t *testing.T) {
+	forEachBackendWithMail(t, func(t *testing.T, s *apptest.Server, smtp *mailtest.Server) {
+		w := newContextWorld(t, s)
+		w.context("acme", "ACME", "organisation", "")
+		boss := w.group(map[string]any{"name": "ctx-boss", "resources": []string{"groups-read", "groups-write", "contexts-write"}})
+		r := s.Bearer(http.MethodPost, "/admin/users", w.admin, `{"username":"orgadmin","email":"orgadmin@example.com"}`)
+		require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+		orgAdmin := r.Str("id")
+		smtp.Wait("orgadmin@example.com", 0, mailWait)
+		w.join("acme", boss, orgAdmin)
+
+		staff := s.Group("staff", "users-read", "users-write")
+		clerk := s.User("clerk", "", staff.ID)
+		cc := s.Client("clerk-cli", clerk.ID, []string{"users-read", "users-write"})
+		clerkToken := s.Token(&cc, url.Values{"grant_type": {"client_credentials"}}).Str("access_token")
+
+		r = s.Bearer(http.MethodPost, "/admin/users/"+orgAdmin+"/activation", clerkToken, "")
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Raw)
+		require.Equal(t, "urn:gatehouse:problem:delegation-ceiling", r.Str("type"))
+		r = s.Bearer(http.MethodPut, "/admin/users/"+orgAdmin+"/password", clerkToken, adminPasswordBody(t, "clerks-pick"))
+		require.Equal(t, http.StatusUnprocessableEntity, r.Status, r.Raw)
+		time.Sleep(200 * time.Millisecond)
+		require.Equal(t, 1, smtp.Count("orgadmin@example.com"), "no second link")
+
+		// The administrator holds everything: allowed.
+		r = s.Bearer(http.MethodPost, "/admin/users/"+orgAdmin+"/activation", w.admin, "")
+		require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+	})
+}
