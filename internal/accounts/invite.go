@@ -187,6 +187,14 @@ func (s *Service) AcceptAsNew(ctx context.Context, token, username string, in cl
 	if _, err := storage.CanonicalUsername(username); err != nil || len(username) > 256 {
 		return storage.User{}, ErrBadUsername
 	}
+	// A taken name is refused before the password is hashed: the link
+	// stays usable after it, and must not buy the shared hasher's time
+	// over and over. CreateUser still decides a race.
+	if _, err := s.o.Store.GetUserByUsername(ctx, s.o.Realm, username); err == nil {
+		return storage.User{}, ErrUsernameTaken
+	} else if !errors.Is(err, storage.ErrNotFound) {
+		return storage.User{}, err
+	}
 	if err := s.inviterStillHolds(ctx, v.Invitation); err != nil {
 		return storage.User{}, err
 	}

@@ -182,7 +182,27 @@ func (s *Service) ResetUser(ctx context.Context, token string) (storage.User, er
 	if err != nil {
 		return storage.User{}, err
 	}
+	if err := s.resetLinkRevoked(ctx, t); err != nil {
+		return storage.User{}, err
+	}
 	return s.linkUser(ctx, t, false)
+}
+
+// resetLinkRevoked makes a reset link gone when everything of its user
+// was revoked after it was mailed: a new password set another way (the
+// account page, the management API), a disabled account, a "revoke every
+// token". Whoever got hold of the link must not take the account back
+// from the person or administrator who just secured it
+// (docs/accounts.md). The link was issued ResetTTL before its expiry.
+func (s *Service) resetLinkRevoked(ctx context.Context, t storage.LinkToken) error {
+	revoked, _, err := s.o.State.IsRevoked(ctx, storage.TokenRef{UserID: t.UserID, IssuedAt: t.ExpiresAt.Add(-s.o.ResetTTL)})
+	if err != nil {
+		return err
+	}
+	if revoked {
+		return ErrLinkGone
+	}
+	return nil
 }
 
 // Reset sets a new password through a reset link and ends every session,
@@ -209,6 +229,10 @@ func (s *Service) Reset(ctx context.Context, token string, in clienthash.Passwor
 	}
 	if t.UserID != u.ID {
 		return storage.User{}, ErrLinkGone
+	}
+	// Again after spending: a change may have come since ResetUser.
+	if err := s.resetLinkRevoked(ctx, t); err != nil {
+		return storage.User{}, err
 	}
 	if err := s.revokeUser(ctx, u.ID); err != nil {
 		return storage.User{}, err

@@ -45,6 +45,36 @@ func (w Powers) UserIn(ctx context.Context, userID, contextID string) ([]string,
 	return storage.ResourceNamesOf(eff), nil
 }
 
+// UserAnywhere returns every resource the user holds anywhere: realm-wide
+// and in every context they are a member of (with the contexts above
+// it). It is the power of the user as a target: whoever takes over the
+// account — sets its password, mails it a link, changes it — gets all of
+// it, so acting on the user needs all of it (docs/contexts.md).
+func (w Powers) UserAnywhere(ctx context.Context, userID string) ([]string, error) {
+	out, err := w.User(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := w.Store.UserMemberships(ctx, w.Realm, userID)
+	if err != nil {
+		return nil, fmt.Errorf("load user memberships: %w", err)
+	}
+	seen := map[string]bool{}
+	for _, m := range ms {
+		if m.ContextID == "" || seen[m.ContextID] {
+			continue
+		}
+		seen[m.ContextID] = true
+		in, err := w.UserIn(ctx, userID, m.ContextID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
 // Client returns what the client can obtain: the scopes it is allowed,
 // every resource of the realm for an all-scopes client. That is more than
 // its tokens carry today (allowed ∩ owner's resources, and for user

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -178,11 +180,24 @@ func (e *PermanentError) Unwrap() error { return e.Err }
 
 // Describe shortens an error for the outbox's last_error and the log: one
 // line, bounded, and never the server's credentials (go-mail's errors do
-// not carry them; the URL is never part of one).
+// not carry them; the URL is never part of one). It is valid UTF-8
+// without control characters, cut at a character: PostgreSQL refuses
+// anything else, and a failure that cannot be recorded would keep its
+// mail leased and retried for ever.
 func Describe(err error) string {
-	s := strings.Join(strings.Fields(err.Error()), " ")
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, strings.ToValidUTF8(err.Error(), "\uFFFD"))
+	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 300 {
-		s = s[:300] + "…"
+		cut := 300
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
 	}
 	return s
 }
