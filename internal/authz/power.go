@@ -45,6 +45,25 @@ func (w Powers) UserIn(ctx context.Context, userID, contextID string) ([]string,
 	return storage.ResourceNamesOf(eff), nil
 }
 
+// UserAnywhere returns everything the user holds somewhere: what every
+// group they are a member of grants, realm-wide or in any context,
+// through inclusion. A realm-wide caller acting on the user itself —
+// their password, status, tokens — acts on all of it: whoever takes over
+// a context's administrator holds what she holds there
+// (docs/contexts.md).
+func (w Powers) UserAnywhere(ctx context.Context, userID string) ([]string, error) {
+	ms, err := w.Store.UserMemberships(ctx, w.Realm, userID)
+	if err != nil {
+		return nil, fmt.Errorf("load user memberships: %w", err)
+	}
+	ids := make([]string, 0, len(ms))
+	for _, m := range ms {
+		ids = append(ids, m.GroupID)
+	}
+	slices.Sort(ids)
+	return w.Groups(ctx, slices.Compact(ids))
+}
+
 // Client returns what the client can obtain: the scopes it is allowed,
 // every resource of the realm for an all-scopes client. That is more than
 // its tokens carry today (allowed ∩ owner's resources, and for user

@@ -1,0 +1,84 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/gatehouse/gatehouse/clienthash"
+	"github.com/gatehouse/gatehouse/internal/app/apptest"
+)
+
+// A user's power is what they hold anywhere: a realm-wide holder of
+// users-write who may not act on an administrator may not act on a
+// context's administrator either. Otherwise they reset her password and
+// sign in for her context with everything there.
+func TestReviewContextUserPowerCountsContexts(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		w.context("tenant-a", "Tenant A", "tenant", "")
+		alice := s.User("alice", "alice-password")
+		w.join("tenant-a", administratorsID(t, s), alice.ID)
+
+		helpdesk := s.Group("helpdesk", "users-read", "users-write", "tokens-revoke")
+		helper := s.User("helper", "", helpdesk.ID)
+		tool := s.Client("helpdesk-tool", helper.ID, []string{"users-read", "users-write", "tokens-revoke"})
+		token := s.Token(&tool, cc).Str("access_token")
+
+		set, err := clienthash.NewPasswordSetting("taken-over", "taken-over", apptest.Iterations)
+		require.NoError(t, err)
+		r := w.call(token, http.MethodPut, "/admin/users/"+alice.ID+"/password", set, http.StatusUnprocessableEntity)
+		require.Equal(t, "urn:gatehouse:problem:delegation-ceiling", r.Str("type"))
+		w.call(token, http.MethodPatch, "/admin/users/"+alice.ID, map[string]any{"status": "disabled"}, http.StatusUnprocessableEntity)
+		w.call(token, http.MethodDelete, "/admin/users/"+alice.ID+"/tokens", nil, http.StatusUnprocessableEntity)
+		w.call(token, http.MethodDelete, "/admin/users/"+alice.ID, nil, http.StatusUnprocessableEntity)
+		// Her password is hers still.
+		app := s.Client("tenant-app", alice.ID, []string{"users-read"})
+		require.Equal(t, http.StatusOK, s.Login(&app, "alice", "alice-password", scopeIn("tenant-a")).Status)
+		// The administrator, who holds everything, still may.
+		w.call(w.admin, http.MethodDelete, "/admin/users/"+alice.ID+"/tokens", nil, http.StatusNoContent)
+	})
+}
+
+// Moving a context under another gives the new parent's members what
+// they hold there in the moved context too: the mover must hold what
+// they gain, as if adding them there. A holder of contexts-write alone
+// must not hand tenant A's administrator tenant B's data.
+func TestReviewContextMoveRespectsCeiling(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		w.resource("tenant-data")
+		w.context("tenant-a", "Tenant A", "tenant", "")
+		w.context("tenant-b", "Tenant B", "tenant", "")
+		w.context("tenant-b.team", "Team", "team", "tenant-b")
+		tenantAdmin := w.group(map[string]any{"name": "tenant-admin", "resources": []string{"tenant-data", "groups-read", "groups-write"}})
+		alice := s.User("alice", "alice-password")
+		bob := s.User("bob", "bob-password")
+		w.join("tenant-a", tenantAdmin, alice.ID)
+		w.join("tenant-b", tenantAdmin, bob.ID)
+
+		ops := s.Group("context-ops", "contexts-read", "contexts-write")
+		mover := s.User("mover", "", ops.ID)
+		tool := s.Client("ops-tool", mover.ID, []string{"contexts-read", "contexts-write"})
+		token := s.Token(&tool, cc).Str("access_token")
+
+		// Gaining: alice would hold tenant-data in tenant-b.
+		r := w.call(token, http.MethodPatch, "/admin/contexts/tenant-b", map[string]any{"parent": "tenant-a"}, http.StatusUnprocessableEntity)
+		require.Equal(t, "urn:gatehouse:problem:delegation-ceiling", r.Str("type"))
+		// Losing: bob would lose tenant-data in the team.
+		w.call(token, http.MethodPatch, "/admin/contexts/tenant-b.team", map[string]any{"parent": ""}, http.StatusUnprocessableEntity)
+		app := s.Client("tenant-app", alice.ID, []string{"tenant-data"})
+		refused(t, s.Login(&app, "alice", "alice-password", scopeIn("tenant-b")))
+
+		// Moves that change nobody's holdings stay the mover's to make,
+		// and the administrator may make any.
+		w.context("empty", "Empty", "tenant", "")
+		w.context("empty2", "Empty", "tenant", "")
+		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": "tenant-b.team"}, http.StatusUnprocessableEntity)
+		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": "empty2"}, http.StatusOK)
+		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": ""}, http.StatusOK)
+		w.call(w.admin, http.MethodPatch, "/admin/contexts/tenant-b", map[string]any{"parent": "tenant-a"}, http.StatusOK)
+		require.Equal(t, http.StatusOK, s.Login(&app, "alice", "alice-password", scopeIn("tenant-b")).Status)
+	})
+}
