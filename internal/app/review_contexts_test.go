@@ -36,6 +36,20 @@ func TestReviewContextUserPowerCountsContexts(t *testing.T) {
 		// Her password is hers still.
 		app := s.Client("tenant-app", alice.ID, []string{"users-read"})
 		require.Equal(t, http.StatusOK, s.Login(&app, "alice", "alice-password", scopeIn("tenant-a")).Status)
+		// Every group down the longest inclusion chain counts: a grant
+		// eight steps below the group of a membership in a context is
+		// held there.
+		w.resource("deep")
+		below := w.group(map[string]any{"name": "g8", "resources": []string{"deep"}})
+		for i := 7; i >= 0; i-- {
+			below = w.group(map[string]any{"name": "g" + string(rune('0'+i)), "includes": []string{below}})
+		}
+		carol := s.User("carol", "")
+		w.join("tenant-a", below, carol.ID)
+		r = w.call(w.admin, http.MethodGet, "/admin/users/"+carol.ID+"/resources?context=tenant-a", nil, http.StatusOK)
+		require.Len(t, r.Body["items"], 1)
+		w.call(token, http.MethodDelete, "/admin/users/"+carol.ID+"/tokens", nil, http.StatusUnprocessableEntity)
+
 		// The administrator, who holds everything, still may.
 		w.call(w.admin, http.MethodDelete, "/admin/users/"+alice.ID+"/tokens", nil, http.StatusNoContent)
 	})

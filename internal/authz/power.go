@@ -132,7 +132,10 @@ func (w Powers) Groups(ctx context.Context, ids []string, extra ...storage.Group
 		if err != nil {
 			return nil, fmt.Errorf("load group: %w", err)
 		}
-		if err := visit(g, 1); err != nil {
+		// A group of ids is where a chain starts, as a membership's
+		// group is for storage.Effective: MaxInclusionDepth steps below
+		// it still count.
+		if err := visit(g, 0); err != nil {
 			return nil, err
 		}
 	}
