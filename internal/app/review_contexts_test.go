@@ -96,3 +96,34 @@ func TestReviewContextMoveRespectsCeiling(t *testing.T) {
 		require.Equal(t, http.StatusOK, s.Login(&app, "alice", "alice-password", scopeIn("tenant-b")).Status)
 	})
 }
+
+// A self-service client is bound only where its owner is a member: binding
+// one to another tenant would tell which tenants exist and keep that
+// tenant from being deleted (a context with bound clients is in use).
+func TestReviewContextSelfServiceBinding(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		w.resource("docs-read")
+		w.context("tenant-a", "Tenant A", "tenant", "")
+		w.context("tenant-b", "Tenant B", "tenant", "")
+		w.context("tenant-a.team", "Team", "team", "tenant-a")
+		reader := w.group(map[string]any{"name": "reader", "resources": []string{"docs-read"}})
+		dev := s.Group("dev", "docs-read")
+		mallory := s.User("mallory", "mallory-password", dev.ID)
+		w.join("tenant-a", reader, mallory.ID)
+		app := s.Client("portal", mallory.ID, []string{"docs-read"})
+		login := s.Login(&app, "mallory", "mallory-password", nil)
+		require.Equal(t, http.StatusOK, login.Status, login.Raw)
+		token := login.Str("access_token")
+
+		create := func(id, contextID string, status int) apptest.Response {
+			return w.call(token, http.MethodPost, "/admin/me/clients", map[string]any{"client_id": id, "name": id, "context_id": contextID}, status)
+		}
+		foreign := create("m1", "tenant-b", http.StatusUnprocessableEntity)
+		missing := create("m2", "tenant-zzz", http.StatusUnprocessableEntity)
+		require.Equal(t, missing.Body, foreign.Body)
+		create("m3", "tenant-a.team", http.StatusCreated)
+		w.call(token, http.MethodPatch, "/admin/me/clients/m3", map[string]any{"context_id": "tenant-b"}, http.StatusUnprocessableEntity)
+		w.call(w.admin, http.MethodDelete, "/admin/contexts/tenant-b", nil, http.StatusNoContent)
+	})
+}
