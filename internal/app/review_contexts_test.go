@@ -127,3 +127,17 @@ func TestReviewContextSelfServiceBinding(t *testing.T) {
 		w.call(w.admin, http.MethodDelete, "/admin/contexts/tenant-b", nil, http.StatusNoContent)
 	})
 }
+
+// context:<id> in a scope is the context selector: no resource may take
+// that form, or a realm-wide grant carrying it would read as a grant for
+// that context (a refresh takes the context from the grant's scopes) and
+// a resource server could not tell the two apart.
+func TestReviewContextSelectorIsNoResourceName(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		w.context("tenant-b", "Tenant B", "tenant", "")
+		r := w.call(w.admin, http.MethodPost, "/admin/resources", map[string]any{"name": "context:tenant-b"}, http.StatusBadRequest)
+		require.Equal(t, "name", r.Str("field"), r.Raw)
+		w.call(w.admin, http.MethodPost, "/admin/groups", map[string]any{"name": "g", "resources": []string{"context:tenant-b"}}, http.StatusBadRequest)
+	})
+}
