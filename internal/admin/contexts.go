@@ -338,13 +338,22 @@ func (a *API) mayManageMembersIn(ctx context.Context, p authz.Principal, g stora
 // may manage the group's memberships there.
 func (a *API) contextMember(r *http.Request, p authz.Principal) (contextID string, g storage.Group, userID string, err error) {
 	v := pathVars(r)
+	// Decided before the user is looked up, and for a caller holding
+	// nothing there before the group is: a token for another context
+	// must not learn which users and groups exist (docs/contexts.md).
+	if len(p.Held) == 0 {
+		return "", g, "", forbidden("groups-write")
+	}
 	if g, err = a.group(r.Context(), v["group_id"]); err != nil {
+		return "", g, "", err
+	}
+	if err := a.mayManageMembersIn(r.Context(), p, g); err != nil {
 		return "", g, "", err
 	}
 	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
 		return "", g, "", err
 	}
-	return v["id"], g, v["user_id"], a.mayManageMembersIn(r.Context(), p, g)
+	return v["id"], g, v["user_id"], nil
 }
 
 func (a *API) handleContextMemberPut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {

@@ -141,3 +141,33 @@ func TestReviewContextSelectorIsNoResourceName(t *testing.T) {
 		w.call(w.admin, http.MethodPost, "/admin/groups", map[string]any{"name": "g", "resources": []string{"context:tenant-b"}}, http.StatusBadRequest)
 	})
 }
+
+// A token for one tenant learns nothing about users and groups through
+// the membership routes of another: the same 403 whether they exist.
+func TestReviewContextMemberRoutesTellNothingOutside(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		w.context("tenant-a", "Tenant A", "tenant", "")
+		w.context("tenant-b", "Tenant B", "tenant", "")
+		tenantAdmin := w.group(map[string]any{"name": "tenant-admin", "resources": []string{"groups-read", "groups-write"}})
+		alice := s.User("alice", "alice-password")
+		bob := s.User("bob", "")
+		w.join("tenant-a", tenantAdmin, alice.ID)
+		app := s.Client("tenant-app", alice.ID, []string{"groups-read", "groups-write"})
+		login := s.Login(&app, "alice", "alice-password", scopeIn("tenant-a"))
+		require.Equal(t, http.StatusOK, login.Status, login.Raw)
+		token := login.Str("access_token")
+
+		nobody := "00000000-0000-4000-8000-000000000000"
+		for _, m := range []string{http.MethodPut, http.MethodDelete} {
+			for _, p := range []string{memberPath("tenant-b", tenantAdmin, bob.ID), memberPath("tenant-b", tenantAdmin, nobody),
+				memberPath("tenant-b", nobody, bob.ID), memberPath("tenant-zzz", tenantAdmin, nobody)} {
+				r := w.call(token, m, p, nil, http.StatusForbidden)
+				require.Equal(t, "urn:gatehouse:problem:missing-resource", r.Str("type"), r.Raw)
+			}
+		}
+		// In her tenant she is told, as before.
+		w.call(token, http.MethodPut, memberPath("tenant-a", tenantAdmin, nobody), nil, http.StatusNotFound)
+		w.call(token, http.MethodPut, memberPath("tenant-a", tenantAdmin, bob.ID), nil, http.StatusNoContent)
+	})
+}
