@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -17,7 +18,7 @@ import (
 func TestReviewContextUserPowerCountsContexts(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
 		w := newContextWorld(t, s)
-		w.context("tenant-a", "Tenant A", "tenant", "")
+		w.tree("tenant-a")
 		alice := s.User("alice", "alice-password")
 		w.join("tenant-a", administratorsID(t, s), alice.ID)
 
@@ -63,9 +64,7 @@ func TestReviewContextMoveRespectsCeiling(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
 		w := newContextWorld(t, s)
 		w.resource("tenant-data")
-		w.context("tenant-a", "Tenant A", "tenant", "")
-		w.context("tenant-b", "Tenant B", "tenant", "")
-		w.context("tenant-b.team", "Team", "team", "tenant-b")
+		w.tree("tenant-a", "tenant-b", "tenant-b.team")
 		tenantAdmin := w.group(map[string]any{"name": "tenant-admin", "resources": []string{"tenant-data", "groups-read", "groups-write"}})
 		alice := s.User("alice", "alice-password")
 		bob := s.User("bob", "bob-password")
@@ -87,8 +86,7 @@ func TestReviewContextMoveRespectsCeiling(t *testing.T) {
 
 		// Moves that change nobody's holdings stay the mover's to make,
 		// and the administrator may make any.
-		w.context("empty", "Empty", "tenant", "")
-		w.context("empty2", "Empty", "tenant", "")
+		w.tree("empty", "empty2")
 		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": "tenant-b.team"}, http.StatusUnprocessableEntity)
 		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": "empty2"}, http.StatusOK)
 		w.call(token, http.MethodPatch, "/admin/contexts/empty", map[string]any{"parent": ""}, http.StatusOK)
@@ -104,9 +102,7 @@ func TestReviewContextSelfServiceBinding(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
 		w := newContextWorld(t, s)
 		w.resource("docs-read")
-		w.context("tenant-a", "Tenant A", "tenant", "")
-		w.context("tenant-b", "Tenant B", "tenant", "")
-		w.context("tenant-a.team", "Team", "team", "tenant-a")
+		w.tree("tenant-a", "tenant-b", "tenant-a.team")
 		reader := w.group(map[string]any{"name": "reader", "resources": []string{"docs-read"}})
 		dev := s.Group("dev", "docs-read")
 		mallory := s.User("mallory", "mallory-password", dev.ID)
@@ -135,7 +131,7 @@ func TestReviewContextSelfServiceBinding(t *testing.T) {
 func TestReviewContextSelectorIsNoResourceName(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
 		w := newContextWorld(t, s)
-		w.context("tenant-b", "Tenant B", "tenant", "")
+		w.tree("tenant-b")
 		r := w.call(w.admin, http.MethodPost, "/admin/resources", map[string]any{"name": "context:tenant-b"}, http.StatusBadRequest)
 		require.Equal(t, "name", r.Str("field"), r.Raw)
 		w.call(w.admin, http.MethodPost, "/admin/groups", map[string]any{"name": "g", "resources": []string{"context:tenant-b"}}, http.StatusBadRequest)
@@ -147,8 +143,7 @@ func TestReviewContextSelectorIsNoResourceName(t *testing.T) {
 func TestReviewContextMemberRoutesTellNothingOutside(t *testing.T) {
 	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
 		w := newContextWorld(t, s)
-		w.context("tenant-a", "Tenant A", "tenant", "")
-		w.context("tenant-b", "Tenant B", "tenant", "")
+		w.tree("tenant-a", "tenant-b")
 		tenantAdmin := w.group(map[string]any{"name": "tenant-admin", "resources": []string{"groups-read", "groups-write"}})
 		alice := s.User("alice", "alice-password")
 		bob := s.User("bob", "")
@@ -170,4 +165,16 @@ func TestReviewContextMemberRoutesTellNothingOutside(t *testing.T) {
 		w.call(token, http.MethodPut, memberPath("tenant-a", tenantAdmin, nobody), nil, http.StatusNotFound)
 		w.call(token, http.MethodPut, memberPath("tenant-a", tenantAdmin, bob.ID), nil, http.StatusNoContent)
 	})
+}
+
+// tree creates contexts, each below the one whose id its own extends
+// (tenant-b.team below tenant-b).
+func (w *contextWorld) tree(ids ...string) {
+	for _, id := range ids {
+		parent := ""
+		if i := strings.LastIndex(id, "."); i > 0 {
+			parent = id[:i]
+		}
+		w.context(id, id, "tenant", parent)
+	}
 }
