@@ -129,7 +129,9 @@ func (w Powers) Groups(ctx context.Context, ids []string, extra ...storage.Group
 			continue
 		}
 		g, err := w.Store.GetGroup(ctx, w.Realm, id)
-		if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since its id was read: it grants nothing
+		} else if err != nil {
 			return nil, fmt.Errorf("load group: %w", err)
 		}
 		// A group of ids is where a chain starts, as a membership's
