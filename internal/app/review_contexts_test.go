@@ -178,3 +178,17 @@ func (w *contextWorld) tree(ids ...string) {
 		w.context(id, id, "tenant", parent)
 	}
 }
+
+// includes is bounded like a group's resources: each id is looked up, so
+// an unbounded list would make one request do unbounded work.
+func TestReviewContextIncludesBounded(t *testing.T) {
+	apptest.ForEachBackend(t, func(t *testing.T, s *apptest.Server) {
+		w := newContextWorld(t, s)
+		ids := make([]string, 101)
+		for i := range ids {
+			ids[i] = "00000000-0000-4000-8000-000000000000"
+		}
+		r := w.call(w.admin, http.MethodPost, "/admin/groups", map[string]any{"name": "wide", "includes": ids}, http.StatusBadRequest)
+		require.Equal(t, "includes", r.Str("field"), r.Raw)
+	})
+}
