@@ -50,7 +50,7 @@ func mayActOn(p authz.Principal, power []string) error {
 }
 
 // mayActOnUser applies mayActOn to a user: their power is every resource
-// they hold through their groups, realm-wide and in contexts.
+// they hold through their groups, realm-wide and in every context.
 func (a *API) mayActOnUser(ctx context.Context, p authz.Principal, userID string) error {
 	power, err := a.powers.UserAnywhere(ctx, userID)
 	if err != nil {

@@ -128,6 +128,9 @@ func (c clientRoutes) handleCreate(w http.ResponseWriter, r *http.Request, p aut
 	if err != nil {
 		return err
 	}
+	if err := c.mayBindSelf(ctx, p, in); err != nil {
+		return err
+	}
 	cl := storage.Client{
 		OwnerID: p.UserID, GrantTypes: []string{"client_credentials"},
 		TokenEndpointAuthMethod: storage.AuthMethodSecretBasic, Status: storage.StatusActive,
@@ -184,6 +187,9 @@ func (c clientRoutes) handlePatch(w http.ResponseWriter, r *http.Request, p auth
 	}
 	change, err := c.a.prepareClientChange(ctx, p, in, false)
 	if err != nil {
+		return err
+	}
+	if err := c.mayBindSelf(ctx, p, in); err != nil {
 		return err
 	}
 	// Re-enabling must not bring back tokens the disabling ended, even if
@@ -341,6 +347,32 @@ func (c clientRoutes) maySelfServe(p authz.Principal) error {
 			"Managing API clients needs a token that carries at least one admin resource; this token carries none.")
 	}
 	return nil
+}
+
+// mayBindSelf keeps, in self-service, a client's context to one where its
+// owner has a membership (there or above): a client bound anywhere else
+// would carry nothing there, yet tell by its answer which contexts exist
+// and keep that context from being deleted (docs/contexts.md). Anywhere
+// else is answered as a context that does not exist.
+func (c clientRoutes) mayBindSelf(ctx context.Context, p authz.Principal, in clientInput) error {
+	if !c.self || in.ContextID == nil || *in.ContextID == "" {
+		return nil
+	}
+	path, err := c.a.opts.Store.ContextPath(ctx, c.a.opts.Realm, *in.ContextID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	ms, err := c.a.opts.Store.UserMemberships(ctx, c.a.opts.Realm, p.UserID)
+	if err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if m.ContextID != "" && slices.Contains(path, m.ContextID) {
+			return nil
+		}
+	}
+	return withCause(semantic("missing-reference", "", "A referenced user, group, resource or language does not exist."),
+		storage.ErrMissingReference)
 }
 
 // mayMarkFirstParty refuses, in self-service, to mark a client

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gorilla/mux"
@@ -156,6 +157,9 @@ func (a *API) handleContextPatch(w http.ResponseWriter, r *http.Request, p authz
 		if err := a.requireIn(r.Context(), *in.Parent, "contexts-write"); err != nil {
 			return err
 		}
+		if err := a.mayMove(r.Context(), before.ParentID, *in.Parent); err != nil {
+			return err
+		}
 	}
 	c, err := a.opts.Store.UpdateContext(r.Context(), p.Actor(), a.opts.Realm, id, func(c *storage.Context) error {
 		if in.Name != nil {
@@ -176,6 +180,87 @@ func (a *API) handleContextPatch(w http.ResponseWriter, r *http.Request, p authz
 		return asHierarchy(asNotFound(err, "The context"), "parent")
 	}
 	return writeJSON(w, http.StatusOK, toContextJSON(c))
+}
+
+// mayMove applies the delegation ceiling to a move from one parent to
+// another. In the moved subtree, the members of the contexts above the
+// new parent (and not above the old one) gain what their groups there
+// grant, as if added to them there; those of the contexts above the old
+// parent only lose it. The caller must hold, in the new parent, what is
+// gained, and in the old one what is taken (docs/contexts.md).
+func (a *API) mayMove(ctx context.Context, oldParent, newParent string) error {
+	oldPath, err := a.parentPath(ctx, oldParent)
+	if err != nil {
+		return err
+	}
+	newPath, err := a.parentPath(ctx, newParent)
+	if err != nil {
+		return err
+	}
+	for _, side := range []struct {
+		parent     string
+		path, keep []string
+	}{{newParent, newPath, oldPath}, {oldParent, oldPath, newPath}} {
+		groups, err := a.membershipGroups(ctx, side.path, side.keep)
+		if err != nil {
+			return err
+		} else if len(groups) == 0 {
+			continue
+		}
+		power, err := a.powers.Groups(ctx, groups)
+		if err != nil {
+			return err
+		}
+		p, err := a.principalIn(ctx, callerOf(ctx), side.parent)
+		if err != nil {
+			return err
+		}
+		if err := requireAll(p, power); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parentPath is ContextPath, empty for the realm.
+func (a *API) parentPath(ctx context.Context, id string) ([]string, error) {
+	if id == "" {
+		return nil, nil
+	}
+	return a.opts.Store.ContextPath(ctx, a.opts.Realm, id)
+}
+
+// membershipGroups returns the groups of the memberships held in the
+// contexts of path but not of keep.
+func (a *API) membershipGroups(ctx context.Context, path, keep []string) ([]string, error) {
+	if len(path) == 0 || slices.Equal(path, keep) {
+		return nil, nil
+	}
+	var groups []string
+	opts := storage.ListOptions{Limit: 100}
+	for {
+		page, err := a.opts.Store.ListContextMembers(ctx, a.opts.Realm, path[0], opts)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range page.Items {
+			ms, err := a.opts.Store.UserMemberships(ctx, a.opts.Realm, u.ID)
+			if err != nil && !isNotFound(err) {
+				return nil, err
+			}
+			for _, m := range ms {
+				if m.ContextID != "" && slices.Contains(path, m.ContextID) && !slices.Contains(keep, m.ContextID) {
+					groups = append(groups, m.GroupID)
+				}
+			}
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		opts.Cursor = page.NextCursor
+	}
+	slices.Sort(groups)
+	return slices.Compact(groups), nil
 }
 
 func (a *API) handleContextDelete(w http.ResponseWriter, r *http.Request, p authz.Principal) error {
@@ -253,13 +338,22 @@ func (a *API) mayManageMembersIn(ctx context.Context, p authz.Principal, g stora
 // may manage the group's memberships there.
 func (a *API) contextMember(r *http.Request, p authz.Principal) (contextID string, g storage.Group, userID string, err error) {
 	v := pathVars(r)
+	// Decided before the user is looked up, and for a caller holding
+	// nothing there before the group is: a token for another context
+	// must not learn which users and groups exist (docs/contexts.md).
+	if len(p.Held) == 0 {
+		return "", g, "", forbidden("groups-write")
+	}
 	if g, err = a.group(r.Context(), v["group_id"]); err != nil {
+		return "", g, "", err
+	}
+	if err := a.mayManageMembersIn(r.Context(), p, g); err != nil {
 		return "", g, "", err
 	}
 	if _, err := a.user(r.Context(), v["user_id"]); err != nil {
 		return "", g, "", err
 	}
-	return v["id"], g, v["user_id"], a.mayManageMembersIn(r.Context(), p, g)
+	return v["id"], g, v["user_id"], nil
 }
 
 func (a *API) handleContextMemberPut(w http.ResponseWriter, r *http.Request, p authz.Principal) error {

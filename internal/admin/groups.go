@@ -75,6 +75,9 @@ func (in groupInput) validate(create bool) error {
 		}
 	}
 	if in.Includes != nil {
+		if len(*in.Includes) > maxListItems {
+			return invalidField("includes", "Too many included groups.")
+		}
 		for _, id := range *in.Includes {
 			if !isID(id) {
 				return invalidField("includes", "includes lists group ids.")
@@ -98,6 +101,9 @@ func (in groupInput) validate(create bool) error {
 // the group's memberships to its holders, so the caller must hold it.
 func (a *API) checkGroupLinks(ctx context.Context, p authz.Principal, in groupInput) error {
 	if in.Includes != nil {
+		if len(*in.Includes) > maxListItems {
+			return invalidField("includes", "Too many included groups.")
+		}
 		for _, id := range *in.Includes {
 			if _, err := a.opts.Store.GetGroup(ctx, a.opts.Realm, id); isNotFound(err) {
 				return withCause(semantic("missing-reference", "includes", "The group "+id+" does not exist."), err)

@@ -442,8 +442,24 @@ var matrixActions = append(append([]action{
 		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"name": "renamed"}), "context", id}
 	}},
 	{name: "context move", powerless: true, prepare: func(a *authority, _, _ string) request {
-		id := a.context()
+		id, dest := a.context(), a.context()
+		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"parent": dest}), "context", id}
+	}},
+	{name: "context move to top", powerless: true, prepare: func(a *authority, _, _ string) request {
+		top, id := a.name("top"), a.name("ctx")
+		for _, c := range []storage.Context{{ID: top, Name: top}, {ID: id, Name: id, ParentID: top}} {
+			_, err := a.Store.CreateContext(context.Background(), apptest.System, storage.DefaultRealm, c)
+			require.NoError(a.T, err)
+		}
 		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"parent": ""}), "context", id}
+	}},
+	// A move below a context gives its members what they hold there in
+	// the moved context: the mover must hold it, as for adding them.
+	{name: "context move into members", prepare: func(a *authority, _, power string) request {
+		dest, id := a.context(), a.context()
+		u := a.User(a.name("plain"), "")
+		require.NoError(a.T, a.Store.AddGroupMemberIn(context.Background(), apptest.System, storage.DefaultRealm, dest, a.group(power).ID, u.ID))
+		return request{http.MethodPatch, "/admin/contexts/" + id, jsonBody(map[string]any{"parent": dest}), "context", id}
 	}},
 	{name: "context delete", powerless: true, prepare: func(a *authority, _, _ string) request {
 		id := a.context()
@@ -587,7 +603,7 @@ func TestContextTokenMatrix(t *testing.T) {
 					cell := fmt.Sprintf("%s on %s", act.name, power)
 					inContext := strings.HasPrefix(req.path, "/admin/contexts")
 					// Moving a context to the top changes the realm's tree.
-					toTop := act.name == "context move"
+					toTop := act.name == "context move to top"
 					before := ""
 					if req.id != "" {
 						before = a.snapshot(req.kind, req.id)

@@ -30,6 +30,11 @@ func validateResourceName(field, name string) error {
 	if name == "" || len(name) > maxNameLen || !resourceName.MatchString(name) {
 		return invalidField(field, "A resource name is 1 to 64 characters of OAuth scope syntax (printable ASCII without space, \" and \\).")
 	}
+	// context:<id> is the scope that selects a token's context
+	// (docs/contexts.md): a resource of that form would read as one.
+	if strings.HasPrefix(name, "context:") {
+		return invalidField(field, "Names starting with context: are reserved for the context selector.")
+	}
 	return nil
 }
 

@@ -45,34 +45,23 @@ func (w Powers) UserIn(ctx context.Context, userID, contextID string) ([]string,
 	return storage.ResourceNamesOf(eff), nil
 }
 
-// UserAnywhere returns every resource the user holds anywhere: realm-wide
-// and in every context they are a member of (with the contexts above
-// it). It is the power of the user as a target: whoever takes over the
-// account — sets its password, mails it a link, changes it — gets all of
-// it, so acting on the user needs all of it (docs/contexts.md).
+// UserAnywhere returns everything the user holds somewhere: what every
+// group they are a member of grants, realm-wide or in any context,
+// through inclusion. A realm-wide caller acting on the user itself —
+// their password, status, tokens — acts on all of it: whoever takes over
+// a context's administrator holds what she holds there
+// (docs/contexts.md).
 func (w Powers) UserAnywhere(ctx context.Context, userID string) ([]string, error) {
-	out, err := w.User(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
 	ms, err := w.Store.UserMemberships(ctx, w.Realm, userID)
 	if err != nil {
 		return nil, fmt.Errorf("load user memberships: %w", err)
 	}
-	seen := map[string]bool{}
+	ids := make([]string, 0, len(ms))
 	for _, m := range ms {
-		if m.ContextID == "" || seen[m.ContextID] {
-			continue
-		}
-		seen[m.ContextID] = true
-		in, err := w.UserIn(ctx, userID, m.ContextID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in...)
+		ids = append(ids, m.GroupID)
 	}
-	slices.Sort(out)
-	return slices.Compact(out), nil
+	slices.Sort(ids)
+	return w.Groups(ctx, slices.Compact(ids))
 }
 
 // Client returns what the client can obtain: the scopes it is allowed,
@@ -140,10 +129,15 @@ func (w Powers) Groups(ctx context.Context, ids []string, extra ...storage.Group
 			continue
 		}
 		g, err := w.Store.GetGroup(ctx, w.Realm, id)
-		if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			continue // deleted since its id was read: it grants nothing
+		} else if err != nil {
 			return nil, fmt.Errorf("load group: %w", err)
 		}
-		if err := visit(g, 1); err != nil {
+		// A group of ids is where a chain starts, as a membership's
+		// group is for storage.Effective: MaxInclusionDepth steps below
+		// it still count.
+		if err := visit(g, 0); err != nil {
 			return nil, err
 		}
 	}
