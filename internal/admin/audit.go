@@ -129,6 +129,8 @@ func refusalTarget(route string, vars map[string]string, p authz.Principal) (str
 		return storage.TargetResource, vars["name"]
 	case strings.Contains(route, " /admin/languages/"):
 		return storage.TargetLanguage, vars["code"]
+	case strings.Contains(route, " /admin/invites/"):
+		return storage.TargetInvitation, vars["id"]
 	case strings.Contains(route, " /admin/me"):
 		return storage.TargetUser, p.UserID
 	}

@@ -61,7 +61,7 @@ func holdsLowOnly(caller string) bool {
 var writeResources = []string{
 	"users-read", "users-write", "groups-read", "groups-write", "clients-read", "clients-write",
 	"resources-read", "resources-write", "languages-read", "languages-write", "tokens-revoke", "audit-read",
-	"contexts-read", "contexts-write",
+	"contexts-read", "contexts-write", "invites-read", "invites-write",
 }
 
 // matrixContext is the context the matrix's memberships in a context are
@@ -192,6 +192,11 @@ func (a *authority) snapshot(kind, id string) string {
 	case "language":
 		l, err := a.Store.GetLanguage(ctx, storage.DefaultRealm, id)
 		parts = append(parts, l, err)
+	case storage.TargetInvitation:
+		// Read as the administrator reads it: the invitation store is
+		// the application's, beside the one the fixture holds.
+		r := a.Bearer(http.MethodGet, "/admin/invites/"+id, a.tokens[strong], "")
+		parts = append(parts, r.Status, r.Raw)
 	}
 	b, err := json.Marshal(parts)
 	require.NoError(a.T, err)
@@ -375,6 +380,16 @@ var matrixActions = append(append([]action{
 	userAction("user password", http.MethodPut, "/password", newPassword),
 	userAction("user delete", http.MethodDelete, "", nil),
 	userAction("user tokens revoke", http.MethodDelete, "/tokens", nil),
+	// A new activation link lets whoever reads the mail set the password.
+	{name: "user activation resend", prepare: func(a *authority, _, power string) request {
+		u := a.User(a.name("target"), "", a.groups[power].ID)
+		_, err := a.Store.UpdateUser(context.Background(), apptest.System, storage.DefaultRealm, u.ID, func(u *storage.User) error {
+			u.Email = u.Username + "@example.com"
+			return nil
+		})
+		require.NoError(a.T, err)
+		return request{http.MethodPost, "/admin/users/" + u.ID + "/activation", "", "user", u.ID}
+	}},
 	// A user created into a group is granted the group's power.
 	{name: "user create into group", create: true, prepare: func(a *authority, _, power string) request {
 		body := jsonBody(map[string]any{"username": a.name("new"), "groups": []string{a.groups[power].ID}})
@@ -470,6 +485,20 @@ var matrixActions = append(append([]action{
 		return request{http.MethodPost, "/admin/groups", jsonBody(map[string]any{"name": a.name("new"), "resources": a.groups[power].Resources}), "", ""}
 	}},
 
+	// Invitations carry their groups' power to whoever accepts them;
+	// revoking one takes that pending grant away.
+	{name: "invite create into group", create: true, prepare: func(a *authority, _, power string) request {
+		body := jsonBody(map[string]any{"email": a.name("invitee") + "@example.com", "groups": []string{a.groups[power].ID}})
+		return request{http.MethodPost, "/admin/invites", body, "", ""}
+	}},
+	{name: "invite revoke", prepare: func(a *authority, _, power string) request {
+		body := jsonBody(map[string]any{"email": a.name("invitee") + "@example.com", "groups": []string{a.groups[power].ID}})
+		r := a.Bearer(http.MethodPost, "/admin/invites", a.tokens[strong], body)
+		require.Equal(a.T, http.StatusCreated, r.Status, r.Raw)
+		id := r.Str("id")
+		return request{http.MethodDelete, "/admin/invites/" + id, "", storage.TargetInvitation, id}
+	}},
+
 	// Clients: creation with scopes, and tokens ended.
 	{name: "client create with scopes", create: true, prepare: func(a *authority, _, power string) request {
 		body := jsonBody(map[string]any{"name": "new", "client_id": a.name("new"), "scopes": a.groups[power].Resources})
@@ -538,7 +567,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
 			// Every refusal is to be found in the audit log: no budget.
-			s := apptest.Start(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
+			s, _ := apptest.StartWithMail(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
 			testMatrix(t, newAuthority(t, s))
 		})
 	}
@@ -584,7 +613,7 @@ func TestContextTokenMatrix(t *testing.T) {
 	for _, b := range apptest.Backends {
 		t.Run(b.Name, func(t *testing.T) {
 			t.Parallel()
-			s := apptest.Start(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
+			s, _ := apptest.StartWithMail(t, b, func(o *app.Options) { o.RefusalAuditsPerMinute = 1 << 20 })
 			a := newAuthority(t, s)
 			admins, err := s.Store.GetGroupByName(context.Background(), storage.DefaultRealm, storage.AdministratorsGroup)
 			require.NoError(t, err)
