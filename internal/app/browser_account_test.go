@@ -93,7 +93,7 @@ func TestBrowserAccount(t *testing.T) {
 
 		// Revoke the consent: the relying party must ask again.
 		e.tab.Click(`section[aria-labelledby=apps-heading] li button`)
-		waitDone(e.tab, "The application's access was revoked. It will ask you again.")
+		waitDone(e.tab, "Your permission was withdrawn: the application must ask you again. Access it already has ends when its tokens expire.")
 		require.Contains(t, text(e.tab, "section[aria-labelledby=apps-heading]"), "You have not allowed any application yet.")
 		_, err = s.Store.GetConsent(ctx, storage.DefaultRealm, e.user.ID, e.rp.clientID)
 		require.ErrorIs(t, err, storage.ErrNotFound)
