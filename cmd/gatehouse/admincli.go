@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -29,7 +30,18 @@ func adminFlags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.String("issuer", envOr(envIssuer, defaultIssuer), "the server's issuer URL ("+envIssuer+")")
 	f.String("admin-client-id", os.Getenv(envClientID), "admin client_id ("+envClientID+")")
-	f.String("admin-client-secret", os.Getenv(envClientSecret), "admin client secret S ("+envClientSecret+")")
+	// No default from the environment: cobra would print it in --help.
+	f.String("admin-client-secret", "", "admin client secret S (default $"+envClientSecret+")")
+}
+
+// secretFlag returns a secret given by flag name, or else by the
+// environment variable env. Secrets never become flags' defaults, which
+// --help and usage errors print.
+func secretFlag(f *pflag.FlagSet, name, env string) string {
+	if v, _ := f.GetString(name); v != "" {
+		return v
+	}
+	return os.Getenv(env)
 }
 
 // api is a management API client.
@@ -42,7 +54,7 @@ func newAPI(cmd *cobra.Command) (*api, error) {
 	f := cmd.Flags()
 	issuer, _ := f.GetString("issuer")
 	id, _ := f.GetString("admin-client-id")
-	s, _ := f.GetString("admin-client-secret")
+	s := secretFlag(f, "admin-client-secret", envClientSecret)
 	if id == "" || s == "" {
 		return nil, fmt.Errorf("give the admin client with --admin-client-id and --admin-client-secret (or %s and %s)", envClientID, envClientSecret)
 	}

@@ -326,3 +326,20 @@ func TestContexts(t *testing.T) {
 		require.ErrorContains(t, err, "404")
 	})
 }
+
+// A secret given in the environment is never printed: not as a flag's
+// default in --help, nor in a usage error.
+func TestSecretsNotInHelp(t *testing.T) {
+	const secret = "s3cr3t-from-the-environment"
+	t.Setenv(envClientSecret, secret)
+	for _, args := range [][]string{
+		{"users", "list", "--help"}, {"contexts", "create", "--help"}, {"token", "--help"},
+		{"secret", "wire", "--help"}, {"users", "list", "--no-such-flag"},
+	} {
+		out, _ := runCLI(t, args...)
+		require.NotContains(t, out, secret, "%v", args)
+		if args[len(args)-1] == "--help" {
+			require.Contains(t, out, "$"+envClientSecret, "%v: the help names where the secret comes from", args)
+		}
+	}
+}

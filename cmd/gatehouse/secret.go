@@ -19,7 +19,7 @@ func newSecretCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			id, _ := cmd.Flags().GetString("client-id")
-			s, _ := cmd.Flags().GetString("secret")
+			s := secretFlag(cmd.Flags(), "secret", envClientSecret)
 			if id == "" {
 				return fmt.Errorf("give the client with --client-id (or %s)", envClientID)
 			}
@@ -32,7 +32,7 @@ func newSecretCmd() *cobra.Command {
 		},
 	}
 	wire.Flags().String("client-id", os.Getenv(envClientID), "client_id ("+envClientID+")")
-	wire.Flags().String("secret", os.Getenv(envClientSecret), "the client secret S, b64u ("+envClientSecret+")")
+	wire.Flags().String("secret", "", "the client secret S, b64u (default $"+envClientSecret+")")
 
 	newS := &cobra.Command{
 		Use:   "new",
