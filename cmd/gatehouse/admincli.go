@@ -224,6 +224,9 @@ func printTable(cmd *cobra.Command, a *api, path string, fields []string) error 
 }
 
 func cell(v any) string {
+	if v == nil {
+		return "-" // a field the item does not have, or null
+	}
 	list, ok := v.([]any)
 	if !ok {
 		return fmt.Sprint(v)

@@ -296,6 +296,9 @@ func TestContexts(t *testing.T) {
 		f.mustAdmin(t, "contexts", "create", "--id", "acct.s1", "--name", "Space one", "--kind", "space", "--parent", "acct")
 		f.mustAdmin(t, "contexts", "create", "--id", "other", "--name", "Other")
 		require.Regexp(t, `(?m)^acct\.s1\s+Space one\s+space\s+acct`, f.mustAdmin(t, "contexts", "list", "--parent", "acct"))
+		top := f.mustAdmin(t, "contexts", "list")
+		require.Regexp(t, `(?m)^acct\s.*\s-$`, top, "a context at the top has no parent, shown as -")
+		require.NotContains(t, top, "<nil>")
 		c = decodeJSON(t, f.mustAdmin(t, "contexts", "update", "acct.s1", "--name", "Space 1"))
 		require.Equal(t, "Space 1", c["name"])
 
