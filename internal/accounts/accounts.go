@@ -153,25 +153,15 @@ func (s *Service) lookup(ctx context.Context, purpose storage.LinkPurpose, token
 // hashSetting checks a password object from a page and returns the
 // verifier to store.
 func (s *Service) hashSetting(ctx context.Context, in clienthash.PasswordSetting) (*storage.PasswordVerifier, error) {
-	p, err := credential.ValidatePasswordSetting(in, s.o.PasswordIterations)
+	v, err := s.o.Hasher.NewVerifier(ctx, in, s.o.PasswordIterations)
 	var fe *credential.FieldError
 	switch {
 	case errors.Is(err, credential.ErrConfirmationMismatch):
 		return nil, ErrMismatch
 	case errors.As(err, &fe):
 		return nil, ErrBadPassword
-	case err != nil:
-		return nil, err
 	}
-	phc, err := s.o.Hasher.Hash(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	salt, err := clienthash.Decode(in.Salt)
-	if err != nil {
-		return nil, ErrBadPassword
-	}
-	return &storage.PasswordVerifier{KDF: in.KDF, Iterations: in.Iterations, Salt: salt, Hash: phc}, nil
+	return v, err
 }
 
 // PasswordIterations is the count the pages derive new passwords with.

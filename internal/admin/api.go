@@ -36,10 +36,8 @@ type Options struct {
 	State  storage.TokenState
 	Tokens TokenVerifier
 	Hasher *credential.PasswordHasher
-	// Passwords, unless nil, checks a user's own password under the login
-	// throttle (the OAuth provider does); without it the old password of
-	// PUT /admin/me/password is checked unthrottled (tests of the API
-	// alone).
+	// Passwords checks a user's own password under the login throttle
+	// (the OAuth provider does), for PUT /admin/me/password.
 	Passwords PasswordChecker
 	// PasswordIterations is the client-side PBKDF2 iteration count a
 	// password must be set with: exactly this one (see

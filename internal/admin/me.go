@@ -88,32 +88,18 @@ func (a *API) handleMePassword(w http.ResponseWriter, r *http.Request, p authz.P
 	return noContent(w)
 }
 
-// checkOwnPassword checks the caller's current password: under the login
-// throttle when the API has a PasswordChecker, so that a stolen access
-// token is no oracle for guessing the password it lacks.
+// checkOwnPassword checks the caller's current password under the login
+// throttle, so that a stolen access token is no oracle for guessing the
+// password it lacks.
 func (a *API) checkOwnPassword(r *http.Request, u storage.User, pw []byte) (bool, error) {
-	ctx := r.Context()
-	if a.opts.Passwords != nil {
-		ok, wait, err := a.opts.Passwords.CheckOwnPassword(ctx, u.ID, r.RemoteAddr, pw)
-		switch {
-		case errors.Is(err, credential.ErrBusy):
-			return false, withCause(errUnavailable, err)
-		case err != nil:
-			return false, err
-		case wait > 0:
-			return false, tooManyAttempts(wait)
-		}
-		return ok, nil
-	}
-	var ok bool
-	var err error
-	if u.Password != nil {
-		ok, err = a.opts.Hasher.Verify(ctx, u.Password.Hash, pw)
-	} else {
-		err = a.opts.Hasher.VerifyDummy(ctx, pw)
-	}
-	if errors.Is(err, credential.ErrBusy) {
+	ok, wait, err := a.opts.Passwords.CheckOwnPassword(r.Context(), u.ID, r.RemoteAddr, pw)
+	switch {
+	case errors.Is(err, credential.ErrBusy):
 		return false, withCause(errUnavailable, err)
+	case err != nil:
+		return false, err
+	case wait > 0:
+		return false, tooManyAttempts(wait)
 	}
-	return ok, err
+	return ok, nil
 }

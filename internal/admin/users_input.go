@@ -124,7 +124,7 @@ func (a *API) resolveLanguage(ctx context.Context, code *string, create bool) (s
 // hashPassword checks a client-side hashed password object and returns the
 // verifier to store: the client's KDF parameters and argon2id of P.
 func (a *API) hashPassword(ctx context.Context, in passwordInput) (*storage.PasswordVerifier, error) {
-	p, err := credential.ValidatePasswordSetting(in, a.opts.PasswordIterations)
+	v, err := a.opts.Hasher.NewVerifier(ctx, in, a.opts.PasswordIterations)
 	var fe *credential.FieldError
 	switch {
 	case errors.Is(err, credential.ErrConfirmationMismatch):
@@ -136,20 +136,10 @@ func (a *API) hashPassword(ctx context.Context, in passwordInput) (*storage.Pass
 			"The password object is not accepted: "+fe.Field+" "+fe.Reason+". See docs/client-side-hashing.md.")
 	case errors.As(err, &fe):
 		return nil, invalidField("password."+fe.Field, "The password object is invalid: "+fe.Reason+". See docs/client-side-hashing.md.")
-	case err != nil:
-		return nil, err
-	}
-	phc, err := a.opts.Hasher.Hash(ctx, p)
-	if errors.Is(err, credential.ErrBusy) {
+	case errors.Is(err, credential.ErrBusy):
 		return nil, withCause(errUnavailable, err)
-	} else if err != nil {
-		return nil, err
 	}
-	salt, err := clienthash.Decode(in.Salt)
-	if err != nil {
-		return nil, invalidField("password.salt", "The salt must be base64url.")
-	}
-	return &storage.PasswordVerifier{KDF: in.KDF, Iterations: in.Iterations, Salt: salt, Hash: phc}, nil
+	return v, err
 }
 
 // setPassword replaces a user's password and revokes all their tokens.

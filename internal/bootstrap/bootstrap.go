@@ -155,19 +155,7 @@ func passwordVerifier(ctx context.Context, hasher *credential.PasswordHasher, pa
 	if err != nil {
 		return nil, err
 	}
-	p, err := credential.ValidatePasswordSetting(set, iterations)
-	if err != nil {
-		return nil, err
-	}
-	phc, err := hasher.Hash(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	salt, err := clienthash.Decode(set.Salt)
-	if err != nil {
-		return nil, err
-	}
-	return &storage.PasswordVerifier{KDF: set.KDF, Iterations: set.Iterations, Salt: salt, Hash: phc}, nil
+	return hasher.NewVerifier(ctx, set, iterations)
 }
 
 func randomString(n int) (string, error) {

@@ -273,24 +273,20 @@ func (p *Provider) ChangePassword(w http.ResponseWriter, r *http.Request, s Acco
 // newPasswordVerifier checks a client-side hashed password setting and
 // returns what to store: the client's KDF parameters and argon2id of P.
 func (p *Provider) newPasswordVerifier(ctx context.Context, in clienthash.PasswordSetting) (*storage.PasswordVerifier, error) {
-	pw, err := credential.ValidatePasswordSetting(in, p.opts.PasswordIterations)
+	v, err := p.opts.Hasher.NewVerifier(ctx, in, p.opts.PasswordIterations)
 	switch {
 	case errors.Is(err, credential.ErrConfirmationMismatch):
 		return nil, ErrConfirmationMismatch
-	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
-	}
-	salt, err := clienthash.Decode(in.Salt)
-	if err != nil {
-		return nil, ErrInvalidInput
-	}
-	phc, err := p.opts.Hasher.Hash(ctx, pw)
-	if errors.Is(err, credential.ErrBusy) {
+	case errors.Is(err, credential.ErrBusy):
 		return nil, &RetryError{After: time.Second}
-	} else if err != nil {
+	case err != nil:
+		var fe *credential.FieldError
+		if errors.As(err, &fe) {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidInput, err)
+		}
 		return nil, err
 	}
-	return &storage.PasswordVerifier{KDF: in.KDF, Iterations: in.Iterations, Salt: salt, Hash: phc}, nil
+	return v, nil
 }
 
 // setPassword stores a new password and ends every token and session of

@@ -45,14 +45,9 @@ func createUser(tb testing.TB, h *credential.PasswordHasher, store storage.Store
 	if password != "" {
 		set, err := clienthash.NewPasswordSetting(password, password, Iterations)
 		require.NoError(tb, err)
-		p, err := credential.ValidatePasswordSetting(set, Iterations)
+		u.Password, err = h.NewVerifier(ctx, set, Iterations)
 		require.NoError(tb, err)
-		phc, err := h.Hash(ctx, p)
-		require.NoError(tb, err)
-		salt, err := clienthash.Decode(set.Salt)
-		require.NoError(tb, err)
-		u.Password = &storage.PasswordVerifier{KDF: set.KDF, Iterations: set.Iterations, Salt: salt, Hash: phc}
-		secrets = []string{password, set.Hash, phc}
+		secrets = []string{password, set.Hash, u.Password.Hash}
 	}
 	u, err := store.CreateUser(ctx, System, storage.DefaultRealm, u, groups)
 	require.NoError(tb, err)
