@@ -290,10 +290,7 @@ func (p *Pages) only(method string, h http.HandlerFunc) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method && (method != http.MethodGet || r.Method != http.MethodHead) {
-			w.Header().Set("Allow", allow)
-			c := p.langs.pick(r, nil, "")
-			p.render(w, http.StatusMethodNotAllowed, "message", &view{cat: c,
-				Title: c.must("method.title"), Message: c.must("method.text")})
+			p.methodNotAllowed(w, r, allow)
 			return
 		}
 		h(w, r)

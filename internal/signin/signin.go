@@ -120,12 +120,18 @@ func (p *Pages) methods(show, submit http.HandlerFunc) http.Handler {
 		case http.MethodPost:
 			submit(w, r)
 		default:
-			w.Header().Set("Allow", "GET, HEAD, POST")
-			c := p.langs.pick(r, nil, "")
-			p.render(w, http.StatusMethodNotAllowed, "message", &view{cat: c,
-				Title: c.must("method.title"), Message: c.must("method.text")})
+			p.methodNotAllowed(w, r, "GET, HEAD, POST")
 		}
 	})
+}
+
+// methodNotAllowed answers a method a page does not take: 405 with Allow
+// (RFC 9110 §15.5.6) and the message page.
+func (p *Pages) methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string) {
+	w.Header().Set("Allow", allow)
+	c := p.langs.pick(r, nil, "")
+	p.render(w, http.StatusMethodNotAllowed, "message", &view{cat: c,
+		Title: c.must("method.title"), Message: c.must("method.text")})
 }
 
 // contentSecurityPolicy allows only the pages' own script, stylesheet and
