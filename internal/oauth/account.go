@@ -1,11 +1,13 @@
 package oauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -154,18 +156,25 @@ func (p *Provider) LoadAccount(ctx context.Context, s AccountSession) (Account, 
 	if err != nil {
 		return Account{}, err
 	}
-	for _, ls := range sessions {
-		// A session begun before a mark on its user (a password change,
-		// "revoke every token") is over, though its record lives on.
-		if ok, err := p.sessionUnrevoked(ctx, &ls); err != nil {
-			return Account{}, err
-		} else if ok {
-			used := ls.IdleExpiresAt.Add(-p.opts.SessionIdleTTL)
-			if used.Before(ls.CreatedAt) {
-				used = ls.CreatedAt
-			}
-			a.Sessions = append(a.Sessions, AccountLogin{LoginSession: ls, LastUsed: used})
+	// A session begun before a mark on its user (a password change,
+	// "revoke every token") is over, though its record lives on. The
+	// user has one mark and the list is newest first, so the live ones
+	// are a prefix of it: found in log₂(n) checks, not n.
+	var markErr error
+	live := sort.Search(len(sessions), func(i int) bool {
+		ok, err := p.sessionUnrevoked(ctx, &sessions[i])
+		markErr = cmp.Or(markErr, err)
+		return !ok
+	})
+	if markErr != nil {
+		return Account{}, markErr
+	}
+	for _, ls := range sessions[:live] {
+		used := ls.IdleExpiresAt.Add(-p.opts.SessionIdleTTL)
+		if used.Before(ls.CreatedAt) {
+			used = ls.CreatedAt
 		}
+		a.Sessions = append(a.Sessions, AccountLogin{LoginSession: ls, LastUsed: used})
 	}
 	// This browser's session first, the others newest first.
 	slices.SortStableFunc(a.Sessions, func(x, y AccountLogin) int {
