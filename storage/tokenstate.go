@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -91,6 +93,28 @@ type FailureCount struct {
 type Bucket struct {
 	Key  string
 	Free int
+}
+
+// ThrottleSource is the address a throttle counts attempts under, from
+// a request's RemoteAddr (host:port or host): the TCP peer
+// (behind a proxy, the proxy: see docs/operations.md). An IPv6 peer counts
+// as its /64, which one subscriber usually holds whole; an IPv4-mapped one
+// as its IPv4 address.
+func ThrottleSource(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		host = remoteAddr
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // Attempt is what TryAttempt decides on. The policy is the caller's, the

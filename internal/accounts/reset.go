@@ -59,7 +59,8 @@ const maxPendingResets = 64
 const maxResetAccounts = 5
 
 // RequestReset asks for a reset link for the account with username or
-// e-mail address name, from source (the client's address). It returns at
+// e-mail address name, from source (the request's RemoteAddr, counted as
+// the login throttle counts it: storage.ThrottleSource). It returns at
 // once and always the same: the lookup, the throttle and the mail happen
 // afterwards, so that neither the answer nor its timing tells whether
 // the account exists (docs/accounts.md).
@@ -106,7 +107,7 @@ func (s *Service) requestReset(ctx context.Context, source, name string) error {
 		return nil
 	}
 	t := s.o.ResetThrottle
-	ok, err := s.allow(ctx, storage.Bucket{Key: s.throttleKey("a", source), Free: t.FreePerAddress},
+	ok, err := s.allow(ctx, storage.Bucket{Key: s.throttleKey("a", storage.ThrottleSource(source)), Free: t.FreePerAddress},
 		storage.Bucket{Key: s.throttleKey("n", strings.ToLower(name)), Free: t.FreePerName})
 	if err != nil || !ok {
 		return err

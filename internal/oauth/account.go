@@ -127,7 +127,7 @@ func (p *Provider) BeginAccountSignIn(w http.ResponseWriter, r *http.Request, ui
 // signInAccount is SignIn for a sign-in begun by BeginAccountSignIn.
 func (p *Provider) signInAccount(ctx context.Context, w http.ResponseWriter, r *http.Request, id, username string, pw []byte) (string, error) {
 	proved := p.now()
-	user, err := p.authenticateUser(ctx, accountThrottleClient, username, sourceAddress(r.RemoteAddr), pw)
+	user, err := p.authenticateUser(ctx, accountThrottleClient, username, storage.ThrottleSource(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}
@@ -260,7 +260,7 @@ func (p *Provider) ChangePassword(w http.ResponseWriter, r *http.Request, s Acco
 	}
 	// The old password first: the throttle answers before any hashing
 	// (LoginThrottle), and the new password's hash is work for the server.
-	if user, err = p.authenticateUser(ctx, accountThrottleClient, user.Username, sourceAddress(r.RemoteAddr), oldP); err != nil {
+	if user, err = p.authenticateUser(ctx, accountThrottleClient, user.Username, storage.ThrottleSource(r.RemoteAddr), oldP); err != nil {
 		return signInError(err)
 	}
 	if user.ID != s.UserID {
@@ -404,7 +404,7 @@ func (p *Provider) CheckOwnPassword(ctx context.Context, userID, source string, 
 	} else if err != nil {
 		return false, 0, err
 	}
-	user, err := p.authenticateUser(ctx, accountThrottleClient, u.Username, sourceAddress(source), pw)
+	user, err := p.authenticateUser(ctx, accountThrottleClient, u.Username, storage.ThrottleSource(source), pw)
 	var retry *RetryError
 	switch err := signInError(err); {
 	case err == nil:

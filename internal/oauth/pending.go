@@ -291,7 +291,7 @@ func (p *Provider) SignIn(w http.ResponseWriter, r *http.Request, id, csrf, user
 		return "", err
 	}
 	proved := p.now()
-	user, err := p.authenticateUser(ctx, c.ClientID, username, sourceAddress(r.RemoteAddr), pw)
+	user, err := p.authenticateUser(ctx, c.ClientID, username, storage.ThrottleSource(r.RemoteAddr), pw)
 	if err != nil {
 		return "", signInError(err)
 	}

@@ -3,8 +3,6 @@ package oauth
 import (
 	"context"
 	"errors"
-	"net"
-	"net/netip"
 	"time"
 
 	"github.com/gatehouse/gatehouse/storage"
@@ -64,27 +62,6 @@ func (t *LoginThrottle) setDefaults() {
 	if t.KnownSourceTTL <= 0 {
 		t.KnownSourceTTL = 720 * time.Hour
 	}
-}
-
-// sourceAddress is the address failures are counted under: the TCP peer
-// (behind a proxy, the proxy: see docs/operations.md). An IPv6 peer counts
-// as its /64, which one subscriber usually holds whole; an IPv4-mapped one
-// as its IPv4 address.
-func sourceAddress(remoteAddr string) string {
-	host, _, err := net.SplitHostPort(remoteAddr)
-	if err != nil {
-		host = remoteAddr
-	}
-	a, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
 }
 
 // loginAttempt is one password-grant attempt's view of the throttle.

@@ -9,6 +9,8 @@ import (
 	"net/url"
 
 	"github.com/ory/fosite"
+
+	"github.com/gatehouse/gatehouse/storage"
 )
 
 // handleToken serves the token endpoint (RFC 6749 §3.2). It rejects what
@@ -45,7 +47,7 @@ func (p *Provider) handleToken(w http.ResponseWriter, r *http.Request) {
 		p.refuseToken(ctx, w, grant, err)
 		return
 	}
-	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began, source: sourceAddress(r.RemoteAddr)})
+	ar, err := p.oauth2.NewAccessRequest(ctx, r, &session{issuedAt: began, source: storage.ThrottleSource(r.RemoteAddr)})
 	if err != nil {
 		p.refuseToken(ctx, w, grant, err)
 		return

@@ -29,7 +29,7 @@ func (p *Provider) VerifyPassword(r *http.Request, username, password string) (s
 	if username == "" || len(username) > maxUsernameLen {
 		return storage.User{}, ErrBadCredentials
 	}
-	u, err := p.authenticateUser(ctx, pagesClientID, username, sourceAddress(r.RemoteAddr), pw)
+	u, err := p.authenticateUser(ctx, pagesClientID, username, storage.ThrottleSource(r.RemoteAddr), pw)
 	if err != nil {
 		return storage.User{}, signInError(err)
 	}

@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"strconv"
 	"unicode/utf8"
@@ -225,16 +224,6 @@ func (p *Pages) handleForgotPost(w http.ResponseWriter, r *http.Request) {
 		p.linkFail(w, r, c, err)
 		return
 	}
-	p.opts.Links.RequestReset(r.Context(), clientAddress(r), f["name"])
+	p.opts.Links.RequestReset(r.Context(), r.RemoteAddr, f["name"])
 	p.message(w, http.StatusOK, c, "forgot.sent.title", "forgot.sent.text")
-}
-
-// clientAddress is the TCP peer's address, which the reset throttle
-// counts requests under (behind a proxy, the proxy's: docs/operations.md).
-func clientAddress(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }

@@ -1,4 +1,4 @@
-package oauth
+package storage
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestSourceAddress(t *testing.T) {
+func TestThrottleSource(t *testing.T) {
 	for remote, want := range map[string]string{
 		"203.0.113.7:5555":           "203.0.113.7",
 		"[::ffff:203.0.113.7]:5555":  "203.0.113.7",
@@ -15,6 +15,6 @@ func TestSourceAddress(t *testing.T) {
 		"[fe80::1%eth0]:443":         "fe80::/64",
 		"not an address":             "not an address",
 	} {
-		require.Equal(t, want, sourceAddress(remote), remote)
+		require.Equal(t, want, ThrottleSource(remote), remote)
 	}
 }
