@@ -3,6 +3,7 @@ package server_test
 import (
 	"context"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -128,7 +129,14 @@ func TestRouteRecordingDoesNotAllocate(t *testing.T) {
 		})
 		req := httptest.NewRequest(http.MethodGet, "/items/1", nil)
 		req.Header.Set("X-Request-Id", "fixed-id")
-		return testing.AllocsPerRun(200, func() { s.Handler().ServeHTTP(httptest.NewRecorder(), req) })
+		// The fewest of several runs: under the race detector sync.Pool
+		// drops items at random, so one run can count an allocation that
+		// is the pool's, not the handler's.
+		fewest := math.Inf(1)
+		for range 5 {
+			fewest = min(fewest, testing.AllocsPerRun(200, func() { s.Handler().ServeHTTP(httptest.NewRecorder(), req) }))
+		}
+		return fewest
 	}
 	require.Equal(t, allocs(server.Options{}), allocs(server.Options{Metrics: discardMetrics{}}))
 }
